@@ -1,0 +1,27 @@
+# `make test` and `make demo` create .venv, install requirements.txt and run.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install test test-fast demo clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+# The whole suite, slow end-to-end tests included (what CI runs).
+test: $(STAMP)
+	$(PY) -m pytest -n 2 -q tests
+
+# Everything but the tests marked slow.
+test-fast: $(STAMP)
+	$(PY) -m pytest -n 2 -q -m "not slow" tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache

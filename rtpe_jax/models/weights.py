@@ -1,0 +1,75 @@
+"""Model directories: an orbax checkpoint of `{params, batch_stats}` plus `arch.json`.
+
+Layout of a model directory written by `save_model`::
+
+    DIR/arch.json      {"model": "higher_hrnet", "config": {...}, ...metadata}
+    DIR/variables/     orbax checkpoint of {"params": ..., "batch_stats": ...}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import orbax.checkpoint as ocp
+
+from rtpe_jax.models.hrnet import HigherHRNet, HRNetConfig
+
+ARCH_FILE = "arch.json"
+VARIABLES_DIR = "variables"
+
+
+def abstract_variables(module, input_hw: tuple[int, int] = (64, 64)) -> Any:
+  """Shapes and dtypes of `module`'s variables, without allocating them."""
+  x = jax.ShapeDtypeStruct((1, *input_hw, 3), jnp.float32)
+  return jax.eval_shape(lambda x: module.init(jax.random.key(0), x, train=False), x)
+
+
+def save_model(out_dir: str, variables: dict, arch: dict) -> None:
+  """Writes `variables` (orbax) and `arch` (json) into the new directory `out_dir`."""
+  out_dir = os.path.abspath(out_dir)
+  os.makedirs(out_dir)
+  with ocp.StandardCheckpointer() as checkpointer:
+    checkpointer.save(os.path.join(out_dir, VARIABLES_DIR),
+                      jax.tree.map(np.asarray, dict(variables)))
+  with open(os.path.join(out_dir, ARCH_FILE), "w") as f:
+    json.dump(arch, f, indent=1)
+
+
+def read_arch(model_dir: str) -> dict:
+  path = os.path.join(model_dir, ARCH_FILE)
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f"{model_dir}: not a model directory (no {ARCH_FILE}); "
+                            "convert a checkpoint with convert_hrnet_weights.py first")
+  with open(path) as f:
+    return json.load(f)
+
+
+def restore_variables(model_dir: str, module) -> dict:
+  """Restores the variables of `module` from `model_dir`, checking their structure."""
+  target = abstract_variables(module)
+  path = os.path.join(os.path.abspath(model_dir), VARIABLES_DIR)
+  if not os.path.isdir(path):
+    raise FileNotFoundError(f"{model_dir}: no {VARIABLES_DIR}/ checkpoint")
+  with ocp.StandardCheckpointer() as checkpointer:
+    try:
+      return checkpointer.restore(path, target)
+    except (ValueError, KeyError) as err:
+      raise ValueError(f"{model_dir}: variables do not match {ARCH_FILE}: {err}") from err
+
+
+def load_teacher(model_dir: str, dtype: Any = jnp.float32) -> tuple[HigherHRNet, dict]:
+  """Loads a converted HigherHRNet: `(module, variables)`.
+
+  `module.apply(variables, x, train=False)` with x (B, H, W, 3) normalised RGB
+  returns the list of outputs in the published order, NHWC float32.
+  """
+  arch = read_arch(model_dir)
+  if arch.get("model") != "higher_hrnet":
+    raise ValueError(f"{model_dir}: holds a {arch.get('model')!r} model, not higher_hrnet")
+  module = HigherHRNet(config=HRNetConfig.from_dict(arch["config"]), dtype=dtype)
+  return module, restore_variables(model_dir, module)
