@@ -92,10 +92,15 @@ def read_state_dict(path: str) -> dict[str, np.ndarray]:
   try:
     obj = torch.load(path, map_location="cpu", weights_only=True)
   except pickle.UnpicklingError as err:
+    unsafe = re.search(r"GLOBAL (\S+) was not an allowed global", str(err))
+    if unsafe:
+      raise ConversionError(
+          f"{path}: refused: unpickling it would call {unsafe.group(1)}; only tensors and "
+          "plain containers are accepted (torch.load weights_only=True)") from None
+    detail = re.search(r"WeightsUnpickler error:\s*(.+)", str(err))
     raise ConversionError(
-        f"{path}: refused: the file holds objects other than tensors and plain containers, "
-        f"which would run code when unpickled (torch.load weights_only=True): "
-        f"{str(err).splitlines()[0]}") from None
+        f"{path}: not a readable PyTorch checkpoint (truncated, another format, or a pickle "
+        f"of objects other than tensors): {detail.group(1) if detail else err}") from None
   except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
     raise ConversionError(f"{path}: not a readable PyTorch checkpoint (truncated or another "
                           f"format): {type(err).__name__}: {str(err).splitlines()[0]}") from None

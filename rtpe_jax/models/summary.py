@@ -41,10 +41,11 @@ def count_params(params: Any) -> int:
   return int(sum(np.prod(x.shape) for x in jax.tree.leaves(params)))
 
 
-def _conv_eqns(jaxpr):
+def conv_equations(jaxpr):
+  """Every convolution in `jaxpr`, nested jaxprs included."""
   yield from (e for e in jaxpr.eqns if e.primitive.name == "conv_general_dilated")
   for sub in jax.extend.core.subjaxprs(jaxpr):
-    yield from _conv_eqns(sub)
+    yield from conv_equations(sub)
 
 
 def _xla_conv_macs(eqn, count_padding: bool) -> float:
@@ -70,7 +71,7 @@ def _xla_conv_macs(eqn, count_padding: bool) -> float:
 def conv_macs(fn: Callable, *args, count_padding: bool = True) -> float:
   """Multiply-adds of every convolution `fn(*args)` runs, by XLA's cost analysis."""
   total, cache = 0.0, {}
-  for eqn in _conv_eqns(jax.make_jaxpr(fn)(*args).jaxpr):
+  for eqn in conv_equations(jax.make_jaxpr(fn)(*args).jaxpr):
     key = (tuple(v.aval for v in eqn.invars), str(sorted(eqn.params.items())))
     if key not in cache:
       cache[key] = _xla_conv_macs(eqn, count_padding)
