@@ -1,0 +1,103 @@
+"""Teacher forward speed: images/s and latency of HigherHRNet on this machine.
+
+  python bench/teacher_forward.py                       # W32-512 and W48-640, batch 1 and 8,
+                                                        # float32 and bfloat16, 20 timed runs
+  python bench/teacher_forward.py --arch w48_640 --batch 8 --dtype bfloat16 --runs 50
+
+Weights are random unless --teacher points to a converted model directory (the
+speed does not depend on their values). Each configuration is compiled once,
+run `--warmup` times, then timed `--runs` times with `block_until_ready`; the
+median latency is reported, and images/s = batch / median.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from rtpe_jax.models import ARCHS, HigherHRNet, load_teacher
+
+DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
+
+
+def machine() -> str:
+  """The device the benchmark ran on, in words."""
+  device = jax.devices()[0]
+  if device.platform != "cpu":
+    return device.device_kind
+  name = platform.machine()
+  try:
+    with open("/proc/cpuinfo") as f:
+      name = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+  except (OSError, StopIteration):
+    pass
+  return f"CPU {name}, {os.cpu_count()} cores"
+
+
+def bench_one(arch: str, batch: int, dtype: str, runs: int, warmup: int,
+              teacher: str | None = None) -> dict:
+  if teacher:
+    module, variables = load_teacher(teacher, dtype=DTYPES[dtype])
+  else:
+    module = HigherHRNet(config=ARCHS[arch], dtype=DTYPES[dtype])
+    variables = None
+  size = module.config.input_size
+  x = jax.random.normal(jax.random.key(0), (batch, size, size, 3), jnp.float32)
+  if variables is None:
+    variables = jax.jit(module.init)(jax.random.key(1), x[:1])
+  forward = jax.jit(lambda v, x: module.apply(v, x, train=False))
+
+  t0 = time.perf_counter()
+  jax.block_until_ready(forward(variables, x))
+  compile_s = time.perf_counter() - t0
+  for _ in range(warmup):
+    jax.block_until_ready(forward(variables, x))
+  times = []
+  for _ in range(runs):
+    t0 = time.perf_counter()
+    jax.block_until_ready(forward(variables, x))
+    times.append(time.perf_counter() - t0)
+  median = statistics.median(times)
+  return {"arch": module.config.name, "input": size, "batch": batch, "dtype": dtype,
+          "runs": runs, "latency_ms_median": 1e3 * median,
+          "latency_ms_min": 1e3 * min(times), "images_per_s": batch / median,
+          "first_call_s": compile_s, "machine": machine(), "jax": jax.__version__}
+
+
+def main(argv=None) -> None:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--arch", nargs="+", default=["w32_512", "w48_640"], choices=list(ARCHS))
+  parser.add_argument("--batch", nargs="+", type=int, default=[1, 8])
+  parser.add_argument("--dtype", nargs="+", default=["float32", "bfloat16"], choices=list(DTYPES))
+  parser.add_argument("--runs", type=int, default=20)
+  parser.add_argument("--warmup", type=int, default=2)
+  parser.add_argument("--teacher", help="converted model directory (replaces --arch)")
+  parser.add_argument("--json", help="also write the rows to this file")
+  args = parser.parse_args(argv)
+
+  archs = [None] if args.teacher else args.arch
+  rows = []
+  print("| model | input | batch | dtype | latency ms (median) | images/s | first call s | machine |")
+  print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+  for arch in archs:
+    for dtype in args.dtype:
+      for batch in args.batch:
+        r = bench_one(arch, batch, dtype, args.runs, args.warmup, args.teacher)
+        rows.append(r)
+        print(f"| {r['arch']} | {r['input']} | {batch} | {dtype} | {r['latency_ms_median']:.1f} "
+              f"| {r['images_per_s']:.2f} | {r['first_call_s']:.1f} | {r['machine']} |", flush=True)
+  if args.json:
+    with open(args.json, "w") as f:
+      json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+  main()

@@ -1,0 +1,126 @@
+"""Reading COCO person-keypoint annotations in the raw COCO layout.
+
+  ROOT/images/{split}/*.jpg
+  ROOT/annotations/person_keypoints_{split}.json
+
+Per image: the joints (P, 17, 3) of the people with keypoints, the ignore mask
+(crowd regions and people without keypoints, as HigherHRNet masks them), the
+union of the person segmentations, and the image id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import json
+import os
+
+import numpy as np
+from pycocotools import mask as mask_utils
+from pycocotools.coco import COCO
+
+NUM_JOINTS = 17
+# COCO's left/right swap of the 17 joints (horizontal flip).
+FLIP_INDEX = (0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15)
+
+
+@dataclasses.dataclass
+class ImageAnnotations:
+  """What the data pipeline needs of one image."""
+
+  image_id: int
+  path: str
+  height: int
+  width: int
+  joints: np.ndarray  # (P, 17, 3) float32: x, y, visibility (0, 1, 2)
+  ignore_mask: np.ndarray  # (H, W) bool: True where the loss must not look
+  person_mask: np.ndarray  # (H, W) bool: union of the people's segmentations
+
+
+def annotation_file(root: str, split: str) -> str:
+  return os.path.join(root, "annotations", f"person_keypoints_{split}.json")
+
+
+def image_dir(root: str, split: str) -> str:
+  return os.path.join(root, "images", split)
+
+
+def load_coco(root: str, split: str) -> COCO:
+  """pycocotools' COCO index of `split`, with a clear error for a missing or bad file."""
+  path = annotation_file(root, split)
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f"{path}: no annotation file (expected the COCO layout "
+                            f"ROOT/annotations/person_keypoints_{split}.json)")
+  try:
+    with contextlib.redirect_stdout(io.StringIO()):
+      return COCO(path)
+  except (json.JSONDecodeError, KeyError, TypeError) as err:
+    raise ValueError(f"{path}: not a COCO annotation file: {err}") from None
+
+
+def read_id_list(path: str) -> list[int]:
+  """Image ids from a list of COCO file names (`000000576052.jpg` per line) or ids."""
+  ids = []
+  with open(path) as f:
+    for line in f:
+      name = line.strip()
+      if name:
+        ids.append(int(os.path.splitext(os.path.basename(name))[0]))
+  return ids
+
+
+def _has_annotated_person(coco: COCO, image_id: int) -> bool:
+  anns = coco.loadAnns(coco.getAnnIds(imgIds=image_id))
+  return any(a["num_keypoints"] > 0 and not a["iscrowd"] for a in anns)
+
+
+def select_image_ids(coco: COCO, require_people: bool = False,
+                     whitelist: list[int] | None = None) -> list[int]:
+  """Sorted image ids, optionally only those with a person with keypoints, or listed."""
+  ids = sorted(coco.getImgIds())
+  if whitelist is not None:
+    unknown = sorted(set(whitelist) - set(ids))
+    if unknown:
+      raise ValueError(f"{len(unknown)} listed image ids are not in the annotations, "
+                       f"e.g. {unknown[:5]}")
+    allowed = set(whitelist)
+    ids = [i for i in ids if i in allowed]
+  if require_people:
+    ids = [i for i in ids if _has_annotated_person(coco, i)]
+  return ids
+
+
+def _segmentation_mask(ann: dict, height: int, width: int) -> np.ndarray:
+  seg = ann["segmentation"]
+  if isinstance(seg, list):
+    if not seg:
+      return np.zeros((height, width), bool)
+    rle = mask_utils.merge(mask_utils.frPyObjects(seg, height, width))
+  elif isinstance(seg["counts"], list):
+    rle = mask_utils.frPyObjects(seg, height, width)
+  else:
+    rle = seg
+  return mask_utils.decode(rle).astype(bool)
+
+
+def image_annotations(coco: COCO, root: str, split: str, image_id: int) -> ImageAnnotations:
+  info = coco.loadImgs(image_id)[0]
+  h, w = info["height"], info["width"]
+  anns = coco.loadAnns(coco.getAnnIds(imgIds=image_id))
+  joints, ignore, people = [], np.zeros((h, w), bool), np.zeros((h, w), bool)
+  for ann in anns:
+    mask = _segmentation_mask(ann, h, w)
+    if ann["iscrowd"]:
+      ignore |= mask
+      continue
+    people |= mask
+    if ann["num_keypoints"] == 0:
+      ignore |= mask
+    else:
+      joints.append(np.asarray(ann["keypoints"], np.float32).reshape(NUM_JOINTS, 3))
+  return ImageAnnotations(
+      image_id=image_id, path=os.path.join(image_dir(root, split), info["file_name"]),
+      height=h, width=w,
+      joints=np.stack(joints) if joints else np.zeros((0, NUM_JOINTS, 3), np.float32),
+      ignore_mask=ignore, person_mask=people)

@@ -1,0 +1,99 @@
+"""The synthetic COCO-format dataset: format, content, determinism, self-evaluation AP 1."""
+
+import contextlib
+import io
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
+from rtpe_jax.data import synthetic
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+  out = str(tmp_path_factory.mktemp("synthetic"))
+  synthetic.write_split(out, "train2017", 40, seed=3, workers=2)
+  synthetic.write_split(out, "val2017", 8, seed=3, workers=2)
+  return out
+
+
+def load(root, split):
+  with contextlib.redirect_stdout(io.StringIO()):
+    return COCO(os.path.join(root, "annotations", f"person_keypoints_{split}.json"))
+
+
+def test_coco_layout_and_format(dataset):
+  coco = load(dataset, "train2017")
+  assert len(coco.getImgIds()) == 40
+  assert coco.loadCats(1)[0]["keypoints"][0] == "nose" and len(coco.loadCats(1)[0]["skeleton"]) == 19
+  for info in coco.loadImgs(coco.getImgIds()):
+    with Image.open(os.path.join(dataset, "images", "train2017", info["file_name"])) as im:
+      assert im.format == "JPEG" and im.size == (info["width"], info["height"])
+  val_ids = set(load(dataset, "val2017").getImgIds())
+  assert not val_ids & set(coco.getImgIds())
+  for ann in coco.loadAnns(coco.getAnnIds()):
+    kps = np.asarray(ann["keypoints"]).reshape(17, 3)
+    assert ann["num_keypoints"] == int((kps[:, 2] > 0).sum())
+    assert len(ann["bbox"]) == 4 and ann["area"] > 0
+    if ann["iscrowd"]:
+      assert isinstance(ann["segmentation"]["counts"], list)
+    else:
+      assert isinstance(ann["segmentation"], list)
+
+
+def test_content_covers_coco_cases(dataset):
+  coco = load(dataset, "train2017")
+  anns = coco.loadAnns(coco.getAnnIds())
+  people_per_image = [len(coco.getAnnIds(imgIds=i, iscrowd=False)) for i in coco.getImgIds()]
+  assert min(people_per_image) == 0 and max(people_per_image) <= 6 + 1
+  vis = np.concatenate([np.asarray(a["keypoints"]).reshape(17, 3)[:, 2] for a in anns])
+  assert {0, 1, 2} <= set(vis.astype(int).tolist())
+  assert any(a["iscrowd"] for a in anns)
+  assert any(a["num_keypoints"] == 0 and not a["iscrowd"] for a in anns)
+  areas = [a["area"] for a in anns if not a["iscrowd"]]
+  assert min(areas) < 32**2 and max(areas) > 96**2 and any(32**2 < a < 96**2 for a in areas)
+
+
+def test_visible_nose_is_drawn_at_its_keypoint(dataset):
+  coco = load(dataset, "train2017")
+  checked = 0
+  for info in coco.loadImgs(coco.getImgIds()):
+    image = np.asarray(Image.open(os.path.join(dataset, "images", "train2017", info["file_name"])))
+    for ann in coco.loadAnns(coco.getAnnIds(imgIds=info["id"], iscrowd=False)):
+      x, y, v = ann["keypoints"][:3]
+      if v == 2 and ann["area"] > 60**2:
+        colour = image[int(y), int(x)].astype(int)
+        assert np.abs(colour - (150, 40, 40)).max() < 40, (info["file_name"], colour)
+        checked += 1
+  assert checked >= 5
+
+
+def test_ground_truth_scores_ap_one_against_itself(dataset):
+  coco = load(dataset, "val2017")
+  results = [{"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"], "score": 1.0}
+             for a in coco.loadAnns(coco.getAnnIds()) if a["num_keypoints"] > 0]
+  with contextlib.redirect_stdout(io.StringIO()):
+    evaluator = COCOeval(coco, coco.loadRes(results), "keypoints")
+    evaluator.evaluate()
+    evaluator.accumulate()
+    evaluator.summarize()
+  assert evaluator.stats[0] == pytest.approx(1.0)
+
+
+def test_deterministic_whatever_the_number_of_workers(dataset, tmp_path):
+  synthetic.write_split(str(tmp_path), "val2017", 8, seed=3, workers=1)
+  for sub in ("annotations/person_keypoints_val2017.json", "images/val2017/000001000004.jpg"):
+    with open(os.path.join(dataset, sub), "rb") as a, open(tmp_path / sub, "rb") as b:
+      assert a.read() == b.read(), sub
+
+
+def test_command_line(tmp_path):
+  synthetic.main(["--out", str(tmp_path), "--train", "2", "--val", "1", "--workers", "1"])
+  with open(tmp_path / "annotations" / "person_keypoints_val2017.json") as f:
+    assert len(json.load(f)["images"]) == 1
+  assert len(os.listdir(tmp_path / "images" / "train2017")) == 2
