@@ -23,5 +23,12 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 -q -m "not slow" tests
 
+# What runs end to end so far: a synthetic COCO-format dataset, the conversion
+# of the bundled reference checkpoint, and the published teachers' sizes.
+demo: $(STAMP)
+	$(PY) -m rtpe_jax.data.synthetic --out data/synthetic
+	$(PY) convert_hrnet_weights.py tests/data/hhrnet_tiny.pth models/hhrnet_tiny --overwrite
+	$(PY) -m rtpe_jax.models.summary --no-xla-total
+
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import hashlib
 import os
 import pickle
@@ -68,6 +69,7 @@ def expected_torch_shapes(cfg: HRNetConfig) -> dict[str, tuple[int, ...]]:
   return {key: torch_shape(shape) for key, (_, _, shape) in _flax_leaves(cfg).items()}
 
 
+@functools.lru_cache(maxsize=8)
 def _flax_leaves(cfg: HRNetConfig) -> dict[str, tuple[str, tuple[str, ...], tuple[int, ...]]]:
   """torch key -> (collection, flax path, flax shape) for every variable of `cfg`."""
   variables = abstract_variables(HigherHRNet(config=cfg))
