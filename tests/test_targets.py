@@ -1,0 +1,70 @@
+"""Ground-truth heatmaps, associative-embedding targets and loss weights."""
+
+import numpy as np
+
+from rtpe_jax.data import targets
+
+
+def person(points, visibility=2):
+  joints = np.zeros((17, 3), np.float32)
+  for k, (x, y) in points.items():
+    joints[k] = (x, y, visibility)
+  return joints
+
+
+def test_heatmap_peaks_at_the_joints_at_two_strides_and_spreads():
+  joints = np.stack([person({0: (40, 24), 5: (100, 60)}), person({0: (200, 120)})])
+  for stride, size in ((4, (64, 64)), (2, (128, 128))):
+    maps = targets.gaussian_heatmaps(joints, size, stride, sigmas=(2.0, 1.0))
+    assert maps.shape == (2, *size, 17)
+    for x, y, k in ((40, 24, 0), (100, 60, 5), (200, 120, 0)):
+      np.testing.assert_allclose(maps[:, y // stride, x // stride, k], 1.0)
+    # A wider Gaussian puts more mass around the same peak; joints without annotations are 0.
+    assert maps[0, ..., 0].sum() > maps[1, ..., 0].sum()
+    assert not maps[..., 1].any()
+
+
+def test_heatmap_value_follows_the_gaussian_and_is_cut_at_three_sigma():
+  maps = targets.gaussian_heatmaps(person({3: (20, 20)})[None], (32, 32), 1, sigmas=(2.0,))
+  np.testing.assert_allclose(maps[0, 20, 22, 3], np.exp(-4 / 8), rtol=1e-6)
+  np.testing.assert_allclose(maps[0, 23, 20, 3], np.exp(-9 / 8), rtol=1e-6)
+  assert maps[0, 20, 27, 3] == 0  # 7 px > 3 sigma
+
+
+def test_overlapping_people_take_the_maximum_not_the_sum():
+  joints = np.stack([person({0: (10, 10)}), person({0: (12, 10)})])
+  maps = targets.gaussian_heatmaps(joints, (24, 24), 1, sigmas=(2.0,))
+  assert maps.max() <= 1.0
+  np.testing.assert_allclose(maps[0, 10, 11, 0], np.exp(-1 / 8), rtol=1e-6)
+
+
+def test_invisible_and_outside_joints_give_nothing():
+  joints = np.stack([person({0: (10, 10)}, visibility=0), person({1: (-5, 4), 2: (40, 4)})])
+  maps = targets.gaussian_heatmaps(joints, (16, 16), 1, sigmas=(1.0,))
+  assert not maps.any()
+  tags = targets.tag_targets(joints, (16, 16), 1)
+  assert not tags[..., 1].any()
+
+
+def test_tag_targets_hold_flat_positions_of_visible_joints():
+  joints = np.stack([person({0: (8, 4), 16: (13, 9)}), person({5: (2, 15)}, visibility=1)])
+  tags = targets.tag_targets(joints, (32, 32), 2)
+  assert tags.shape == (30, 17, 2) and tags.dtype == np.int32
+  assert tuple(tags[0, 0]) == (2 * 32 + 4, 1)
+  assert tuple(tags[0, 16]) == (4 * 32 + 6, 1)
+  assert tuple(tags[1, 5]) == (7 * 32 + 1, 1)
+  assert tags[..., 1].sum() == 3
+
+
+def test_tag_targets_keep_at_most_max_people():
+  joints = np.stack([person({0: (i, i)}) for i in range(40)])
+  tags = targets.tag_targets(joints, (64, 64), 1)
+  assert tags.shape[0] == 30 and tags[:, 0, 1].sum() == 30
+
+
+def test_loss_weights_zero_in_ignored_regions():
+  ignore = np.zeros((4, 6), bool)
+  ignore[1:3, 2:5] = True
+  weights = targets.loss_weights(ignore)
+  assert weights.dtype == np.float32 and weights.sum() == 24 - 6
+  assert not weights[ignore].any()
