@@ -21,7 +21,6 @@ import time
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from rtpe_jax.models import ARCHS, HigherHRNet, load_teacher
 
@@ -42,17 +41,18 @@ def machine() -> str:
   return f"CPU {name}, {os.cpu_count()} cores"
 
 
-def bench_one(arch: str, batch: int, dtype: str, runs: int, warmup: int,
-              teacher: str | None = None) -> dict:
+def build(arch: str | None, dtype: str, teacher: str | None = None):
+  """(module, variables): a converted teacher, or random weights for `arch`."""
   if teacher:
-    module, variables = load_teacher(teacher, dtype=DTYPES[dtype])
-  else:
-    module = HigherHRNet(config=ARCHS[arch], dtype=DTYPES[dtype])
-    variables = None
+    return load_teacher(teacher, dtype=DTYPES[dtype])
+  module = HigherHRNet(config=ARCHS[arch], dtype=DTYPES[dtype])
+  size = module.config.input_size
+  return module, jax.jit(module.init)(jax.random.key(1), jnp.zeros((1, size, size, 3)))
+
+
+def bench_one(module, variables, batch: int, dtype: str, runs: int, warmup: int) -> dict:
   size = module.config.input_size
   x = jax.random.normal(jax.random.key(0), (batch, size, size, 3), jnp.float32)
-  if variables is None:
-    variables = jax.jit(module.init)(jax.random.key(1), x[:1])
   forward = jax.jit(lambda v, x: module.apply(v, x, train=False))
 
   t0 = time.perf_counter()
@@ -69,7 +69,7 @@ def bench_one(arch: str, batch: int, dtype: str, runs: int, warmup: int,
   return {"arch": module.config.name, "input": size, "batch": batch, "dtype": dtype,
           "runs": runs, "latency_ms_median": 1e3 * median,
           "latency_ms_min": 1e3 * min(times), "images_per_s": batch / median,
-          "first_call_s": compile_s, "machine": machine(), "jax": jax.__version__}
+          "first_call_s": compile_s, "jax": jax.__version__}
 
 
 def main(argv=None) -> None:
@@ -84,13 +84,16 @@ def main(argv=None) -> None:
   args = parser.parse_args(argv)
 
   archs = [None] if args.teacher else args.arch
+  device = machine()
   rows = []
   print("| model | input | batch | dtype | latency ms (median) | images/s | first call s | machine |")
   print("| --- | --- | --- | --- | --- | --- | --- | --- |")
   for arch in archs:
     for dtype in args.dtype:
+      module, variables = build(arch, dtype, args.teacher)
       for batch in args.batch:
-        r = bench_one(arch, batch, dtype, args.runs, args.warmup, args.teacher)
+        r = {**bench_one(module, variables, batch, dtype, args.runs, args.warmup),
+             "machine": device}
         rows.append(r)
         print(f"| {r['arch']} | {r['input']} | {batch} | {dtype} | {r['latency_ms_median']:.1f} "
               f"| {r['images_per_s']:.2f} | {r['first_call_s']:.1f} | {r['machine']} |", flush=True)

@@ -14,10 +14,14 @@ import numpy as np
 MAX_PEOPLE = 30
 
 
-def _output_coordinates(joints: np.ndarray, stride: float):
+def _output_coordinates(joints: np.ndarray, output_hw: tuple[int, int], stride: float):
+  """(P, 17, 2) output-pixel coordinates and (P, 17) mask: visible and inside."""
+  h, w = output_hw
+  joints = np.asarray(joints, np.float32)
   xy = joints[..., :2] / stride
-  visible = joints[..., 2] > 0
-  return xy, visible
+  inside = ((joints[..., 2] > 0) & (xy[..., 0] >= 0) & (xy[..., 0] < w) &
+            (xy[..., 1] >= 0) & (xy[..., 1] < h))
+  return xy, inside
 
 
 def gaussian_heatmaps(joints: np.ndarray, output_hw: tuple[int, int], stride: float,
@@ -29,8 +33,7 @@ def gaussian_heatmaps(joints: np.ndarray, output_hw: tuple[int, int], stride: fl
   h, w = output_hw
   num_joints = joints.shape[1]
   out = np.zeros((len(sigmas), h, w, num_joints), np.float32)
-  xy, visible = _output_coordinates(np.asarray(joints, np.float32), stride)
-  inside = visible & (xy[..., 0] >= 0) & (xy[..., 0] < w) & (xy[..., 1] >= 0) & (xy[..., 1] < h)
+  xy, inside = _output_coordinates(joints, output_hw, stride)
   for s, sigma in enumerate(sigmas):
     radius = int(np.ceil(3 * sigma))
     for p, k in zip(*np.nonzero(inside)):
@@ -52,11 +55,10 @@ def tag_targets(joints: np.ndarray, output_hw: tuple[int, int], stride: float,
   the flat output position y * W + x and a valid flag (visible and inside).
   People beyond `max_people` are dropped.
   """
-  h, w = output_hw
+  w = output_hw[1]
   out = np.zeros((max_people, joints.shape[1], 2), np.int32)
-  xy, visible = _output_coordinates(np.asarray(joints, np.float32)[:max_people], stride)
+  xy, valid = _output_coordinates(joints[:max_people], output_hw, stride)
   col, row = xy[..., 0].astype(np.int64), xy[..., 1].astype(np.int64)
-  valid = visible & (xy[..., 0] >= 0) & (col < w) & (xy[..., 1] >= 0) & (row < h)
   n = len(xy)
   out[:n, :, 0] = np.where(valid, row * w + col, 0)
   out[:n, :, 1] = valid
