@@ -38,3 +38,28 @@ def relative_error(a, b) -> float:
   """max |a - b| / max |b|."""
   a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
   return float(np.abs(a - b).max() / np.abs(b).max())
+
+
+@pytest.fixture(scope="session")
+def synthetic_root(tmp_path_factory):
+  """A small synthetic COCO-format dataset: 24 training and 8 validation images."""
+  from rtpe_jax.data import synthetic
+  out = str(tmp_path_factory.mktemp("synthetic"))
+  synthetic.write_split(out, "train2017", 24, seed=5, workers=1)
+  synthetic.write_split(out, "val2017", 8, seed=5, workers=1)
+  return out
+
+
+@pytest.fixture(scope="session")
+def synthetic_store(synthetic_root, tmp_path_factory):
+  """A teacher store of ground-truth stand-in maps for every synthetic image."""
+  from rtpe_jax.data import coco, teacher_store
+  out = str(tmp_path_factory.mktemp("store") / "teacher")
+  with teacher_store.TeacherStoreWriter(out, 17, 17, shard_size=10) as writer:
+    for split in ("train2017", "val2017"):
+      index = coco.load_coco(synthetic_root, split)
+      for image_id in coco.select_image_ids(index):
+        ann = coco.image_annotations(index, synthetic_root, split, image_id)
+        pred = teacher_store.ground_truth_stand_in(ann.joints, (ann.height, ann.width))
+        writer.add(image_id, pred.heatmaps, pred.tags, pred.affine)
+  return out
