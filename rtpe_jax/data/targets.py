@@ -3,13 +3,18 @@
 Joints are (P, 17, 3) in input-image pixels (x, y, visibility). An output at
 `stride` s has pixel (i, j) at input position (j * s, i * s): a joint at x
 lands on output column x / s.
+
+The NumPy functions are the reference; the `*_tf` ones compute the same inside
+the tf.data pipeline (tested equal).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
+import tensorflow as tf
 
 MAX_PEOPLE = 30
 
@@ -68,3 +73,45 @@ def tag_targets(joints: np.ndarray, output_hw: tuple[int, int], stride: float,
 def loss_weights(ignore_mask: np.ndarray) -> np.ndarray:
   """Per-pixel loss weights (H, W) float32 from an ignore mask at output resolution."""
   return (~np.asarray(ignore_mask, bool)).astype(np.float32)
+
+
+def _inside_tf(joints, output_hw, stride):
+  h, w = output_hw
+  xy = joints[..., :2] / stride
+  inside = ((joints[..., 2] > 0) & (xy[..., 0] >= 0) & (xy[..., 0] < w) &
+            (xy[..., 1] >= 0) & (xy[..., 1] < h))
+  return xy, inside
+
+
+def gaussian_heatmap_tf(joints, output_hw: tuple[int, int], stride: float,
+                        sigma: float) -> tf.Tensor:
+  """As `gaussian_heatmaps` for one sigma: (H, W, 17) float32. Scatters a
+  (2r + 2)^2 window per visible joint, r = ceil(3 sigma)."""
+  h, w = output_hw
+  num_joints = joints.shape[-2]
+  xy, inside = _inside_tf(tf.cast(joints, tf.float32), output_hw, stride)
+  which = tf.where(inside)  # (N, 2): person, joint
+  centres = tf.gather_nd(xy, which)  # (N, 2)
+  radius = int(math.ceil(3 * sigma))
+  offsets = tf.range(-radius, radius + 2, dtype=tf.float32)
+  dy, dx = tf.meshgrid(offsets, offsets, indexing="ij")
+  base = tf.floor(centres)
+  px = base[:, :1] + tf.reshape(dx, [1, -1])  # (N, K)
+  py = base[:, 1:] + tf.reshape(dy, [1, -1])
+  d2 = (px - centres[:, :1]) ** 2 + (py - centres[:, 1:]) ** 2
+  keep = (d2 <= (3 * sigma) ** 2) & (px >= 0) & (px < w) & (py >= 0) & (py < h)
+  joint = tf.broadcast_to(tf.cast(which[:, 1:], tf.float32), tf.shape(px))
+  indices = tf.cast(tf.stack([py, px, joint], -1), tf.int32)
+  values = tf.exp(-d2 / (2 * sigma**2))
+  return tf.tensor_scatter_nd_max(tf.zeros([h, w, num_joints]), tf.boolean_mask(indices, keep),
+                                  tf.boolean_mask(values, keep))
+
+
+def tag_targets_tf(joints, output_hw: tuple[int, int], stride: float,
+                   max_people: int = MAX_PEOPLE) -> tf.Tensor:
+  """As `tag_targets`: (max_people, 17, 2) int32 from joints (P, 17, 3), any P."""
+  joints = tf.cast(joints[:max_people], tf.float32)
+  xy, valid = _inside_tf(joints, output_hw, stride)
+  flat = tf.cast(xy[..., 1], tf.int32) * output_hw[1] + tf.cast(xy[..., 0], tf.int32)
+  out = tf.stack([tf.where(valid, flat, 0), tf.cast(valid, tf.int32)], -1)
+  return tf.pad(out, [[0, max_people - tf.shape(out)[0]], [0, 0], [0, 0]])

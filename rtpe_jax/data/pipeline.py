@@ -1,0 +1,291 @@
+"""tf.data input pipelines: training samples with targets, and evaluation images.
+
+Training: an endless stream of samples n = 0, 1, 2, ...; sample n of process p
+is global sample g = n * process_count + p, which reads image
+index_shuffle(g mod N) of epoch g // N and is augmented with seed (seed, g).
+So the stream is deterministic given the seed, independent of the number of
+parallel workers, and resumes exactly from any position (`start`).
+
+A raw example (from the COCO layout, `CocoSource`, or from the TFDS build,
+`tfds_coco`) is a dict: image (H, W, 3) uint8, image_id, joints (P, 17, 3),
+ignore_mask and person_mask (H, W) uint8, and with a teacher store
+teacher_heatmaps (h, w, 17), teacher_tags (h, w, T), teacher_affine (2, 3).
+
+A training sample (batched with a leading B):
+  image          (S, S, 3)  float32, normalised RGB
+  image_alt      (S, S, 3)  LAB or HSV input (when `colour_space` is set)
+  heatmaps_{s}   (len(sigmas), S/s, S/s, 17)  ground truth per output stride s
+  weights_{s}    (S/s, S/s) loss weights (0 on crowds, unannotated people, padding)
+  person_mask_{s}(S/s, S/s) union of the people's segmentations
+  tags           (max_people, 17, 2) int32 at `tag_stride` (see targets.tag_targets)
+  joints         (max_people, 17, 3) in crop pixels
+  teacher_heatmaps, teacher_tags  (S/t, S/t, 17 | T) at `teacher_stride` t
+  image_id
+"""
+
+from __future__ import annotations
+
+import logging
+
+import jax
+import ml_collections
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from rtpe_jax.data import augment, coco, targets
+from rtpe_jax.data import teacher_store as ts
+
+
+class ImageError(ValueError):
+  """An image file that does not decode."""
+
+
+def default_config() -> ml_collections.ConfigDict:
+  return ml_collections.ConfigDict(dict(
+      root="data/synthetic",  # COCO layout: images/{split}/, annotations/
+      train_split="train2017",
+      eval_split="val2017",
+      eval_ids="",  # optional file of image ids (e.g. a minival list)
+      tfds_dir="",  # read the TFDS build (`tfds_coco`) in this data_dir instead of `root`
+      input_size=512,
+      output_strides=(4, 2),
+      sigmas=(2.0,),
+      tag_stride=4,
+      max_people=targets.MAX_PEOPLE,
+      teacher_store="",  # directory written by infer_teacher.py; "" for none
+      teacher_stride=4,
+      skip_missing_teacher=False,  # False: a missing/corrupt entry is an error
+      colour_space="",  # "", "lab" or "hsv": the second input of the student
+      augment=augment.default_config(),
+      batch_size=16,
+      seed=0,
+      prefetch=2,
+  ))
+
+
+def read_image(path: str, image_id: int) -> np.ndarray:
+  """(H, W, 3) uint8, or ImageError naming the file."""
+  try:
+    with Image.open(path) as image:
+      return np.asarray(image.convert("RGB"))
+  except FileNotFoundError:
+    raise ImageError(f"{path}: image {image_id} is missing") from None
+  except (OSError, SyntaxError, ValueError) as err:
+    raise ImageError(f"{path}: image {image_id} does not decode ({err})") from None
+
+
+class CocoSource:
+  """Random access to raw examples of one split of a COCO-layout directory."""
+
+  def __init__(self, root: str, split: str, image_ids=None, require_people: bool = True,
+               store: str = "", skip_missing_teacher: bool = False):
+    self.root, self.split = root, split
+    self.coco = coco.load_coco(root, split)
+    self.image_ids = coco.select_image_ids(self.coco, require_people, image_ids)
+    if not self.image_ids:
+      raise ValueError(f"{coco.annotation_file(root, split)}: no images to read "
+                       f"(require_people={require_people})")
+    self.store = ts.TeacherStore(store) if store else None
+    self.skip_missing_teacher = skip_missing_teacher
+    if self.store is not None:
+      missing = [i for i in self.image_ids if i not in self.store]
+      if missing and not skip_missing_teacher:
+        raise ts.MissingPrediction(
+            f"{store}: no teacher prediction for {len(missing)} of {len(self.image_ids)} "
+            f"{split} images, e.g. {missing[:5]} (run infer_teacher.py, or set "
+            "skip_missing_teacher)")
+      if missing:
+        logging.warning("%s: skipping %d %s images without teacher predictions, e.g. %s",
+                        store, len(missing), split, missing[:5])
+        self.image_ids = [i for i in self.image_ids if i in self.store]
+    self.tag_channels = self.store.meta["tag_channels"] if self.store else 0
+
+  def __len__(self):
+    return len(self.image_ids)
+
+  def load(self, index: int):
+    """Raw example `index` as a tuple (see `output_signature`)."""
+    image_id = self.image_ids[int(index)]
+    ann = coco.image_annotations(self.coco, self.root, self.split, image_id)
+    image = read_image(ann.path, image_id)
+    if image.shape[:2] != (ann.height, ann.width):
+      raise ImageError(f"{ann.path}: image {image_id} is {image.shape[1]}x{image.shape[0]}, "
+                       f"the annotations say {ann.width}x{ann.height}")
+    out = [np.int64(image_id), image, ann.joints, ann.ignore_mask.astype(np.uint8),
+           ann.person_mask.astype(np.uint8)]
+    if self.store is not None:
+      out += self._teacher(image_id)
+    return tuple(out)
+
+  def _teacher(self, image_id: int):
+    try:
+      p = self.store[image_id]
+      ok = True
+    except ts.CorruptPrediction as err:
+      if not self.skip_missing_teacher:
+        raise
+      logging.warning("skipping: %s", err)
+      c = self.store.meta["num_joints"]
+      p = ts.TeacherPrediction(np.zeros((1, 1, c), np.float32),
+                               np.zeros((1, 1, self.tag_channels), np.float32),
+                               np.eye(2, 3, dtype=np.float32))
+      ok = False
+    return [p.heatmaps, p.tags, p.affine.astype(np.float32), np.bool_(ok)]
+
+  def output_signature(self):
+    names = ["image_id", "image", "joints", "ignore_mask", "person_mask"]
+    types = [tf.int64, tf.uint8, tf.float32, tf.uint8, tf.uint8]
+    shapes = [[], [None, None, 3], [None, coco.NUM_JOINTS, 3], [None, None], [None, None]]
+    if self.store is not None:
+      names += ["teacher_heatmaps", "teacher_tags", "teacher_affine", "teacher_ok"]
+      types += [tf.float32, tf.float32, tf.float32, tf.bool]
+      shapes += [[None, None, coco.NUM_JOINTS], [None, None, self.tag_channels], [2, 3], []]
+    return names, types, shapes
+
+  def tf_load(self, index) -> dict:
+    """The raw example as a dict of tensors, inside tf.data."""
+    names, types, shapes = self.output_signature()
+    values = tf.numpy_function(self.load, [index], types, stateful=False)
+    for value, shape in zip(values, shapes):
+      value.set_shape(shape)
+    return dict(zip(names, values))
+
+
+def train_sample(raw: dict, seed, cfg) -> dict:
+  """One augmented training sample from a raw example (see the module docstring)."""
+  size = cfg.input_size
+  image = raw["image"]
+  hw = tf.shape(image)[:2]
+  matrix, flip = augment.random_affine(seed, hw, size, cfg.augment)
+  inverse = tf.linalg.inv(matrix)
+  rgb = augment.warp(image, inverse, (size, size)) / 255.0
+  jitter = cfg.augment.colour_jitter
+  if any(jitter[k] > 0 for k in ("brightness", "contrast", "saturation", "hue")):
+    rgb = augment.colour_jitter(rgb, tf.random.experimental.stateless_fold_in(seed, 1), jitter)
+  sample = {"image_id": raw["image_id"], "image": augment.normalise(rgb)}
+  if cfg.colour_space:
+    sample["image_alt"] = augment.alternate_colour_space(rgb, cfg.colour_space)
+
+  joints = augment.transform_joints(raw["joints"], matrix, flip)
+  valid = 1.0 - tf.cast(raw["ignore_mask"], tf.float32)
+  people = tf.cast(raw["person_mask"], tf.float32)
+  for s in cfg.output_strides:
+    out_hw = (size // s, size // s)
+    to_image = tf.linalg.inv(augment.at_stride(matrix, s))
+    sample[f"weights_{s}"] = tf.cast(augment.warp(valid[..., None], to_image, out_hw)[..., 0] > 0.5,
+                                     tf.float32)
+    sample[f"person_mask_{s}"] = tf.cast(
+        augment.warp(people[..., None], to_image, out_hw)[..., 0] > 0.5, tf.float32)
+    sample[f"heatmaps_{s}"] = tf.stack(
+        [targets.gaussian_heatmap_tf(joints, out_hw, s, sigma) for sigma in cfg.sigmas])
+  t = cfg.tag_stride
+  sample["tags"] = targets.tag_targets_tf(joints, (size // t, size // t), t, cfg.max_people)
+  kept = joints[:cfg.max_people]
+  sample["joints"] = tf.pad(kept, [[0, cfg.max_people - tf.shape(kept)[0]], [0, 0], [0, 0]])
+
+  if "teacher_heatmaps" in raw:
+    t = cfg.teacher_stride
+    out_hw = (size // t, size // t)
+    heatmaps = augment.warp_teacher(raw["teacher_heatmaps"], raw["teacher_affine"], matrix, t,
+                                    out_hw)
+    sample["teacher_heatmaps"] = augment.swap_channels(heatmaps, flip)
+    tags = augment.warp_teacher(raw["teacher_tags"], raw["teacher_affine"], matrix, t, out_hw)
+    if raw["teacher_tags"].shape[-1] == coco.NUM_JOINTS:
+      tags = augment.swap_channels(tags, flip)
+    sample["teacher_tags"] = tags
+  return sample
+
+
+def _sample_seed(seed: int, g) -> tf.Tensor:
+  return tf.stack([tf.constant(seed, tf.int64), tf.cast(g, tf.int64)])
+
+
+def shuffled_index(g, num_images: int, seed: int):
+  """Image index of global sample g: a fresh permutation of the images per epoch."""
+  g = tf.cast(g, tf.int64)
+  epoch, position = g // num_images, g % num_images
+  seeds = tf.stack([tf.constant(seed, tf.int64), epoch])
+  return tf.random.experimental.index_shuffle(position, seeds, num_images - 1)
+
+
+def _options() -> tf.data.Options:
+  options = tf.data.Options()
+  options.deterministic = True
+  options.autotune.enabled = True
+  options.experimental_optimization.map_parallelization = True
+  return options
+
+
+def make_source(cfg, split: str, require_people: bool, image_ids=None) -> CocoSource:
+  return CocoSource(cfg.root, split, image_ids, require_people, cfg.teacher_store,
+                    cfg.skip_missing_teacher)
+
+
+def train_dataset(cfg, start: int = 0, source: CocoSource | None = None,
+                  process_index: int | None = None, process_count: int | None = None,
+                  batch: bool = True) -> tf.data.Dataset:
+  """Endless batches (or samples, batch=False) of this process, from sample `start`
+  (count per process, e.g. step * per-process batch size to resume)."""
+  if cfg.tfds_dir:
+    from rtpe_jax.data import tfds_coco
+    pi = jax.process_index() if process_index is None else process_index
+    pc = jax.process_count() if process_count is None else process_count
+    raw = tfds_coco.raw_dataset(cfg, cfg.train_split, pi, pc)
+    return _finish(raw, cfg, start, process_index, process_count, batch, num_images=None)
+  source = source or make_source(cfg, cfg.train_split, require_people=True)
+  return _finish(source, cfg, start, process_index, process_count, batch, len(source))
+
+
+def _finish(source, cfg, start, process_index, process_count, batch, num_images):
+  pi = jax.process_index() if process_index is None else process_index
+  pc = jax.process_count() if process_count is None else process_count
+  per_process_batch = cfg.batch_size // pc
+  if per_process_batch * pc != cfg.batch_size:
+    raise ValueError(f"batch size {cfg.batch_size} is not divisible by {pc} processes")
+  steps = tf.data.Dataset.range(start, tf.int64.max)
+  global_index = steps.map(lambda n: n * pc + pi)
+  if num_images is not None:
+    def load(g):
+      return g, source.tf_load(shuffled_index(g, num_images, cfg.seed))
+    ds = global_index.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  else:  # an endless TFDS dataset of this process (seeded shuffle)
+    ds = tf.data.Dataset.zip(global_index, source.skip(start))
+  if cfg.teacher_store and cfg.skip_missing_teacher:
+    ds = ds.filter(lambda g, raw: raw["teacher_ok"])
+  ds = ds.map(lambda g, raw: train_sample(raw, _sample_seed(cfg.seed, g), cfg),
+              num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  if batch:
+    ds = ds.batch(per_process_batch, drop_remainder=True)
+  return ds.prefetch(cfg.prefetch).with_options(_options())
+
+
+def eval_dataset(cfg, split: str | None = None, image_ids=None,
+                 process_index: int | None = None,
+                 process_count: int | None = None) -> tf.data.Dataset:
+  """One pass over every image (people or not), unaugmented, this process's share:
+  image (H, W, 3) uint8 at its original size, image_id, height, width. The test
+  protocol (rtpe_jax.inference) resizes and maps predictions back."""
+  split = split or cfg.eval_split
+  if image_ids is None and cfg.eval_ids:
+    image_ids = coco.read_id_list(cfg.eval_ids)
+  source = CocoSource(cfg.root, split, image_ids, require_people=False)
+  pi = jax.process_index() if process_index is None else process_index
+  pc = jax.process_count() if process_count is None else process_count
+
+  def load(index):
+    image_id = source.image_ids[int(index)]
+    info = source.coco.loadImgs(image_id)[0]
+    path = f"{coco.image_dir(source.root, split)}/{info['file_name']}"
+    return np.int64(image_id), read_image(path, image_id)
+
+  def to_example(index):
+    image_id, image = tf.numpy_function(load, [index], [tf.int64, tf.uint8], stateful=False)
+    image.set_shape([None, None, 3])
+    image_id.set_shape([])
+    shape = tf.shape(image)
+    return {"image_id": image_id, "image": image, "height": shape[0], "width": shape[1]}
+
+  ds = tf.data.Dataset.range(len(source)).shard(pc, pi)
+  ds = ds.map(to_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  return ds.prefetch(cfg.prefetch).with_options(_options())
