@@ -61,5 +61,5 @@ def synthetic_store(synthetic_root, tmp_path_factory):
       for image_id in coco.select_image_ids(index):
         ann = coco.image_annotations(index, synthetic_root, split, image_id)
         pred = teacher_store.ground_truth_stand_in(ann.joints, (ann.height, ann.width))
-        writer.add(image_id, pred.heatmaps, pred.tags, pred.affine)
+        writer.add(image_id, pred)
   return out

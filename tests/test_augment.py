@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from rtpe_jax.data import augment, coco, pipeline, targets
+from rtpe_jax.data import teacher_store as ts
 
 
 def _config(size=256, **augmentation):
@@ -18,13 +19,13 @@ def _raw(image, joints, ignore, people, teacher_heatmaps, teacher_tags, stride=2
   return {"image_id": tf.constant(1, tf.int64), "image": tf.constant(image, tf.uint8),
           "joints": tf.constant(joints, tf.float32),
           "ignore_mask": tf.constant(ignore, tf.uint8), "person_mask": tf.constant(people, tf.uint8),
-          "teacher_heatmaps": tf.constant(teacher_heatmaps, tf.float32),
-          "teacher_tags": tf.constant(teacher_tags, tf.float32),
-          "teacher_affine": tf.constant([[stride, 0, 0], [0, stride, 0]], tf.float32)}
+          **{k: tf.constant(v) for k, v in pipeline.teacher_fields(ts.TeacherPrediction(
+              np.asarray(teacher_heatmaps, np.float32), np.asarray(teacher_tags, np.float32),
+              np.array([[stride, 0, 0], [0, stride, 0]], np.float32))).items()}}
 
 
 def _unnormalise(image):
-  return np.asarray(image) * augment.STD_RGB + augment.MEAN_RGB
+  return np.asarray(image, np.float32) / 255
 
 
 def test_flip_mirrors_and_swaps_left_right_joints_and_teacher_channels():
@@ -128,18 +129,6 @@ def test_tf_targets_equal_the_numpy_reference():
   np.testing.assert_array_equal(got.numpy(), want)
   got = targets.tag_targets_tf(tf.constant(joints, tf.float32), (32, 40), 4, max_people=3)
   np.testing.assert_array_equal(got.numpy(), targets.tag_targets(joints, (32, 40), 4, 3))
-
-
-def test_lab_and_hsv_of_known_colours():
-  rgb = tf.constant([[[1.0, 0.0, 0.0], [1.0, 1.0, 1.0], [0.0, 0.0, 0.0]]])
-  lab = augment.rgb_to_lab(rgb).numpy()[0]
-  np.testing.assert_allclose(lab[0], (53.24, 80.09, 67.20), atol=0.05)
-  np.testing.assert_allclose(lab[1], (100, 0, 0), atol=0.05)
-  np.testing.assert_allclose(lab[2], (0, 0, 0), atol=1e-3)
-  hsv = augment.alternate_colour_space(rgb, "hsv").numpy()[0]
-  np.testing.assert_allclose(hsv[0], (0, 1, 1), atol=1e-6)
-  with pytest.raises(ValueError, match="colour space 'xyz'"):
-    augment.alternate_colour_space(rgb, "xyz")
 
 
 def test_colour_jitter_changes_colours_but_not_geometry():

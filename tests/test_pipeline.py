@@ -15,7 +15,7 @@ from rtpe_jax.data import coco, pipeline, teacher_store as ts
 def cfg(synthetic_root, synthetic_store):
   cfg = pipeline.default_config()
   cfg.root, cfg.teacher_store = synthetic_root, synthetic_store
-  cfg.input_size, cfg.batch_size, cfg.colour_space = 128, 4, "lab"
+  cfg.input_size, cfg.batch_size = 128, 4
   return cfg
 
 
@@ -27,11 +27,12 @@ def test_train_batches_have_fixed_shapes(cfg):
   batch = _samples(pipeline.train_dataset(cfg), 1)[0]
   shapes = {k: v.shape for k, v in batch.items()}
   assert shapes == {
-      "image_id": (4,), "image": (4, 128, 128, 3), "image_alt": (4, 128, 128, 3),
+      "image_id": (4,), "image": (4, 128, 128, 3),
       "weights_4": (4, 32, 32), "person_mask_4": (4, 32, 32), "heatmaps_4": (4, 1, 32, 32, 17),
       "weights_2": (4, 64, 64), "person_mask_2": (4, 64, 64), "heatmaps_2": (4, 1, 64, 64, 17),
       "tags": (4, 30, 17, 2), "joints": (4, 30, 17, 3),
       "teacher_heatmaps": (4, 32, 32, 17), "teacher_tags": (4, 32, 32, 17)}
+  assert batch["image"].dtype == np.uint8
   assert batch["heatmaps_4"].max() > 0.9 and batch["teacher_heatmaps"].max() > 0.5
 
 
@@ -97,7 +98,7 @@ def test_missing_teacher_entries_are_named_or_skipped(cfg, synthetic_root, tmp_p
   with ts.TeacherStoreWriter(store, 17, 17) as writer:
     for image_id in kept:
       p = full[image_id]
-      writer.add(image_id, p.heatmaps, p.tags, p.affine)
+      writer.add(image_id, p)
   cfg.teacher_store = store
   with pytest.raises(ts.MissingPrediction,
                      match=rf"no teacher prediction for 2 of .* e\.g\. \[{source.image_ids[0]}, "):

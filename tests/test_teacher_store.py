@@ -31,7 +31,7 @@ def test_store_is_a_tenth_of_float32_and_error_is_bounded(synthetic_root, tmp_pa
   originals = dict(_stand_ins(synthetic_root))
   with ts.TeacherStoreWriter(str(tmp_path), 17, 17) as writer:
     for image_id, pred in originals.items():
-      writer.add(image_id, pred.heatmaps, pred.tags, pred.affine)
+      writer.add(image_id, pred)
   float_bytes = sum(ts.float32_bytes(p) for p in originals.values())
   assert ts.store_bytes(str(tmp_path)) <= float_bytes / 10
   store = ts.TeacherStore(str(tmp_path))
@@ -44,6 +44,7 @@ def test_store_is_a_tenth_of_float32_and_error_is_bounded(synthetic_root, tmp_pa
       bound = (b.max(axis=(0, 1)) - b.min(axis=(0, 1))) / 510 + 1e-6
       assert np.all(np.abs(a - b).max(axis=(0, 1)) <= bound), (image_id, name)
     np.testing.assert_array_equal(got.affine, pred.affine)
+    np.testing.assert_array_equal(got.tag_affine, pred.tag_affine)
 
 
 _CRASHING_WRITER = """
@@ -52,7 +53,7 @@ import numpy as np
 from rtpe_jax.data import teacher_store as ts
 writer = ts.TeacherStoreWriter(sys.argv[1], 2, 1, shard_size=2)
 for i in range(5):
-  writer.add(i, np.full((4, 6, 2), i, np.float32), np.zeros((4, 6, 1)), np.eye(2, 3))
+  writer.add(i, ts.TeacherPrediction(np.full((4, 6, 2), i, np.float32), np.zeros((4, 6, 1)), np.eye(2, 3)))
 os._exit(1)  # killed before the last shard is complete
 """
 
@@ -65,7 +66,7 @@ def test_interrupted_writing_resumes_without_losing_or_repeating(tmp_path):
     assert [i in writer for i in range(7)] == [True] * 4 + [False] * 3
     for i in range(7):
       if i not in writer:
-        writer.add(i, np.full((4, 6, 2), i, np.float32), np.zeros((4, 6, 1)), np.eye(2, 3))
+        writer.add(i, ts.TeacherPrediction(np.full((4, 6, 2), i, np.float32), np.zeros((4, 6, 1)), np.eye(2, 3)))
   store = ts.TeacherStore(out)
   assert store.image_ids() == list(range(7))
   for i in range(7):
@@ -77,11 +78,11 @@ def test_second_writer_fills_the_same_store(tmp_path):
   for name, ids in (("host0", [1, 2]), ("host1", [3])):
     with ts.TeacherStoreWriter(out, 2, 1, writer=name) as writer:
       for i in ids:
-        writer.add(i, np.ones((2, 2, 2)), np.ones((2, 2, 1)), np.eye(2, 3))
+        writer.add(i, ts.TeacherPrediction(np.ones((2, 2, 2)), np.ones((2, 2, 1)), np.eye(2, 3)))
   assert ts.TeacherStore(out).image_ids() == [1, 2, 3]
   with pytest.raises(ts.StoreError, match="already stored"):
-    ts.TeacherStoreWriter(out, 2, 1, writer="host2").add(3, np.ones((2, 2, 2)),
-                                                         np.ones((2, 2, 1)), np.eye(2, 3))
+    ts.TeacherStoreWriter(out, 2, 1, writer="host2").add(3, ts.TeacherPrediction(
+        np.ones((2, 2, 2)), np.ones((2, 2, 1)), np.eye(2, 3)))
 
 
 def test_missing_entry_names_the_image(synthetic_store):
@@ -110,9 +111,9 @@ def test_bad_maps_and_wrong_channels_are_refused(tmp_path):
   bad = np.ones((3, 3, 2), np.float32)
   bad[1, 1, 0] = np.nan
   with pytest.raises(ts.StoreError, match="image 7: maps contain NaN"):
-    writer.add(7, bad, np.ones((3, 3, 1)), np.eye(2, 3))
+    writer.add(7, ts.TeacherPrediction(bad, np.ones((3, 3, 1)), np.eye(2, 3)))
   with pytest.raises(ts.StoreError, match="image 8: 3 heatmaps"):
-    writer.add(8, np.ones((3, 3, 3)), np.ones((3, 3, 1)), np.eye(2, 3))
+    writer.add(8, ts.TeacherPrediction(np.ones((3, 3, 3)), np.ones((3, 3, 1)), np.eye(2, 3)))
   writer.close()
   with pytest.raises(ts.StoreError, match="holds 2 heatmaps and 1 tag"):
     ts.TeacherStoreWriter(str(tmp_path), 17, 17)

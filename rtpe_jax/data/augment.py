@@ -1,26 +1,29 @@
-"""Augmentation in TensorFlow: one random affine per sample, applied to everything.
+"""Augmentation: one random affine per sample, applied to everything (NumPy + OpenCV).
 
 Coordinates are pixel indices (pixel centres at integers). The affine `M` (3, 3)
 maps image coordinates to input coordinates of the (S, S) training crop; an
 output map at stride s has pixel p at input position p * s, so it sees the image
 through diag(1/s, 1/s, 1) @ M. The teacher's maps carry their own affine `A`
-(map pixel -> image), so they are resampled through A^-1 @ M^-1 @ diag(s, s, 1)
-onto the student's output grid. A horizontal flip is part of M and also swaps
-the left/right joint channels (`coco.FLIP_INDEX`) of joints, heatmaps and tags.
+(map pixel -> image), so they are resampled through M_s @ A onto the student's
+output grid. A horizontal flip is part of M and also swaps the left/right joint
+channels (`coco.FLIP_INDEX`) of joints, heatmaps and tags.
+
+Crops stay uint8 RGB; normalisation and the LAB/HSV input are computed on the
+device (`rtpe_jax.preprocess`). OpenCV does the resampling (it releases the GIL,
+so tf.data's parallel calls run it on all cores).
 """
 
 from __future__ import annotations
 
 import math
 
+import cv2
 import ml_collections
-import tensorflow as tf
+import numpy as np
 
 from rtpe_jax.data.coco import FLIP_INDEX
 
-# RGB in [0, 1] is normalised with ImageNet's statistics, as the teacher was trained.
-MEAN_RGB = (0.485, 0.456, 0.406)
-STD_RGB = (0.229, 0.224, 0.225)
+cv2.setNumThreads(1)  # tf.data parallelises over samples
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -36,127 +39,132 @@ def default_config() -> ml_collections.ConfigDict:
   ))
 
 
-def _translation(dx, dy):
-  return tf.stack([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]])
+def _translation(dx, dy) -> np.ndarray:
+  return np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]])
 
 
-def _scaling(s):
-  return tf.stack([[s, 0.0, 0.0], [0.0, s, 0.0], [0.0, 0.0, 1.0]])
+def _scaling(s) -> np.ndarray:
+  return np.array([[s, 0.0, 0.0], [0.0, s, 0.0], [0.0, 0.0, 1.0]])
 
 
-def crop_affine(center, crop_side, rotation_deg, out_size: int) -> tf.Tensor:
+def crop_affine(center, crop_side: float, rotation_deg: float, out_size: int) -> np.ndarray:
   """(3, 3): the square of side `crop_side` around `center` (x, y), rotated, onto
   an (out_size, out_size) crop. Image (x, y, 1) -> crop (x, y, 1)."""
-  center = tf.cast(center, tf.float32)
-  a = tf.cast(rotation_deg, tf.float32) * (math.pi / 180.0)
-  cos, sin = tf.cos(a), tf.sin(a)
-  rotation = tf.stack([[cos, sin, 0.0], [-sin, cos, 0.0], [0.0, 0.0, 1.0]])
+  a = math.radians(rotation_deg)
+  rotation = np.array([[math.cos(a), math.sin(a), 0.0], [-math.sin(a), math.cos(a), 0.0],
+                       [0.0, 0.0, 1.0]])
   half = out_size / 2.0
-  return (_translation(half, half) @ rotation @
-          _scaling(out_size / tf.cast(crop_side, tf.float32)) @ _translation(-center[0], -center[1]))
+  return (_translation(half, half) @ rotation @ _scaling(out_size / crop_side) @
+          _translation(-center[0], -center[1]))
 
 
-def horizontal_flip(width) -> tf.Tensor:
+def horizontal_flip(width: int) -> np.ndarray:
   """(3, 3): x -> width - 1 - x."""
-  w = tf.cast(width, tf.float32)
-  return tf.stack([[-1.0, 0.0, w - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+  return np.array([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
 
 
-def random_affine(seed, image_hw, out_size: int, cfg) -> tuple[tf.Tensor, tf.Tensor]:
-  """One random (3, 3) image -> crop affine and whether it flips. seed: (2,) int."""
-  seeds = tf.random.experimental.stateless_split(seed, 5)
-  h, w = tf.cast(image_hw[0], tf.float32), tf.cast(image_hw[1], tf.float32)
-  side = tf.minimum(h, w) if cfg.scale_type == "short" else tf.maximum(h, w)
-  uniform = lambda i, lo, hi: tf.random.stateless_uniform([], seeds[i], lo, hi)
-  crop_side = side * uniform(0, cfg.min_scale, cfg.max_scale)
-  rotation = uniform(1, -cfg.max_rotation, cfg.max_rotation)
+def random_affine(rng: np.random.Generator, image_hw, out_size: int, cfg):
+  """One random (3, 3) image -> crop affine and whether it flips."""
+  h, w = image_hw
+  side = min(h, w) if cfg.scale_type == "short" else max(h, w)
+  crop_side = side * rng.uniform(cfg.min_scale, cfg.max_scale)
+  rotation = rng.uniform(-cfg.max_rotation, cfg.max_rotation)
   shift = crop_side * cfg.max_translate
-  center = tf.stack([w / 2 + uniform(2, -shift, shift), h / 2 + uniform(3, -shift, shift)])
-  flip = uniform(4, 0.0, 1.0) < cfg.flip
+  center = (w / 2 + rng.uniform(-shift, shift), h / 2 + rng.uniform(-shift, shift))
+  flip = bool(rng.uniform() < cfg.flip)
   matrix = crop_affine(center, crop_side, rotation, out_size)
-  matrix = tf.cond(flip, lambda: matrix @ horizontal_flip(w), lambda: matrix)
-  return matrix, flip
+  return (matrix @ horizontal_flip(w) if flip else matrix), flip
 
 
-def warp(image, output_to_source, out_hw, interpolation: str = "BILINEAR", fill: float = 0.0):
-  """Resamples image (H, W, C) at source = output_to_source @ (x, y, 1) for every
-  output pixel of (out_h, out_w); outside the image reads `fill`. Returns float32."""
-  m = tf.cast(output_to_source, tf.float32)
-  m = m / m[2, 2]
-  transform = tf.concat([tf.reshape(m[:2], [6]), m[2, :2]], 0)[None]
-  return tf.raw_ops.ImageProjectiveTransformV3(
-      images=tf.cast(image, tf.float32)[None], transforms=transform,
-      output_shape=tf.constant(out_hw, tf.int32), fill_value=tf.constant(fill, tf.float32),
-      interpolation=interpolation, fill_mode="CONSTANT")[0]
-
-
-def at_stride(matrix, stride: float) -> tf.Tensor:
+def at_stride(matrix: np.ndarray, stride: float) -> np.ndarray:
   """Image -> output-map affine for a map at `stride` of the crop."""
   return _scaling(1.0 / stride) @ matrix
 
 
-def transform_joints(joints, matrix, flip) -> tf.Tensor:
+def warp(image: np.ndarray, matrix: np.ndarray, out_hw) -> np.ndarray:
+  """image (H, W[, C]) resampled (bilinear) so that out[matrix @ p] = image[p];
+  0 outside. Keeps the dtype (uint8 images, float32 maps)."""
+  out = cv2.warpAffine(image, matrix[:2].astype(np.float64), (out_hw[1], out_hw[0]),
+                       flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+  return out.reshape(*out_hw, *image.shape[2:])
+
+
+def transform_joints(joints: np.ndarray, matrix: np.ndarray, flip: bool) -> np.ndarray:
   """joints (P, 17, 3) in the image -> (P, 17, 3) in the crop; visibility kept;
   a flip also swaps left and right joints."""
-  xy1 = tf.concat([joints[..., :2], tf.ones_like(joints[..., :1])], -1)
-  xy = tf.einsum("ij,pkj->pki", tf.cast(matrix, tf.float32)[:2], xy1)
-  out = tf.concat([xy, joints[..., 2:]], -1)
-  return tf.cond(flip, lambda: tf.gather(out, FLIP_INDEX, axis=1), lambda: out)
+  out = joints.astype(np.float32).copy()
+  out[..., :2] = joints[..., :2] @ matrix[:2, :2].T + matrix[:2, 2]
+  return out[:, FLIP_INDEX] if flip else out
 
 
-def swap_channels(maps, flip) -> tf.Tensor:
+def swap_channels(maps: np.ndarray, flip: bool) -> np.ndarray:
   """(..., 17) maps: left/right channels swapped when `flip`."""
-  return tf.cond(flip, lambda: tf.gather(maps, FLIP_INDEX, axis=-1), lambda: maps)
+  return maps[..., FLIP_INDEX] if flip else maps
 
 
-def warp_teacher(maps, teacher_affine, matrix, stride: float, out_hw) -> tf.Tensor:
-  """Teacher maps (h, w, C) with affine (2, 3) map pixel -> image, resampled onto
-  the crop's output grid at `stride`: (out_h, out_w, C). Channels not swapped."""
-  a = tf.concat([tf.cast(teacher_affine, tf.float32), [[0.0, 0.0, 1.0]]], 0)
-  output_to_map = tf.linalg.inv(a) @ tf.linalg.inv(at_stride(matrix, stride))
-  return warp(maps, output_to_map, out_hw)
+def warp_teacher(quantised: np.ndarray, low, step, teacher_affine, matrix, stride: float,
+                 out_hw) -> np.ndarray:
+  """Stored teacher maps resampled onto the crop's output grid at `stride`.
+
+  quantised (h, w, C) uint8 as in the store (value = low + q * step per channel),
+  teacher_affine (2, 3) map pixel -> image. Returns (out_h, out_w, C) float32, 0
+  outside the teacher's map; channels not swapped. The warp is linear, so it runs
+  on the codes and on a plane of ones and dequantises after:
+  low * warp(1) + step * warp(q) is the warp of the dequantised maps.
+  """
+  a = np.vstack([np.asarray(teacher_affine, np.float64), [0.0, 0.0, 1.0]])
+  to_output = at_stride(matrix, stride) @ a
+  codes = warp(quantised.astype(np.float32), to_output, out_hw)
+  inside = warp(np.ones(quantised.shape[:2], np.float32), to_output, out_hw)
+  return codes * step + inside[..., None] * low
 
 
-def colour_jitter(image, seed, cfg) -> tf.Tensor:
-  """image (H, W, 3) in [0, 1]; each enabled jitter with its own derived seed."""
-  seeds = tf.random.experimental.stateless_split(seed, 4)
+def colour_jitter(image: np.ndarray, rng: np.random.Generator, cfg) -> np.ndarray:
+  """uint8 RGB (H, W, 3): random brightness (+-b of the range), contrast and
+  saturation (factor in [1 - c, 1 + c]) and hue (+-h of a turn); 0 disables one."""
+  x = image.astype(np.float32)
   if cfg.brightness > 0:
-    image = tf.image.stateless_random_brightness(image, cfg.brightness, seeds[0])
+    x = x + 255 * rng.uniform(-cfg.brightness, cfg.brightness)
   if cfg.contrast > 0:
-    image = tf.image.stateless_random_contrast(image, 1 - cfg.contrast, 1 + cfg.contrast, seeds[1])
+    x = (x - x.mean()) * rng.uniform(1 - cfg.contrast, 1 + cfg.contrast) + x.mean()
   if cfg.saturation > 0:
-    image = tf.image.stateless_random_saturation(image, 1 - cfg.saturation, 1 + cfg.saturation,
-                                                 seeds[2])
+    grey = x @ np.array([0.299, 0.587, 0.114], np.float32)
+    x = (x - grey[..., None]) * rng.uniform(1 - cfg.saturation, 1 + cfg.saturation) + grey[..., None]
+  x = np.clip(x, 0, 255).astype(np.uint8)
   if cfg.hue > 0:
-    image = tf.image.stateless_random_hue(image, cfg.hue, seeds[3])
-  return tf.clip_by_value(image, 0.0, 1.0)
+    hsv = cv2.cvtColor(x, cv2.COLOR_RGB2HSV_FULL)
+    hsv[..., 0] = (hsv[..., 0].astype(np.int32) + int(round(256 * rng.uniform(-cfg.hue, cfg.hue)))) % 256
+    x = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB_FULL)
+  return x
 
 
-def normalise(image, mean=MEAN_RGB, std=STD_RGB) -> tf.Tensor:
-  """RGB in [0, 1] -> (x - mean) / std."""
-  return (image - tf.constant(mean, tf.float32)) / tf.constant(std, tf.float32)
+def augment_example(raw: dict, seed, input_size: int, mask_stride: int, teacher_stride: int,
+                    cfg) -> dict:
+  """The geometric and colour part of one training sample.
 
-
-_RGB_TO_XYZ = ((0.412453, 0.357580, 0.180423),
-               (0.212671, 0.715160, 0.072169),
-               (0.019334, 0.119193, 0.950227))
-_D65_WHITE = (0.950456, 1.0, 1.088754)
-
-
-def rgb_to_lab(image) -> tf.Tensor:
-  """sRGB in [0, 1] -> CIE L*a*b* (D65): L in [0, 100], a and b about [-128, 127]."""
-  linear = tf.where(image <= 0.04045, image / 12.92, ((image + 0.055) / 1.055) ** 2.4)
-  xyz = tf.einsum("...c,kc->...k", linear, tf.constant(_RGB_TO_XYZ)) / tf.constant(_D65_WHITE)
-  f = tf.where(xyz > 0.008856, tf.pow(tf.maximum(xyz, 1e-12), 1 / 3), 7.787 * xyz + 16 / 116)
-  fx, fy, fz = tf.unstack(f, axis=-1)
-  return tf.stack([116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)], -1)
-
-
-def alternate_colour_space(image, space: str) -> tf.Tensor:
-  """RGB in [0, 1] -> the student's second input, scaled to about [-1, 1]:
-  "lab": (L / 100, a / 128, b / 128); "hsv": tf.image's HSV in [0, 1]."""
-  if space == "lab":
-    return rgb_to_lab(image) / tf.constant([100.0, 128.0, 128.0])
-  if space == "hsv":
-    return tf.image.rgb_to_hsv(image)
-  raise ValueError(f"colour space {space!r}: use 'lab' or 'hsv'")
+  raw: image (H, W, 3) uint8, joints (P, 17, 3), ignore_mask and person_mask
+  (H, W) uint8, and optionally the teacher's quantised planes: teacher_heatmap_q
+  (h, w, 17) and teacher_tag_q (h', w', T) uint8 with their low/step and
+  teacher_heatmap_affine / teacher_tag_affine (2, 3). seed: two ints. Returns image (S, S, 3) uint8, joints
+  (P, 17, 3) in crop pixels, masks (S/m, S/m, 2) uint8 [valid, person] at
+  `mask_stride` m, teacher_heatmaps / teacher_tags (S/t, S/t, C) float32.
+  """
+  rng = np.random.default_rng([int(s) for s in seed])
+  matrix, flip = random_affine(rng, raw["image"].shape[:2], input_size, cfg)
+  image = warp(raw["image"], matrix, (input_size, input_size))
+  jitter = cfg.colour_jitter
+  if any(jitter[k] > 0 for k in ("brightness", "contrast", "saturation", "hue")):
+    image = colour_jitter(image, rng, jitter)
+  out_hw = (input_size // mask_stride,) * 2
+  masks = np.stack([1 - raw["ignore_mask"], raw["person_mask"]], -1)
+  out = {"image": image, "joints": transform_joints(raw["joints"], matrix, flip),
+         "masks": (warp(masks * np.uint8(255), at_stride(matrix, mask_stride), out_hw) > 127)
+                  .astype(np.uint8)}
+  if "teacher_heatmap_q" in raw:
+    out_hw = (input_size // teacher_stride,) * 2
+    for kind in ("heatmap", "tag"):
+      maps = warp_teacher(raw[f"teacher_{kind}_q"], raw[f"teacher_{kind}_low"],
+                          raw[f"teacher_{kind}_step"], raw[f"teacher_{kind}_affine"], matrix,
+                          teacher_stride, out_hw)
+      out[f"teacher_{kind}s"] = swap_channels(maps, flip) if maps.shape[-1] == 17 else maps
+  return out

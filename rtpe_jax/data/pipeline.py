@@ -8,12 +8,13 @@ parallel workers, and resumes exactly from any position (`start`).
 
 A raw example (from the COCO layout, `CocoSource`, or from the TFDS build,
 `tfds_coco`) is a dict: image (H, W, 3) uint8, image_id, joints (P, 17, 3),
-ignore_mask and person_mask (H, W) uint8, and with a teacher store
-teacher_heatmaps (h, w, 17), teacher_tags (h, w, T), teacher_affine (2, 3).
+ignore_mask and person_mask (H, W) uint8, and with a teacher store the
+record's fields as stored (`TEACHER_FIELDS`: deflated planes, quantisation,
+affines); the maps are warped before they are dequantised.
 
 A training sample (batched with a leading B):
-  image          (S, S, 3)  float32, normalised RGB
-  image_alt      (S, S, 3)  LAB or HSV input (when `colour_space` is set)
+  image          (S, S, 3)  uint8 RGB (normalised and turned into the LAB/HSV
+                            input on the device: rtpe_jax.preprocess)
   heatmaps_{s}   (len(sigmas), S/s, S/s, 17)  ground truth per output stride s
   weights_{s}    (S/s, S/s) loss weights (0 on crowds, unannotated people, padding)
   person_mask_{s}(S/s, S/s) union of the people's segmentations
@@ -27,6 +28,8 @@ from __future__ import annotations
 
 import logging
 
+import zlib
+
 import jax
 import ml_collections
 import numpy as np
@@ -35,6 +38,12 @@ from PIL import Image
 
 from rtpe_jax.data import augment, coco, targets
 from rtpe_jax.data import teacher_store as ts
+
+
+# The teacher's record in a raw example, as stored (see teacher_store).
+TEACHER_FIELDS = ["teacher_heatmap_data", "teacher_tag_data", "teacher_heatmap_hw", "teacher_tag_hw",
+                  "teacher_heatmap_affine", "teacher_tag_affine", "teacher_heatmap_low",
+                  "teacher_heatmap_step", "teacher_tag_low", "teacher_tag_step", "teacher_ok"]
 
 
 class ImageError(ValueError):
@@ -56,7 +65,6 @@ def default_config() -> ml_collections.ConfigDict:
       teacher_store="",  # directory written by infer_teacher.py; "" for none
       teacher_stride=4,
       skip_missing_teacher=False,  # False: a missing/corrupt entry is an error
-      colour_space="",  # "", "lab" or "hsv": the second input of the student
       augment=augment.default_config(),
       batch_size=16,
       seed=0,
@@ -119,29 +127,33 @@ class CocoSource:
     return tuple(out)
 
   def _teacher(self, image_id: int):
+    """The stored record, still deflated (inflated by `_augmented`)."""
+    c, t = self.store.meta["num_joints"], self.tag_channels
     try:
-      p = self.store[image_id]
-      ok = True
+      r = self.store.read_encoded(image_id)
     except ts.CorruptPrediction as err:
       if not self.skip_missing_teacher:
         raise
       logging.warning("skipping: %s", err)
-      c = self.store.meta["num_joints"]
-      p = ts.TeacherPrediction(np.zeros((1, 1, c), np.float32),
-                               np.zeros((1, 1, self.tag_channels), np.float32),
-                               np.eye(2, 3, dtype=np.float32))
-      ok = False
-    return [p.heatmaps, p.tags, p.affine.astype(np.float32), np.bool_(ok)]
+      empty = ts.TeacherPrediction(np.zeros((1, 1, c), np.float32), np.zeros((1, 1, t), np.float32),
+                                   np.eye(2, 3, dtype=np.float32))
+      return list(teacher_fields(empty, image_id, ok=False).values())
+    return _record_values(r)
 
   def output_signature(self):
     names = ["image_id", "image", "joints", "ignore_mask", "person_mask"]
     types = [tf.int64, tf.uint8, tf.float32, tf.uint8, tf.uint8]
     shapes = [[], [None, None, 3], [None, coco.NUM_JOINTS, 3], [None, None], [None, None]]
     if self.store is not None:
-      names += ["teacher_heatmaps", "teacher_tags", "teacher_affine", "teacher_ok"]
-      types += [tf.float32, tf.float32, tf.float32, tf.bool]
-      shapes += [[None, None, coco.NUM_JOINTS], [None, None, self.tag_channels], [2, 3], []]
+      c, t = coco.NUM_JOINTS, self.tag_channels
+      names += TEACHER_FIELDS
+      types += [tf.string, tf.string, tf.int32, tf.int32, tf.float32, tf.float32, tf.float32,
+                tf.float32, tf.float32, tf.float32, tf.bool]
+      shapes += [[], [], [2], [2], [2, 3], [2, 3], [c], [c], [t], [t], []]
     return names, types, shapes
+
+  def load_dict(self, index: int) -> dict:
+    return dict(zip(self.output_signature()[0], self.load(index)))
 
   def tf_load(self, index) -> dict:
     """The raw example as a dict of tensors, inside tf.data."""
@@ -152,49 +164,108 @@ class CocoSource:
     return dict(zip(names, values))
 
 
-def train_sample(raw: dict, seed, cfg) -> dict:
-  """One augmented training sample from a raw example (see the module docstring)."""
-  size = cfg.input_size
-  image = raw["image"]
-  hw = tf.shape(image)[:2]
-  matrix, flip = augment.random_affine(seed, hw, size, cfg.augment)
-  inverse = tf.linalg.inv(matrix)
-  rgb = augment.warp(image, inverse, (size, size)) / 255.0
-  jitter = cfg.augment.colour_jitter
-  if any(jitter[k] > 0 for k in ("brightness", "contrast", "saturation", "hue")):
-    rgb = augment.colour_jitter(rgb, tf.random.experimental.stateless_fold_in(seed, 1), jitter)
-  sample = {"image_id": raw["image_id"], "image": augment.normalise(rgb)}
-  if cfg.colour_space:
-    sample["image_alt"] = augment.alternate_colour_space(rgb, cfg.colour_space)
+def _stored_planes(data: bytes, hw, channels: int) -> np.ndarray:
+  """Deflated store planes (C, h, w) -> (h, w, C) uint8."""
+  if isinstance(data, np.ndarray):  # a scalar string tensor through tf.numpy_function
+    data = data.item()
+  try:
+    planes = ts.inflate_planes(data, int(hw[0]), int(hw[1]), channels)
+  except (zlib.error, ValueError) as err:
+    raise ts.CorruptPrediction(f"teacher maps do not decode: {err}") from None
+  return np.ascontiguousarray(planes.transpose(1, 2, 0))
 
-  joints = augment.transform_joints(raw["joints"], matrix, flip)
-  valid = 1.0 - tf.cast(raw["ignore_mask"], tf.float32)
-  people = tf.cast(raw["person_mask"], tf.float32)
+
+def teacher_fields(prediction: ts.TeacherPrediction, image_id: int = 0, ok: bool = True) -> dict:
+  """The raw-example teacher fields of float maps, encoded as the store does."""
+  values = _record_values(ts.parse_record(ts.encode_record(image_id, prediction)), ok)
+  return dict(zip(TEACHER_FIELDS, values))
+
+
+def _record_values(r: ts.EncodedPrediction, ok: bool = True) -> list:
+  return [r.heatmap_data, r.tag_data, np.array(r.heatmap_hw, np.int32), np.array(r.tag_hw, np.int32),
+          r.affine.astype(np.float32), r.tag_affine.astype(np.float32), r.heatmap_low,
+          r.heatmap_step, r.tag_low, r.tag_step, np.bool_(ok)]
+
+
+def _augmented(raw: dict, seed, cfg, tag_channels: int) -> tuple:
+  """NumPy part of a sample (`augment.augment_example`), as a tuple for tf.numpy_function."""
+  raw = dict(raw)
+  teacher = "teacher_heatmap_data" in raw
+  if teacher:
+    for kind in ("heatmap", "tag"):
+      raw[f"teacher_{kind}_q"] = _stored_planes(raw[f"teacher_{kind}_data"],
+                                                raw[f"teacher_{kind}_hw"],
+                                                len(raw[f"teacher_{kind}_low"]))
+  out = augment.augment_example(raw, seed, cfg.input_size, min(cfg.output_strides),
+                                cfg.teacher_stride, cfg.augment)
+  values = (np.int64(raw["image_id"]), out["image"], out["joints"], out["masks"])
+  if teacher:
+    values += (out["teacher_heatmaps"], out["teacher_tags"], np.bool_(raw["teacher_ok"]))
+  return values
+
+
+def _augmented_signature(cfg, tag_channels: int):
+  size, m, t = cfg.input_size, min(cfg.output_strides), cfg.teacher_stride
+  types = [tf.int64, tf.uint8, tf.float32, tf.uint8]
+  shapes = [[], [size, size, 3], [None, coco.NUM_JOINTS, 3], [size // m, size // m, 2]]
+  if tag_channels:
+    types += [tf.float32, tf.float32, tf.bool]
+    shapes += [[size // t, size // t, coco.NUM_JOINTS], [size // t, size // t, tag_channels], []]
+  return types, shapes
+
+
+def _check_strides(cfg):
+  finest = min(cfg.output_strides)
+  if any(s % finest for s in cfg.output_strides):
+    raise ValueError(f"output strides {tuple(cfg.output_strides)} must be multiples of the finest")
+
+
+def _with_targets(values, cfg) -> dict:
+  """A sample dict from the augmented tuple: masks per stride, targets, padded joints."""
+  image_id, image, joints, masks = values[:4]
+  size, finest = cfg.input_size, min(cfg.output_strides)
+  sample = {"image_id": image_id, "image": image}
+  masks = tf.cast(masks, tf.float32)
   for s in cfg.output_strides:
+    # A stride k times the finest samples every k-th pixel: the very same image points.
+    k = s // finest
     out_hw = (size // s, size // s)
-    to_image = tf.linalg.inv(augment.at_stride(matrix, s))
-    sample[f"weights_{s}"] = tf.cast(augment.warp(valid[..., None], to_image, out_hw)[..., 0] > 0.5,
-                                     tf.float32)
-    sample[f"person_mask_{s}"] = tf.cast(
-        augment.warp(people[..., None], to_image, out_hw)[..., 0] > 0.5, tf.float32)
+    sample[f"weights_{s}"] = masks[::k, ::k, 0]
+    sample[f"person_mask_{s}"] = masks[::k, ::k, 1]
     sample[f"heatmaps_{s}"] = tf.stack(
         [targets.gaussian_heatmap_tf(joints, out_hw, s, sigma) for sigma in cfg.sigmas])
   t = cfg.tag_stride
   sample["tags"] = targets.tag_targets_tf(joints, (size // t, size // t), t, cfg.max_people)
   kept = joints[:cfg.max_people]
   sample["joints"] = tf.pad(kept, [[0, cfg.max_people - tf.shape(kept)[0]], [0, 0], [0, 0]])
-
-  if "teacher_heatmaps" in raw:
-    t = cfg.teacher_stride
-    out_hw = (size // t, size // t)
-    heatmaps = augment.warp_teacher(raw["teacher_heatmaps"], raw["teacher_affine"], matrix, t,
-                                    out_hw)
-    sample["teacher_heatmaps"] = augment.swap_channels(heatmaps, flip)
-    tags = augment.warp_teacher(raw["teacher_tags"], raw["teacher_affine"], matrix, t, out_hw)
-    if raw["teacher_tags"].shape[-1] == coco.NUM_JOINTS:
-      tags = augment.swap_channels(tags, flip)
-    sample["teacher_tags"] = tags
+  if len(values) > 4:
+    sample["teacher_heatmaps"], sample["teacher_tags"] = values[4], values[5]
   return sample
+
+
+def _numpy_sample(fn, args, cfg, tag_channels: int):
+  types, shapes = _augmented_signature(cfg, tag_channels)
+  values = tf.numpy_function(fn, args, types, stateful=False)
+  for value, shape in zip(values, shapes):
+    value.set_shape(shape)
+  return values
+
+
+def augmented_values(raw: dict, seed, cfg) -> tuple:
+  """The augmented tuple (`_augmented`) of a raw example of tensors."""
+  names = sorted(raw)
+  tag_channels = raw["teacher_tag_low"].shape[0] if "teacher_tag_low" in raw else 0
+
+  def fn(seed, *values):
+    return _augmented(dict(zip(names, values)), seed, cfg, tag_channels)
+
+  return _numpy_sample(fn, [seed] + [raw[k] for k in names], cfg, tag_channels)
+
+
+def train_sample(raw: dict, seed, cfg) -> dict:
+  """One augmented training sample (module docstring) from a raw example of tensors."""
+  _check_strides(cfg)
+  return _with_targets(augmented_values(raw, seed, cfg), cfg)
 
 
 def _sample_seed(seed: int, g) -> tf.Tensor:
@@ -245,16 +316,23 @@ def _finish(source, cfg, start, process_index, process_count, batch, num_images)
     raise ValueError(f"batch size {cfg.batch_size} is not divisible by {pc} processes")
   steps = tf.data.Dataset.range(start, tf.int64.max)
   global_index = steps.map(lambda n: n * pc + pi)
-  if num_images is not None:
-    def load(g):
-      return g, source.tf_load(shuffled_index(g, num_images, cfg.seed))
-    ds = global_index.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  _check_strides(cfg)
+  if num_images is not None:  # read, decode and augment in one Python call
+    def fn(index, seed):
+      return _augmented(source.load_dict(index), seed, cfg, source.tag_channels)
+
+    def sample(g):
+      args = [shuffled_index(g, num_images, cfg.seed), _sample_seed(cfg.seed, g)]
+      return _numpy_sample(fn, args, cfg, source.tag_channels)
+    ds = global_index.map(sample, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
   else:  # an endless TFDS dataset of this process (seeded shuffle)
-    ds = tf.data.Dataset.zip(global_index, source.skip(start))
+    ds = tf.data.Dataset.zip(global_index, source.skip(start)).map(
+        lambda g, raw: augmented_values(raw, _sample_seed(cfg.seed, g), cfg),
+        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
   if cfg.teacher_store and cfg.skip_missing_teacher:
-    ds = ds.filter(lambda g, raw: raw["teacher_ok"])
-  ds = ds.map(lambda g, raw: train_sample(raw, _sample_seed(cfg.seed, g), cfg),
-              num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.filter(lambda *values: values[-1])
+  ds = ds.map(lambda *values: _with_targets(values, cfg), num_parallel_calls=tf.data.AUTOTUNE,
+              deterministic=True)
   if batch:
     ds = ds.batch(per_process_batch, drop_remainder=True)
   return ds.prefetch(cfg.prefetch).with_options(_options())

@@ -1,11 +1,12 @@
 """The teacher-prediction store: the teacher's per-image outputs, computed once.
 
-Per image: heatmaps (H, W, 17) and tags (H, W, T) at the teacher's output
-resolution, and the affine (2, 3) that maps a map pixel (x, y, 1) to image
-coordinates. Each channel is quantised to uint8 over its own [min, max]
+Per image: heatmaps (H, W, 17) and tags (h, w, T) at the teacher's output
+resolutions (1/2 and 1/4 for HigherHRNet), each with the affine (2, 3) that maps
+a map pixel (x, y, 1) to image coordinates. Each channel is quantised to uint8 over its own [min, max]
 (error at most half a step, step = (max - min) / 255) and the channels are
-stacked into one grayscale PNG per kind, so a record is a few percent of the
-float32 bytes for the smooth maps a teacher produces.
+deflated (zlib level 1: inflating is several times faster than PNG, which
+matters in the input pipeline) as (C, H, W) planes, so a record is a few percent
+of the float32 bytes for the mostly empty, smooth maps a teacher produces.
 
 Layout of a store directory:
   store.json                   format version, joints, tag channels
@@ -16,9 +17,9 @@ Writing is resumable (a new writer skips the ids already in complete shards and
 removes its own incomplete shard) and several writers (processes, hosts) can fill
 one store under different writer names.
 
-A record (little-endian): header `RECORD_HEADER`, then float32 affine (6),
-heatmap low (Ch) and step (Ch), tag low (Ct) and step (Ct), the heatmap PNG and
-the tag PNG. The CRC32 covers everything after its own field.
+A record (little-endian): header `RECORD_HEADER`, then float32 heatmap affine
+(6), tag affine (6), heatmap low (Ch) and step (Ch), tag low (Ct) and step (Ct),
+the deflated heatmap planes and tag planes. The CRC32 covers everything after its own field.
 """
 
 from __future__ import annotations
@@ -34,12 +35,11 @@ import struct
 import zlib
 
 import numpy as np
-from PIL import Image
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MAGIC = b"RTPT"
-# magic, crc32, image id, height, width, heatmap channels, tag channels, PNG lengths
-RECORD_HEADER = struct.Struct("<4sIqHHHHII")
+# magic, crc32, image id, heatmap h, w, tag h, w, heatmap channels, tag channels, data lengths
+RECORD_HEADER = struct.Struct("<4sIqHHHHHHII")
 _SHARD_RE = re.compile(r"^(?P<writer>[\w.]+)-(?P<n>\d{5})\.bin$")
 
 
@@ -61,8 +61,13 @@ class CorruptPrediction(StoreError):
 @dataclasses.dataclass
 class TeacherPrediction:
   heatmaps: np.ndarray  # (H, W, 17) float32
-  tags: np.ndarray  # (H, W, T) float32
-  affine: np.ndarray  # (2, 3) float32: map pixel (x, y, 1) -> image (x, y)
+  tags: np.ndarray  # (h, w, T) float32
+  affine: np.ndarray  # (2, 3) float32: heatmap pixel (x, y, 1) -> image (x, y)
+  tag_affine: np.ndarray | None = None  # (2, 3) for the tags; None: the same as `affine`
+
+  def __post_init__(self):
+    if self.tag_affine is None:
+      self.tag_affine = self.affine
 
 
 def quantise(maps: np.ndarray):
@@ -81,85 +86,84 @@ def dequantise(q: np.ndarray, low: np.ndarray, step: np.ndarray) -> np.ndarray:
   return low + q.astype(np.float32) * step
 
 
-def _png(q: np.ndarray, compress_level: int) -> bytes:
-  """(H, W, C) uint8 -> one grayscale PNG of the channels stacked vertically (C*H, W)."""
-  h, w, c = q.shape
-  buf = io.BytesIO()
-  Image.fromarray(np.ascontiguousarray(q.transpose(2, 0, 1).reshape(c * h, w)), "L").save(
-      buf, "PNG", compress_level=compress_level)
-  return buf.getvalue()
+def deflate_planes(q: np.ndarray, level: int = 1) -> bytes:
+  """(H, W, C) uint8 -> the channel planes (C, H, W), deflated (zlib)."""
+  return zlib.compress(np.ascontiguousarray(q.transpose(2, 0, 1)).tobytes(), level)
 
 
-def _unpng(data: bytes, h: int, w: int, c: int) -> np.ndarray:
-  flat = np.asarray(Image.open(io.BytesIO(data)))
-  if flat.shape != (c * h, w):
-    raise ValueError(f"PNG is {flat.shape}, expected {(c * h, w)}")
-  return flat.reshape(c, h, w).transpose(1, 2, 0)
+def inflate_planes(data: bytes, h: int, w: int, c: int) -> np.ndarray:
+  """deflate_planes' bytes -> (C, H, W) uint8, or ValueError."""
+  flat = np.frombuffer(zlib.decompress(data), np.uint8)
+  if flat.size != c * h * w:
+    raise ValueError(f"{flat.size} values, expected {c} x {h} x {w}")
+  return flat.reshape(c, h, w)
 
 
-def encode_record(image_id: int, heatmaps: np.ndarray, tags: np.ndarray, affine: np.ndarray,
-                  compress_level: int = 6) -> bytes:
-  """One record's bytes. heatmaps (H, W, Ch), tags (H, W, Ct), affine (2, 3)."""
-  heatmaps, tags = np.asarray(heatmaps), np.asarray(tags)
-  if heatmaps.ndim != 3 or tags.ndim != 3 or heatmaps.shape[:2] != tags.shape[:2]:
+def encode_record(image_id: int, prediction: TeacherPrediction, level: int = 1) -> bytes:
+  """One record's bytes."""
+  heatmaps, tags = np.asarray(prediction.heatmaps), np.asarray(prediction.tags)
+  if heatmaps.ndim != 3 or tags.ndim != 3:
     raise StoreError(f"image {image_id}: heatmaps {heatmaps.shape} and tags {tags.shape} must be "
-                     "(H, W, C) of the same H, W")
-  h, w = heatmaps.shape[:2]
+                     "(H, W, C)")
   try:
     q_hm, hm_low, hm_step = quantise(heatmaps)
     q_tag, tag_low, tag_step = quantise(tags)
   except StoreError as err:
     raise StoreError(f"image {image_id}: {err}") from None
-  hm_png, tag_png = _png(q_hm, compress_level), _png(q_tag, compress_level)
-  floats = np.concatenate([np.asarray(affine, np.float32).reshape(6), hm_low, hm_step,
-                           tag_low, tag_step]).astype("<f4").tobytes()
-  body = floats + hm_png + tag_png
-  rest = RECORD_HEADER.pack(MAGIC, 0, image_id, h, w, heatmaps.shape[2], tags.shape[2],
-                            len(hm_png), len(tag_png))[8:] + body
+  hm_data, tag_data = deflate_planes(q_hm, level), deflate_planes(q_tag, level)
+  floats = np.concatenate([np.asarray(prediction.affine, np.float32).reshape(6),
+                           np.asarray(prediction.tag_affine, np.float32).reshape(6),
+                           hm_low, hm_step, tag_low, tag_step]).astype("<f4").tobytes()
+  body = floats + hm_data + tag_data
+  rest = RECORD_HEADER.pack(MAGIC, 0, image_id, *heatmaps.shape[:2], *tags.shape[:2],
+                            heatmaps.shape[2], tags.shape[2], len(hm_data), len(tag_data))[8:] + body
   return MAGIC + struct.pack("<I", zlib.crc32(rest)) + rest
 
 
 @dataclasses.dataclass
 class EncodedPrediction:
-  """A parsed record whose maps are still PNG bytes (decoded by tf.data or `decode`)."""
+  """A parsed record whose maps are still deflated (decoded by the pipeline or `decode`)."""
 
   image_id: int
-  height: int
-  width: int
-  affine: np.ndarray  # (2, 3)
+  heatmap_hw: tuple[int, int]
+  tag_hw: tuple[int, int]
+  affine: np.ndarray  # (2, 3) heatmap pixel -> image
+  tag_affine: np.ndarray  # (2, 3) tag pixel -> image
   heatmap_low: np.ndarray  # (Ch,)
   heatmap_step: np.ndarray
   tag_low: np.ndarray  # (Ct,)
   tag_step: np.ndarray
-  heatmap_png: bytes
-  tag_png: bytes
+  heatmap_data: bytes  # deflate_planes of (17, H, W) uint8
+  tag_data: bytes  # deflate_planes of (T, h, w) uint8
 
   def decode(self) -> TeacherPrediction:
-    h, w = self.height, self.width
-    hm = _unpng(self.heatmap_png, h, w, len(self.heatmap_low))
-    tags = _unpng(self.tag_png, h, w, len(self.tag_low))
+    hm = inflate_planes(self.heatmap_data, *self.heatmap_hw, len(self.heatmap_low))
+    tags = inflate_planes(self.tag_data, *self.tag_hw, len(self.tag_low))
+    hm, tags = hm.transpose(1, 2, 0), tags.transpose(1, 2, 0)
     return TeacherPrediction(dequantise(hm, self.heatmap_low, self.heatmap_step),
-                             dequantise(tags, self.tag_low, self.tag_step), self.affine)
+                             dequantise(tags, self.tag_low, self.tag_step), self.affine,
+                             self.tag_affine)
 
 
 def parse_record(data: bytes, where: str = "record") -> EncodedPrediction:
   """Checks magic, length and CRC; raises CorruptPrediction naming `where`."""
   if len(data) < RECORD_HEADER.size or data[:4] != MAGIC:
     raise CorruptPrediction(f"{where}: not a teacher-store record (bad header)")
-  _, crc, image_id, h, w, ch, ct, n_hm, n_tag = RECORD_HEADER.unpack_from(data)
+  _, crc, image_id, hh, hw, th, tw, ch, ct, n_hm, n_tag = RECORD_HEADER.unpack_from(data)
   if zlib.crc32(data[8:]) != crc:
     raise CorruptPrediction(f"{where}: checksum mismatch (truncated or corrupted record)")
-  n_floats = 6 + 2 * ch + 2 * ct
+  n_floats = 12 + 2 * ch + 2 * ct
   start = RECORD_HEADER.size
   floats = np.frombuffer(data, "<f4", n_floats, start).astype(np.float32)
   start += 4 * n_floats
   if len(data) != start + n_hm + n_tag:
     raise CorruptPrediction(f"{where}: record length does not match its header")
-  parts = np.split(floats, np.cumsum([6, ch, ch, ct]))
+  parts = np.split(floats, np.cumsum([6, 6, ch, ch, ct]))
   return EncodedPrediction(
-      image_id=image_id, height=h, width=w, affine=parts[0].reshape(2, 3),
-      heatmap_low=parts[1], heatmap_step=parts[2], tag_low=parts[3], tag_step=parts[4],
-      heatmap_png=data[start:start + n_hm], tag_png=data[start + n_hm:])
+      image_id=image_id, heatmap_hw=(hh, hw), tag_hw=(th, tw), affine=parts[0].reshape(2, 3),
+      tag_affine=parts[1].reshape(2, 3), heatmap_low=parts[2], heatmap_step=parts[3],
+      tag_low=parts[4], tag_step=parts[5],
+      heatmap_data=data[start:start + n_hm], tag_data=data[start + n_hm:])
 
 
 def _read_meta(path: str) -> dict | None:
@@ -230,7 +234,7 @@ class TeacherStore:
     record = self.read_encoded(image_id)
     try:
       return record.decode()
-    except (OSError, ValueError) as err:
+    except (zlib.error, ValueError) as err:
       raise CorruptPrediction(f"{self.path}: image {image_id}: maps do not decode: {err}") from None
 
 
@@ -239,19 +243,19 @@ class TeacherStoreWriter:
 
     with TeacherStoreWriter(out, num_joints=17, tag_channels=17) as writer:
       for image_id, ... in work:
-        if image_id not in writer:
-          writer.add(image_id, heatmaps, tags, affine)
+        if image_id not in writer:  # TeacherPrediction
+          writer.add(image_id, prediction)
   """
 
   def __init__(self, path: str, num_joints: int, tag_channels: int, writer: str = "part0",
-               shard_size: int = 256, compress_level: int = 6):
+               shard_size: int = 256, level: int = 1):
     if not re.fullmatch(r"[\w.]+", writer):
       raise ValueError(f"writer name {writer!r}: use letters, digits, '_' and '.'")
     self.path, self.writer, self.shard_size = path, writer, shard_size
-    self.compress_level = compress_level
+    self.level = level
     os.makedirs(path, exist_ok=True)
     meta = {"format_version": FORMAT_VERSION, "num_joints": num_joints,
-            "tag_channels": tag_channels, "quantisation": "uint8 per channel, PNG"}
+            "tag_channels": tag_channels, "quantisation": "uint8 per channel, zlib"}
     existing = _read_meta(path)
     if existing is None:
       _write_json_atomic(os.path.join(path, "store.json"), meta)
@@ -282,14 +286,15 @@ class TeacherStoreWriter:
   def __len__(self):
     return len(self._stored)
 
-  def add(self, image_id: int, heatmaps: np.ndarray, tags: np.ndarray, affine: np.ndarray):
+  def add(self, image_id: int, prediction: TeacherPrediction):
     image_id = int(image_id)
+    heatmaps, tags = prediction.heatmaps, prediction.tags
     if image_id in self._stored:
       raise StoreError(f"{self.path}: image {image_id} is already stored")
     if heatmaps.shape[-1] != self.num_joints or tags.shape[-1] != self.tag_channels:
       raise StoreError(f"image {image_id}: {heatmaps.shape[-1]} heatmaps and {tags.shape[-1]} "
                        f"tag channels, the store takes {self.num_joints} and {self.tag_channels}")
-    record = encode_record(image_id, heatmaps, tags, affine, self.compress_level)
+    record = encode_record(image_id, prediction, self.level)
     if self._file is None:
       self._file = open(self._shard_path(self._next_shard), "wb")
     self._entries.append((image_id, self._file.tell(), len(record)))
@@ -340,22 +345,24 @@ def store_bytes(path: str) -> int:
 
 
 def ground_truth_stand_in(joints: np.ndarray, image_hw: tuple[int, int], stride: int = 2,
-                          sigma: float = 2.0) -> TeacherPrediction:
-  """Teacher-like maps made from ground-truth joints (P, 17, 3), at 1/stride of the image.
+                          tag_stride: int = 4, sigma: float = 2.0) -> TeacherPrediction:
+  """Teacher-like maps made from ground-truth joints (P, 17, 3): heatmaps at
+  1/stride, per-joint tags at 1/tag_stride of the image, as HigherHRNet's.
 
   For tests, pictures and benchmarks before a teacher has run: heatmaps are the
   Gaussians of the ground truth, tags hold person p's value p + 1 around its
-  joints (per-joint tags, as the published teachers), fading to 0 elsewhere.
+  joints, fading to 0 elsewhere.
   """
   from rtpe_jax.data import targets
   h, w = -(-image_hw[0] // stride), -(-image_hw[1] // stride)
   heatmaps = targets.gaussian_heatmaps(joints, (h, w), stride, [sigma])[0]
-  tags = np.zeros_like(heatmaps)
-  weight = np.zeros_like(heatmaps)
+  th, tw = -(-image_hw[0] // tag_stride), -(-image_hw[1] // tag_stride)
+  tags = np.zeros((th, tw, joints.shape[1]), np.float32)
+  weight = np.zeros_like(tags)
   for p in range(len(joints)):
-    g = targets.gaussian_heatmaps(joints[p:p + 1], (h, w), stride, [2 * sigma])[0]
+    g = targets.gaussian_heatmaps(joints[p:p + 1], (th, tw), tag_stride, [sigma])[0]
     tags += (p + 1) * g
     weight += g
   tags = np.where(weight > 1e-3, tags / np.maximum(weight, 1e-3), 0.0).astype(np.float32)
-  affine = np.array([[stride, 0, 0], [0, stride, 0]], np.float32)
-  return TeacherPrediction(heatmaps, tags, affine)
+  scale = lambda s: np.array([[s, 0, 0], [0, s, 0]], np.float32)
+  return TeacherPrediction(heatmaps, tags, scale(stride), scale(tag_stride))
