@@ -251,10 +251,14 @@ def _numpy_sample(fn, args, cfg, tag_channels: int):
   return values
 
 
-def augmented_values(raw: dict, seed, cfg) -> tuple:
-  """The augmented tuple (`_augmented`) of a raw example of tensors."""
+def augmented_values(raw: dict, seed, cfg, tag_channels: int | None = None) -> tuple:
+  """The augmented tuple (`_augmented`) of a raw example of tensors; tag_channels
+  defaults to the static size of teacher_tag_low."""
   names = sorted(raw)
-  tag_channels = raw["teacher_tag_low"].shape[0] if "teacher_tag_low" in raw else 0
+  if tag_channels is None:
+    tag_channels = raw["teacher_tag_low"].shape[0] if "teacher_tag_low" in raw else 0
+    if tag_channels is None:
+      raise ValueError("the number of teacher tag channels is not static: pass tag_channels")
 
   def fn(seed, *values):
     return _augmented(dict(zip(names, values)), seed, cfg, tag_channels)
@@ -326,8 +330,9 @@ def _finish(source, cfg, start, process_index, process_count, batch, num_images)
       return _numpy_sample(fn, args, cfg, source.tag_channels)
     ds = global_index.map(sample, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
   else:  # an endless TFDS dataset of this process (seeded shuffle)
+    tags = ts.TeacherStore(cfg.teacher_store).meta["tag_channels"] if cfg.teacher_store else 0
     ds = tf.data.Dataset.zip(global_index, source.skip(start)).map(
-        lambda g, raw: augmented_values(raw, _sample_seed(cfg.seed, g), cfg),
+        lambda g, raw: augmented_values(raw, _sample_seed(cfg.seed, g), cfg, tags),
         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
   if cfg.teacher_store and cfg.skip_missing_teacher:
     ds = ds.filter(lambda *values: values[-1])

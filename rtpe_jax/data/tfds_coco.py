@@ -1,0 +1,146 @@
+"""A TFDS dataset that packs a COCO-layout directory (and a teacher store) into shards.
+
+  python -m rtpe_jax.data.tfds_coco --manual_dir COCO_DIR --data_dir TFDS_DIR \
+      [--teacher_store STORE]
+
+COCO_DIR holds images/{train2017,val2017}/ and annotations/ as COCO ships them.
+The `with_teacher` config also packs the teacher store's records (default
+COCO_DIR/teacher); `plain` holds images and annotations only. Then set
+`config.data.tfds_dir = TFDS_DIR` to train from the shards instead of the raw
+files: the raw examples are the same (the JPEG bytes are stored as they are;
+TensorFlow's decoder differs from Pillow's by a few levels), the read order comes
+from a seeded shuffle of the shards instead of `index_shuffle`.
+
+Splits: train (train2017, images with an annotated person), validation
+(val2017, every image). An image that does not decode is left out with a warning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from rtpe_jax.data import coco, pipeline
+from rtpe_jax.data import teacher_store as ts
+
+_TEACHER_FEATURES = {
+    "teacher_heatmap_data": tfds.features.Tensor(shape=(), dtype=np.str_),
+    "teacher_tag_data": tfds.features.Tensor(shape=(), dtype=np.str_),
+    "teacher_heatmap_hw": tfds.features.Tensor(shape=(2,), dtype=np.int32),
+    "teacher_tag_hw": tfds.features.Tensor(shape=(2,), dtype=np.int32),
+    "teacher_heatmap_affine": tfds.features.Tensor(shape=(2, 3), dtype=np.float32),
+    "teacher_tag_affine": tfds.features.Tensor(shape=(2, 3), dtype=np.float32),
+    "teacher_heatmap_low": tfds.features.Tensor(shape=(None,), dtype=np.float32),
+    "teacher_heatmap_step": tfds.features.Tensor(shape=(None,), dtype=np.float32),
+    "teacher_tag_low": tfds.features.Tensor(shape=(None,), dtype=np.float32),
+    "teacher_tag_step": tfds.features.Tensor(shape=(None,), dtype=np.float32),
+    "teacher_ok": tfds.features.Tensor(shape=(), dtype=np.bool_),
+}
+SPLITS = {"train": ("train2017", True), "validation": ("val2017", False)}
+
+
+class CocoDistill(tfds.core.GeneratorBasedBuilder):
+  """COCO person keypoints with masks, optionally with the teacher's predictions."""
+
+  VERSION = tfds.core.Version("1.0.0")
+  RELEASE_NOTES = {"1.0.0": "Images, joints, ignore and person masks, teacher store records."}
+  BUILDER_CONFIGS = [
+      tfds.core.BuilderConfig(name="with_teacher", description="with the teacher's predictions"),
+      tfds.core.BuilderConfig(name="plain", description="images and annotations only"),
+  ]
+  MANUAL_DOWNLOAD_INSTRUCTIONS = """
+  manual_dir: a COCO-layout directory (images/train2017, images/val2017,
+  annotations/person_keypoints_{train2017,val2017}.json) and, for the
+  with_teacher config, the teacher store in manual_dir/teacher (written by
+  infer_teacher.py) or set with `teacher_store=`.
+  """
+
+  def __init__(self, *args, teacher_store: str = "", **kwargs):
+    self._teacher_store = teacher_store
+    super().__init__(*args, **kwargs)
+
+  def _info(self) -> tfds.core.DatasetInfo:
+    features = {
+        "image_id": tfds.features.Scalar(dtype=np.int64),
+        "image": tfds.features.Image(shape=(None, None, 3), encoding_format="jpeg"),
+        "joints": tfds.features.Tensor(shape=(None, coco.NUM_JOINTS, 3), dtype=np.float32),
+        "ignore_mask": tfds.features.Image(shape=(None, None, 1), encoding_format="png"),
+        "person_mask": tfds.features.Image(shape=(None, None, 1), encoding_format="png"),
+    }
+    if self.builder_config.name == "with_teacher":
+      features.update(_TEACHER_FEATURES)
+    return self.dataset_info_from_configs(features=tfds.features.FeaturesDict(features))
+
+  def _split_generators(self, dl_manager):
+    root = os.fspath(dl_manager.manual_dir)
+    store = ""
+    if self.builder_config.name == "with_teacher":
+      store = self._teacher_store or os.path.join(root, "teacher")
+    return {name: self._generate_examples(root, split, people, store)
+            for name, (split, people) in SPLITS.items()
+            if os.path.exists(coco.annotation_file(root, split))}
+
+  def _generate_examples(self, root: str, split: str, require_people: bool, store: str):
+    source = pipeline.CocoSource(root, split, require_people=require_people, store=store)
+    names = source.output_signature()[0]
+    for index, image_id in enumerate(source.image_ids):
+      try:
+        raw = dict(zip(names, source.load(index)))
+      except pipeline.ImageError as err:
+        logging.warning("left out: %s", err)
+        continue
+      ann = coco.image_annotations(source.coco, root, split, image_id)
+      raw["image"] = ann.path  # the JPEG as it is, not re-encoded
+      for key in ("ignore_mask", "person_mask"):
+        raw[key] = raw[key][..., None]
+      yield int(image_id), raw
+
+
+def raw_dataset(cfg, split: str, process_index: int, process_count: int) -> tf.data.Dataset:
+  """Endless raw examples of this process from the TFDS build in `cfg.tfds_dir`
+  (train2017 -> "train", val2017 -> "validation"), shuffled with `cfg.seed`."""
+  name = "coco_distill/" + ("with_teacher" if cfg.teacher_store else "plain")
+  tfds_split = {s: n for n, (s, _) in SPLITS.items()}.get(split, split)
+  read_config = tfds.ReadConfig(
+      shuffle_seed=cfg.seed, input_context=tf.distribute.InputContext(
+          num_input_pipelines=process_count, input_pipeline_id=process_index))
+  ds = tfds.load(name, split=tfds_split, data_dir=cfg.tfds_dir, shuffle_files=True,
+                 read_config=read_config, download=False)
+
+  def to_raw(example):
+    raw = dict(example)
+    for key in ("ignore_mask", "person_mask"):
+      raw[key] = raw[key][..., 0]
+    return raw
+
+  return ds.map(to_raw).repeat().shuffle(1024, seed=cfg.seed)
+
+
+def build(manual_dir: str, data_dir: str, teacher_store: str = "", config: str = "") -> str:
+  """Builds `coco_distill/<config>` (with_teacher when a store is given or found)."""
+  if not config:
+    has_store = teacher_store or os.path.exists(os.path.join(manual_dir, "teacher", "store.json"))
+    config = "with_teacher" if has_store else "plain"
+  builder = CocoDistill(data_dir=data_dir, config=config, teacher_store=teacher_store)
+  builder.download_and_prepare(
+      download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+  return os.path.join(data_dir, "coco_distill", config)
+
+
+def main(argv=None) -> None:
+  parser = argparse.ArgumentParser(description="Packs a COCO-layout directory into TFDS shards.")
+  parser.add_argument("--manual_dir", required=True, help="COCO-layout directory")
+  parser.add_argument("--data_dir", required=True, help="TFDS data directory to write")
+  parser.add_argument("--teacher_store", default="", help="default: MANUAL_DIR/teacher if present")
+  parser.add_argument("--config", choices=["with_teacher", "plain"], default="")
+  args = parser.parse_args(argv)
+  print(build(args.manual_dir, args.data_dir, args.teacher_store, args.config))
+
+
+if __name__ == "__main__":
+  main()
