@@ -1,0 +1,25 @@
+"""Pictures of samples: one PNG per sample with both rows of panels."""
+
+import numpy as np
+from PIL import Image
+
+from rtpe_jax.data import pipeline, show
+
+
+def test_pictures_have_every_panel(synthetic_root, tmp_path):
+  cfg = pipeline.default_config()
+  cfg.root, cfg.input_size, cfg.sigmas = synthetic_root, 128, (2.0, 4.0)
+  cfg.teacher_store = show.write_stand_in_store(cfg, str(tmp_path / "teacher"))
+  paths = show.write_pictures(cfg, str(tmp_path / "pictures"), samples=2)
+  assert len(paths) == 2
+  picture = np.asarray(Image.open(paths[0]))
+  # Bottom row: crop, weights, 2 strides x 2 spreads, person mask, teacher heatmaps and tag.
+  assert picture.shape[0] == 2 * show.PANEL + 8
+  assert picture.shape[1] >= 9 * show.PANEL
+  assert picture[show.PANEL + 8:, :show.PANEL].std() > 10  # the crop is not blank
+
+
+def test_colour_maps():
+  np.testing.assert_array_equal(show.heat(np.array([[0.0, 1.0]])), [[[0, 0, 0], [255, 255, 255]]])
+  np.testing.assert_array_equal(show.diverging(np.array([[-2.0, 0.0, 2.0]])),
+                                [[[0, 0, 255], [255, 255, 255], [255, 0, 0]]])
