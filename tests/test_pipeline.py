@@ -107,3 +107,22 @@ def test_missing_teacher_entries_are_named_or_skipped(cfg, synthetic_root, tmp_p
   with caplog.at_level(logging.WARNING):
     source = pipeline.make_source(cfg, cfg.train_split, require_people=True)
   assert source.image_ids == kept and "skipping 2" in caplog.text
+
+
+def test_corrupt_teacher_entry_is_named_or_skipped(cfg, tmp_path):
+  store = str(tmp_path / "store")
+  shutil.copytree(cfg.teacher_store, store)
+  source = pipeline.CocoSource(cfg.root, "train2017", store=store)
+  victim = source.image_ids[0]
+  bin_path, offset, length = source.store._where[victim]
+  with open(bin_path, "r+b") as f:
+    f.seek(offset + length - 5)
+    f.write(b"\x00\x01\x02")
+  cfg.teacher_store = store
+  one_epoch = len(source)
+  with pytest.raises(tf.errors.InvalidArgumentError, match=rf"image {victim} .*checksum"):
+    _samples(pipeline.train_dataset(cfg, batch=False), one_epoch)
+  cfg.skip_missing_teacher = True
+  ids = [int(s["image_id"]) for s in _samples(pipeline.train_dataset(cfg, batch=False),
+                                              one_epoch - 1)]
+  assert sorted(ids) == sorted(source.image_ids[1:])
