@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rtpe_jax.data import augment, coco, pipeline, targets
+from rtpe_jax.data import coco, pipeline
 from rtpe_jax.data import teacher_store as ts
 
 
@@ -115,20 +115,6 @@ def test_augmented_nose_lands_on_the_drawn_nose(synthetic_root):
         assert np.abs(colour - (150, 40, 40)).max() < 60, (image_id, seed, colour)
         checked += 1
   assert checked >= 10
-
-
-def test_tf_targets_equal_the_numpy_reference():
-  rng = np.random.default_rng(3)
-  joints = np.concatenate([rng.uniform(-20, 150, (5, 17, 2)), rng.integers(0, 3, (5, 17, 1))], -1)
-  for stride, sigma in ((4, 2.0), (2, 1.0), (4, 3.5)):
-    want = targets.gaussian_heatmaps(joints, (32, 40), stride, [sigma])[0]
-    got = targets.gaussian_heatmap_tf(tf.constant(joints, tf.float32), (32, 40), stride, sigma)
-    np.testing.assert_allclose(got.numpy(), want, atol=1e-6)
-  want = targets.tag_targets(joints, (32, 40), 4, max_people=30)
-  got = targets.tag_targets_tf(tf.constant(joints, tf.float32), (32, 40), 4, max_people=30)
-  np.testing.assert_array_equal(got.numpy(), want)
-  got = targets.tag_targets_tf(tf.constant(joints, tf.float32), (32, 40), 4, max_people=3)
-  np.testing.assert_array_equal(got.numpy(), targets.tag_targets(joints, (32, 40), 4, 3))
 
 
 def test_colour_jitter_changes_colours_but_not_geometry():

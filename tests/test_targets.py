@@ -1,6 +1,7 @@
 """Ground-truth heatmaps, associative-embedding targets and loss weights."""
 
 import numpy as np
+import tensorflow as tf
 
 from rtpe_jax.data import targets
 
@@ -68,3 +69,17 @@ def test_loss_weights_zero_in_ignored_regions():
   weights = targets.loss_weights(ignore)
   assert weights.dtype == np.float32 and weights.sum() == 24 - 6
   assert not weights[ignore].any()
+
+
+def test_tf_targets_equal_the_numpy_reference():
+  rng = np.random.default_rng(3)
+  joints = np.concatenate([rng.uniform(-20, 150, (5, 17, 2)), rng.integers(0, 3, (5, 17, 1))], -1)
+  for stride, sigma in ((4, 2.0), (2, 1.0), (4, 3.5)):
+    want = targets.gaussian_heatmaps(joints, (32, 40), stride, [sigma])[0]
+    got = targets.gaussian_heatmap_tf(tf.constant(joints, tf.float32), (32, 40), stride, sigma)
+    np.testing.assert_allclose(got.numpy(), want, atol=1e-6)
+  want = targets.tag_targets(joints, (32, 40), 4, max_people=30)
+  got = targets.tag_targets_tf(tf.constant(joints, tf.float32), (32, 40), 4, max_people=30)
+  np.testing.assert_array_equal(got.numpy(), want)
+  got = targets.tag_targets_tf(tf.constant(joints, tf.float32), (32, 40), 4, max_people=3)
+  np.testing.assert_array_equal(got.numpy(), targets.tag_targets(joints, (32, 40), 4, 3))

@@ -4,7 +4,9 @@ Training: an endless stream of samples n = 0, 1, 2, ...; sample n of process p
 is global sample g = n * process_count + p, which reads image
 index_shuffle(g mod N) of epoch g // N and is augmented with seed (seed, g).
 So the stream is deterministic given the seed, independent of the number of
-parallel workers, and resumes exactly from any position (`start`).
+parallel workers, and resumes exactly from any position (`start`). An endless
+iterator must be deleted before the interpreter exits (its Python calls would
+otherwise wait for the interpreter lock at shutdown); `take(n)` ends by itself.
 
 A raw example (from the COCO layout, `CocoSource`, or from the TFDS build,
 `tfds_coco`) is a dict: image (H, W, 3) uint8, image_id, joints (P, 17, 3),
@@ -27,7 +29,6 @@ A training sample (batched with a leading B):
 from __future__ import annotations
 
 import logging
-
 import zlib
 
 import jax
@@ -107,7 +108,8 @@ class CocoSource:
         logging.warning("%s: skipping %d %s images without teacher predictions, e.g. %s",
                         store, len(missing), split, missing[:5])
         self.image_ids = [i for i in self.image_ids if i in self.store]
-    self.tag_channels = self.store.meta["tag_channels"] if self.store else 0
+    # None without a store (a store may hold 0 tag channels)
+    self.tag_channels = self.store.meta["tag_channels"] if self.store else None
 
   def __len__(self):
     return len(self.image_ids)
@@ -187,7 +189,7 @@ def _record_values(r: ts.EncodedPrediction, ok: bool = True) -> list:
           r.heatmap_step, r.tag_low, r.tag_step, np.bool_(ok)]
 
 
-def _augmented(raw: dict, seed, cfg, tag_channels: int) -> tuple:
+def _augmented(raw: dict, seed, cfg) -> tuple:
   """NumPy part of a sample (`augment.augment_example`), as a tuple for tf.numpy_function."""
   raw = dict(raw)
   teacher = "teacher_heatmap_data" in raw
@@ -204,11 +206,12 @@ def _augmented(raw: dict, seed, cfg, tag_channels: int) -> tuple:
   return values
 
 
-def _augmented_signature(cfg, tag_channels: int):
+def _augmented_signature(cfg, tag_channels: int | None):
+  """Types and shapes of `_augmented`'s tuple; tag_channels None: no teacher."""
   size, m, t = cfg.input_size, min(cfg.output_strides), cfg.teacher_stride
   types = [tf.int64, tf.uint8, tf.float32, tf.uint8]
   shapes = [[], [size, size, 3], [None, coco.NUM_JOINTS, 3], [size // m, size // m, 2]]
-  if tag_channels:
+  if tag_channels is not None:
     types += [tf.float32, tf.float32, tf.bool]
     shapes += [[size // t, size // t, coco.NUM_JOINTS], [size // t, size // t, tag_channels], []]
   return types, shapes
@@ -243,7 +246,7 @@ def _with_targets(values, cfg) -> dict:
   return sample
 
 
-def _numpy_sample(fn, args, cfg, tag_channels: int):
+def _numpy_sample(fn, args, cfg, tag_channels: int | None):
   types, shapes = _augmented_signature(cfg, tag_channels)
   values = tf.numpy_function(fn, args, types, stateful=False)
   for value, shape in zip(values, shapes):
@@ -252,16 +255,18 @@ def _numpy_sample(fn, args, cfg, tag_channels: int):
 
 
 def augmented_values(raw: dict, seed, cfg, tag_channels: int | None = None) -> tuple:
-  """The augmented tuple (`_augmented`) of a raw example of tensors; tag_channels
-  defaults to the static size of teacher_tag_low."""
+  """The augmented tuple (`_augmented`) of a raw example of tensors; with a teacher,
+  tag_channels defaults to the static size of teacher_tag_low."""
   names = sorted(raw)
-  if tag_channels is None:
-    tag_channels = raw["teacher_tag_low"].shape[0] if "teacher_tag_low" in raw else 0
+  if "teacher_tag_low" not in raw:
+    tag_channels = None
+  elif tag_channels is None:
+    tag_channels = raw["teacher_tag_low"].shape[0]
     if tag_channels is None:
       raise ValueError("the number of teacher tag channels is not static: pass tag_channels")
 
   def fn(seed, *values):
-    return _augmented(dict(zip(names, values)), seed, cfg, tag_channels)
+    return _augmented(dict(zip(names, values)), seed, cfg)
 
   return _numpy_sample(fn, [seed] + [raw[k] for k in names], cfg, tag_channels)
 
@@ -323,14 +328,14 @@ def _finish(source, cfg, start, process_index, process_count, batch, num_images)
   _check_strides(cfg)
   if num_images is not None:  # read, decode and augment in one Python call
     def fn(index, seed):
-      return _augmented(source.load_dict(index), seed, cfg, source.tag_channels)
+      return _augmented(source.load_dict(index), seed, cfg)
 
     def sample(g):
       args = [shuffled_index(g, num_images, cfg.seed), _sample_seed(cfg.seed, g)]
       return _numpy_sample(fn, args, cfg, source.tag_channels)
     ds = global_index.map(sample, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
   else:  # an endless TFDS dataset of this process (seeded shuffle)
-    tags = ts.TeacherStore(cfg.teacher_store).meta["tag_channels"] if cfg.teacher_store else 0
+    tags = ts.TeacherStore(cfg.teacher_store).meta["tag_channels"] if cfg.teacher_store else None
     ds = tf.data.Dataset.zip(global_index, source.skip(start)).map(
         lambda g, raw: augmented_values(raw, _sample_seed(cfg.seed, g), cfg, tags),
         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import glob
-import io
 import json
 import logging
 import os

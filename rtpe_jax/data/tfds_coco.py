@@ -26,7 +26,6 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from rtpe_jax.data import coco, pipeline
-from rtpe_jax.data import teacher_store as ts
 
 _TEACHER_FEATURES = {
     "teacher_heatmap_data": tfds.features.Tensor(shape=(), dtype=np.str_),
