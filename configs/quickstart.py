@@ -4,7 +4,7 @@
   python -m rtpe_jax.data.show --config configs/quickstart.py --out out/show --stand_in_teacher
 
 Data section: 256 px crops, targets at 1/4 and 1/2 with two spreads, teacher
-maps at 1/4. `get_config("runlocal")` shrinks the batch further.
+maps at 1/4, LAB as the second input. `get_config("runlocal")` shrinks the batch further.
 """
 
 import ml_collections
@@ -19,6 +19,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   config.data.teacher_store = ""  # data/synthetic/teacher once a teacher has run
   config.data.input_size = 256
   config.data.sigmas = (2.0, 4.0)
+  config.data.colour_space = "lab"
   config.data.batch_size = 8
   if arg == "runlocal":
     config.data.batch_size = 2

@@ -9,13 +9,15 @@ from rtpe_jax.data import pipeline, show
 def test_pictures_have_every_panel(synthetic_root, tmp_path):
   cfg = pipeline.default_config()
   cfg.root, cfg.input_size, cfg.sigmas = synthetic_root, 128, (2.0, 4.0)
+  cfg.colour_space = "lab"
   cfg.teacher_store = show.write_stand_in_store(cfg, str(tmp_path / "teacher"))
   paths = show.write_pictures(cfg, str(tmp_path / "pictures"), samples=2)
   assert len(paths) == 2
   picture = np.asarray(Image.open(paths[0]))
-  # Bottom row: crop, weights, 2 strides x 2 spreads, person mask, teacher heatmaps and tag.
+  # Bottom row: crop, LAB input, weights, 2 strides x 2 spreads, person mask, teacher
+  # heatmaps and tag.
   assert picture.shape[0] == 2 * show.PANEL + 8
-  assert picture.shape[1] >= 9 * show.PANEL
+  assert picture.shape[1] >= 10 * show.PANEL
   assert picture[show.PANEL + 8:, :show.PANEL].std() > 10  # the crop is not blank
 
 

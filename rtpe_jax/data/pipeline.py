@@ -67,6 +67,8 @@ def default_config() -> ml_collections.ConfigDict:
       teacher_stride=4,
       skip_missing_teacher=False,  # False: a missing/corrupt entry is an error
       augment=augment.default_config(),
+      colour_space="",  # "", "lab" or "hsv": the student's second input, made on the device
+                        # from the uint8 crop (rtpe_jax.preprocess.network_inputs)
       batch_size=16,
       seed=0,
       prefetch=2,

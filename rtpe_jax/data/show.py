@@ -22,6 +22,7 @@ from absl import app, flags
 from ml_collections import config_flags
 from PIL import Image, ImageDraw
 
+from rtpe_jax import preprocess
 from rtpe_jax.data import coco, pipeline
 from rtpe_jax.data import teacher_store as ts
 
@@ -106,6 +107,11 @@ def before_panels(raw: dict, teacher: ts.TeacherPrediction | None, label: str):
 def after_panels(sample: dict, cfg, label: str):
   joints = sample["joints"]
   panels = [_panel(sample["image"], "augmented crop", joints)]
+  if cfg.colour_space:
+    alternate = np.asarray(preprocess.alternate_colour_space(sample["image"], cfg.colour_space))
+    low, high = alternate.min(axis=(0, 1)), alternate.max(axis=(0, 1))
+    stretched = (255 * (alternate - low) / np.maximum(high - low, 1e-6)).astype(np.uint8)
+    panels.append(_panel(stretched, f"{cfg.colour_space} input (stretched)"))
   s = min(cfg.output_strides)
   panels.append(_panel(heat(sample[f"weights_{s}"]), f"loss weights 1/{s}"))
   for stride in cfg.output_strides:
