@@ -1,0 +1,78 @@
+"""Grouping: exact parity with the reference parser, and the pieces on their own."""
+
+import os
+
+import numpy as np
+import pytest
+from scipy.optimize import linear_sum_assignment
+
+from rtpe_jax import grouping
+
+FIXTURE = os.path.join(os.path.dirname(__file__), "data", "grouping_7.npz")
+
+
+def _case(c):
+  d = np.load(FIXTURE)
+  det, tag, people, scores, params = (d[f"case{c}_{k}"] for k in
+                                      ("det", "tag", "people", "scores", "params"))
+  # (17, H, W) -> (1, H, W, 17); (17 | 1, H, W, D) -> (1, H, W, 17 | 1, D)
+  return det.transpose(1, 2, 0)[None], tag.transpose(1, 2, 0, 3)[None], people, scores, params
+
+
+@pytest.mark.parametrize("c", range(6))
+def test_same_people_in_the_same_order_as_the_reference(c):
+  heatmaps, tags, want, want_scores, params = _case(c)
+  cfg = grouping.GroupingConfig(detection_threshold=float(params[1]),
+                                tag_threshold=float(params[2]),
+                                max_num_people=int(params[3]), nms_kernel=int(params[4]))
+  assert tags.shape[3] == (17 if params[0] else 1)
+  (people, scores), = grouping.group(heatmaps, tags, cfg)
+  assert people.shape == want.shape
+  np.testing.assert_allclose(people, want, atol=1e-4)
+  np.testing.assert_allclose(scores, want_scores, atol=1e-6)
+
+
+def test_batched_images_are_grouped_independently():
+  heatmaps, tags, want, _, _ = _case(0)
+  batch = grouping.group(np.concatenate([heatmaps, 0 * heatmaps, heatmaps]),
+                         np.concatenate([tags, tags, tags]))
+  assert len(batch[1][0]) == 0
+  for people, _ in (batch[0], batch[2]):
+    np.testing.assert_allclose(people, want, atol=1e-4)
+
+
+def test_nms_keeps_only_local_maxima():
+  x = np.zeros((1, 9, 9, 1), np.float32)
+  x[0, 2, 2, 0], x[0, 3, 3, 0], x[0, 7, 7, 0] = 0.9, 0.5, 0.4
+  kept = np.asarray(grouping.nms(x, 5))[0, ..., 0]
+  assert kept[2, 2] == 0.9 and kept[3, 3] == 0 and kept[7, 7] == 0.4
+  assert np.count_nonzero(kept) == 2
+
+
+def test_no_detections_no_people():
+  (people, scores), = grouping.group(np.zeros((1, 16, 16, 17), np.float32),
+                                     np.zeros((1, 16, 16, 17, 1), np.float32))
+  assert people.shape == (0, 17, 4) and scores.shape == (0,)
+
+
+def test_refine_padding_changes_nothing():
+  heatmaps, tags, _, _, _ = _case(5)
+  cfg = grouping.GroupingConfig(refine=False)
+  (people, _), = grouping.group(heatmaps, tags, cfg)
+  padded = grouping.refine(people, heatmaps[0], tags[0], pad_to=30)
+  np.testing.assert_array_equal(padded, grouping.refine(people, heatmaps[0], tags[0]))
+
+
+def test_both_solvers_find_minimum_cost_assignments():
+  rng = np.random.default_rng(0)
+  for _ in range(20):
+    rows = rng.integers(1, 8)
+    cost = np.round(rng.uniform(0, 3, (rows, rows + rng.integers(0, 4)))) * 100 - rng.uniform(
+        0, 1, (rows, 1))
+    best = cost[linear_sum_assignment(cost)].sum()
+    for solver in ("munkres", "scipy"):
+      pairs = grouping._assign(cost, solver)
+      assert len(pairs) == rows
+      assert np.isclose(sum(cost[r, c] for r, c in pairs), best)
+  with pytest.raises(ValueError, match="assignment 'greedy'"):
+    grouping._assign(cost, "greedy")
