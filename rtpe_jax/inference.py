@@ -1,0 +1,175 @@
+"""The published bottom-up test protocol, for any network that outputs heatmaps and tags.
+
+Per image: for each scale (largest first) resize the image with an affine
+around its centre (the shorter side becomes the scale's input size, the longer
+keeps the aspect ratio, both rounded up to multiples of 64); run the network on
+the image and its mirror; resize every output to the last (highest-resolution)
+one, bilinear with half-pixel centres (PyTorch's align_corners=False); average
+the heatmaps of the outputs that carry heatmaps and of the two runs (the
+mirrored run flipped back, its joint channels swapped with the COCO flip
+index, its tags too when there is one tag map per joint); keep both runs' tags;
+project heatmaps and tags to the scale-1.0 input size. Heatmaps are averaged
+over scales. Tags: the reference implementation that produced the published
+numbers keeps the scale-1.0 tags only (D = 2 with flip); `tags_from_all_scales`
+stacks every scale's (D = 2 x scales). Then grouping (`rtpe_jax.grouping`),
+and the people's x, y go back to the original image through the inverse of the
+scale-1.0 affine.
+
+`network(variables, images)` takes (B, H, W, 3) normalised RGB float32 and
+returns a list of NHWC outputs (a model's `apply`, e.g. `HigherHRNet(cfg).apply`;
+it must be hashable: it is a static argument of the compiled step); `OutputSpec` says which of them carry heatmaps (the first
+`num_joints` channels) and tags (the channels after the heatmaps, or all of
+them for an output without heatmaps).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Callable, Sequence
+
+import cv2
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from rtpe_jax import grouping, preprocess
+from rtpe_jax.data.coco import FLIP_INDEX
+
+Network = Callable[[object, jax.Array], Sequence[jax.Array]]
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputSpec:
+  """Which network outputs carry heatmaps and tags (HigherHRNet: both, then heatmaps)."""
+
+  with_heatmaps: tuple[bool, ...] = (True, True)
+  with_tags: tuple[bool, ...] = (True, False)
+  num_joints: int = 17
+  tag_per_joint: bool = True
+
+  @classmethod
+  def for_hrnet(cls, config) -> "OutputSpec":
+    """From an `HRNetConfig`."""
+    n = config.num_outputs
+    return cls(with_heatmaps=(True,) * n,
+               with_tags=tuple(bool(config.with_ae[i]) for i in range(n)),
+               num_joints=config.num_joints, tag_per_joint=config.tag_per_joint)
+
+
+@dataclasses.dataclass(frozen=True)
+class ProtocolConfig:
+  input_size: int = 512
+  scales: tuple[float, ...] = (1.0,)
+  flip: bool = True
+  tags_from_all_scales: bool = False
+  grouping: grouping.GroupingConfig = grouping.GroupingConfig()
+
+
+def scale_size(h: int, w: int, input_size: int, scale: float, min_scale: float):
+  """Input (width, height), centre (x, y) and affine scale (sx, sy) in 200-px units
+  of one test scale, as the reference computes them."""
+  center = np.array([int(w / 2.0 + 0.5), int(h / 2.0 + 0.5)])
+  min_input = int((min_scale * input_size + 63) // 64 * 64)
+  if w < h:
+    w_resized = int(min_input * scale / min_scale)
+    h_resized = int(int((min_input / w * h + 63) // 64 * 64) * scale / min_scale)
+    scale_w = w / 200.0
+    scale_h = h_resized / w_resized * w / 200.0
+  else:
+    h_resized = int(min_input * scale / min_scale)
+    w_resized = int(int((min_input / h * w + 63) // 64 * 64) * scale / min_scale)
+    scale_h = h / 200.0
+    scale_w = w_resized / h_resized * h / 200.0
+  return (w_resized, h_resized), center, np.array([scale_w, scale_h])
+
+
+def resize_affine(center, scale, size) -> np.ndarray:
+  """(2, 3) image -> resized image: the width scale[0] * 200 around `center` onto
+  size[0], the same factor vertically, centre onto the middle of `size`."""
+  k = size[0] / (scale[0] * 200.0)
+  return np.array([[k, 0.0, size[0] / 2.0 - k * center[0]],
+                   [0.0, k, size[1] / 2.0 - k * center[1]]])
+
+
+def to_image(xy: np.ndarray, center, scale, size) -> np.ndarray:
+  """(..., 2) positions in a map of `size` (w, h) -> original image coordinates."""
+  m = resize_affine(center, scale, size)
+  return (xy - m[:, 2]) / m[0, 0]
+
+
+def _resize(x: jax.Array, hw) -> jax.Array:
+  """(B, H, W, C) bilinear, half-pixel centres, no antialiasing (align_corners=False)."""
+  return jax.image.resize(x, (x.shape[0], *hw, x.shape[-1]), "linear", antialias=False)
+
+
+@functools.partial(jax.jit, static_argnames=("network", "spec", "flip", "projected_hw"))
+def _scale_maps(network, spec: OutputSpec, flip: bool, projected_hw, variables, images):
+  """images (1, H, W, 3) uint8 -> heatmaps (1, h, w, J) averaged over outputs and
+  runs, tags (1, h, w, Jt, runs) at projected_hw (h, w)."""
+  x = preprocess.normalise(images)
+  batch = jnp.concatenate([x, x[:, :, ::-1]]) if flip else x
+  outputs = network(variables, batch)
+  last_hw = outputs[-1].shape[1:3]
+  j = spec.num_joints
+  heatmap_sum, count, tags = 0.0, 0, []
+  for i, out in enumerate(outputs):
+    out = out.astype(jnp.float32)
+    if i != len(outputs) - 1:
+      out = _resize(out, last_hw)
+    runs = [out[:1]]
+    if flip:
+      runs.append(out[1:, :, ::-1])
+    for r, run in enumerate(runs):
+      flipped = r == 1
+      offset = j if spec.with_heatmaps[i] else 0
+      if spec.with_heatmaps[i]:
+        hm = run[..., :j]
+        heatmap_sum += hm[..., list(FLIP_INDEX)] if flipped else hm
+        count += 1
+      if spec.with_tags[i]:
+        tag = run[..., offset:]
+        if flipped and spec.tag_per_joint:
+          tag = tag[..., list(FLIP_INDEX)]
+        tags.append(tag)
+  heatmaps = _resize(heatmap_sum / count, projected_hw)
+  tags = jnp.stack([_resize(t, projected_hw) for t in tags], -1)
+  return heatmaps, tags
+
+
+def multi_person_maps(network: Network, variables, spec: OutputSpec, image: np.ndarray,
+                      cfg: ProtocolConfig):
+  """Final heatmaps (1, h, w, J) and tags (1, h, w, Jt, D) of one RGB uint8 image,
+  with the scale-1.0 centre, scale and size (w, h) that map them back."""
+  h, w = image.shape[:2]
+  min_scale = min(cfg.scales)
+  base_size, center, scale = scale_size(h, w, cfg.input_size, 1.0, min_scale)
+  projected_hw = (base_size[1], base_size[0])
+  heatmaps, tags = 0.0, []
+  for s in sorted(cfg.scales, reverse=True):
+    size, c, sc = scale_size(h, w, cfg.input_size, s, min_scale)
+    resized = cv2.warpAffine(image, resize_affine(c, sc, size), size, flags=cv2.INTER_LINEAR)
+    hm, tg = _scale_maps(network, spec, cfg.flip, projected_hw, variables, resized[None])
+    heatmaps = heatmaps + hm
+    if s == 1.0 or len(cfg.scales) == 1 or cfg.tags_from_all_scales:
+      tags.append(tg)
+  heatmaps = heatmaps / len(cfg.scales)
+  return heatmaps, jnp.concatenate(tags, -1), (center, scale, base_size)
+
+
+def predict_people(network: Network, variables, spec: OutputSpec, image: np.ndarray,
+                   cfg: ProtocolConfig = ProtocolConfig()):
+  """People of one RGB uint8 image (H, W, 3): keypoints (P, J, 3) as x, y in the
+  image and the joint's value, and scores (P,) (mean joint value)."""
+  heatmaps, tags, (center, scale, size) = multi_person_maps(network, variables, spec, image, cfg)
+  (people, scores), = grouping.group(heatmaps, tags, cfg.grouping)
+  keypoints = people[..., :3].copy()
+  keypoints[..., :2] = to_image(keypoints[..., :2], center, scale, size)
+  return keypoints, scores
+
+
+def coco_results(image_id: int, keypoints: np.ndarray, scores: np.ndarray) -> list[dict]:
+  """COCO keypoint results: one dict per person (category 1)."""
+  return [{"image_id": int(image_id), "category_id": 1,
+           "keypoints": [round(float(v), 3) for v in person.reshape(-1)],
+           "score": float(score)} for person, score in zip(keypoints, scores)]
