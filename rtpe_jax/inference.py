@@ -104,22 +104,27 @@ def _resize(x: jax.Array, hw) -> jax.Array:
 
 
 @functools.partial(jax.jit, static_argnames=("network", "spec", "flip", "projected_hw"))
-def _scale_maps(network, spec: OutputSpec, flip: bool, projected_hw, variables, images):
-  """images (1, H, W, 3) uint8 -> heatmaps (1, h, w, J) averaged over outputs and
-  runs, tags (1, h, w, Jt, runs) at projected_hw (h, w)."""
+def scale_maps(network, spec: OutputSpec, flip: bool, projected_hw, variables, images):
+  """images (B, H, W, 3) uint8 -> heatmaps (B, h, w, J) averaged over outputs and
+  runs and tags (B, h, w, Jt, runs), both at projected_hw (h, w); and the native
+  maps: the averaged heatmaps at the last output's resolution and the first
+  run's tags at the resolution of the first output that carries them."""
   x = preprocess.normalise(images)
+  b = x.shape[0]
   batch = jnp.concatenate([x, x[:, :, ::-1]]) if flip else x
   outputs = network(variables, batch)
   last_hw = outputs[-1].shape[1:3]
   j = spec.num_joints
-  heatmap_sum, count, tags = 0.0, 0, []
+  heatmap_sum, count, tags, native_tags = 0.0, 0, [], None
   for i, out in enumerate(outputs):
     out = out.astype(jnp.float32)
+    if spec.with_tags[i] and native_tags is None:
+      native_tags = out[:b, ..., j if spec.with_heatmaps[i] else 0:]
     if i != len(outputs) - 1:
       out = _resize(out, last_hw)
-    runs = [out[:1]]
+    runs = [out[:b]]
     if flip:
-      runs.append(out[1:, :, ::-1])
+      runs.append(out[b:, :, ::-1])
     for r, run in enumerate(runs):
       flipped = r == 1
       offset = j if spec.with_heatmaps[i] else 0
@@ -132,9 +137,10 @@ def _scale_maps(network, spec: OutputSpec, flip: bool, projected_hw, variables, 
         if flipped and spec.tag_per_joint:
           tag = tag[..., list(FLIP_INDEX)]
         tags.append(tag)
-  heatmaps = _resize(heatmap_sum / count, projected_hw)
+  native_heatmaps = heatmap_sum / count
+  heatmaps = _resize(native_heatmaps, projected_hw)
   tags = jnp.stack([_resize(t, projected_hw) for t in tags], -1)
-  return heatmaps, tags
+  return heatmaps, tags, native_heatmaps, native_tags
 
 
 def multi_person_maps(network: Network, variables, spec: OutputSpec, image: np.ndarray,
@@ -149,7 +155,7 @@ def multi_person_maps(network: Network, variables, spec: OutputSpec, image: np.n
   for s in sorted(cfg.scales, reverse=True):
     size, c, sc = scale_size(h, w, cfg.input_size, s, min_scale)
     resized = cv2.warpAffine(image, resize_affine(c, sc, size), size, flags=cv2.INTER_LINEAR)
-    hm, tg = _scale_maps(network, spec, cfg.flip, projected_hw, variables, resized[None])
+    hm, tg, _, _ = scale_maps(network, spec, cfg.flip, projected_hw, variables, resized[None])
     heatmaps = heatmaps + hm
     if s == 1.0 or len(cfg.scales) == 1 or cfg.tags_from_all_scales:
       tags.append(tg)
@@ -157,15 +163,23 @@ def multi_person_maps(network: Network, variables, spec: OutputSpec, image: np.n
   return heatmaps, jnp.concatenate(tags, -1), (center, scale, base_size)
 
 
+def group_and_map(heatmaps, tags, center, scale, size, cfg: grouping.GroupingConfig):
+  """Final maps (B, h, w, J), (B, h, w, Jt, D) of images sharing one scale-1.0
+  affine -> per image keypoints (P, J, 3) in the image and scores (P,)."""
+  out = []
+  for people, scores in grouping.group(heatmaps, tags, cfg):
+    keypoints = people[..., :3].copy()
+    keypoints[..., :2] = to_image(keypoints[..., :2], center, scale, size)
+    out.append((keypoints, scores))
+  return out
+
+
 def predict_people(network: Network, variables, spec: OutputSpec, image: np.ndarray,
                    cfg: ProtocolConfig = ProtocolConfig()):
   """People of one RGB uint8 image (H, W, 3): keypoints (P, J, 3) as x, y in the
   image and the joint's value, and scores (P,) (mean joint value)."""
   heatmaps, tags, (center, scale, size) = multi_person_maps(network, variables, spec, image, cfg)
-  (people, scores), = grouping.group(heatmaps, tags, cfg.grouping)
-  keypoints = people[..., :3].copy()
-  keypoints[..., :2] = to_image(keypoints[..., :2], center, scale, size)
-  return keypoints, scores
+  return group_and_map(heatmaps, tags, center, scale, size, cfg.grouping)[0]
 
 
 def coco_results(image_id: int, keypoints: np.ndarray, scores: np.ndarray) -> list[dict]:

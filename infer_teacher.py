@@ -1,0 +1,67 @@
+"""Runs a converted teacher over a COCO split (or a folder of images).
+
+  python infer_teacher.py --teacher models/hrnet_w48_640 --coco DIR --split val2017 \
+      --out PRED_DIR [--eval] [--shard i/n] [--batch B] [--dtype bfloat16]
+
+Writes the teacher-prediction store to PRED_DIR/teacher (the training pipeline's
+`teacher_store`), and with --eval the COCO results (PRED_DIR/results.json) and
+the AP table (PRED_DIR/ap.json) of the single-scale, flip-test protocol.
+Re-running continues where it stopped; --shard i/n takes every n-th image from
+the i-th, so n processes or hosts share a split. Unreadable images are listed
+in PRED_DIR/failures.txt and skipped.
+"""
+
+import argparse
+import logging
+
+import jax.numpy as jnp
+
+from rtpe_jax import evaluation, inference, teacher_inference
+from rtpe_jax.data import coco
+from rtpe_jax.models import load_teacher
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--teacher", required=True, help="converted model directory")
+  parser.add_argument("--coco", help="COCO-layout root (images/, annotations/)")
+  parser.add_argument("--split", default="val2017")
+  parser.add_argument("--images", help="a folder of images instead of --coco/--split")
+  parser.add_argument("--ids", help="only these image ids (a file, e.g. a minival list)")
+  parser.add_argument("--out", required=True)
+  parser.add_argument("--eval", action="store_true", help="also COCO results and AP")
+  parser.add_argument("--shard", default="0/1", help="i/n: this process's share")
+  parser.add_argument("--batch", type=int, default=1, help="images of one size per call")
+  parser.add_argument("--input-size", type=int, help="default: the teacher's (512 or 640)")
+  parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+  parser.add_argument("--no-progress", action="store_true")
+  args = parser.parse_args(argv)
+  logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+  if bool(args.coco) == bool(args.images):
+    parser.error("give --coco (with --split) or --images")
+  if args.eval and not args.coco:
+    parser.error("--eval needs --coco annotations")
+  shard = teacher_inference.parse_shard(args.shard)
+
+  model, variables = load_teacher(args.teacher, getattr(jnp, args.dtype))
+  spec = inference.OutputSpec.for_hrnet(model.config)
+  input_size = args.input_size or model.config.input_size
+  ids = coco.read_id_list(args.ids) if args.ids else None
+  if args.coco:
+    items, ground_truth = teacher_inference.coco_work(args.coco, args.split, ids)
+  else:
+    items, ground_truth = teacher_inference.folder_work(args.images), None
+  counts = teacher_inference.run(model.apply, variables, spec, items, args.out, input_size,
+                                 evaluate=args.eval, shard=shard, batch_size=args.batch,
+                                 progress=not args.no_progress)
+  print(f"{counts['done']} images done, {counts['skipped']} already stored, "
+        f"{counts['failed']} failed (listed in {args.out}/failures.txt)")
+  if args.eval:
+    i, n = shard
+    shard_ids = [it.image_id for it in items[i::n]] if n > 1 else [it.image_id for it in items]
+    stats = teacher_inference.evaluate_results(ground_truth, args.out, shard_ids)
+    print(evaluation.format_table(stats))
+
+
+if __name__ == "__main__":
+  main()

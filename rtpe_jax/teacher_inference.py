@@ -1,0 +1,216 @@
+"""Running the teacher over a split: the teacher-prediction store, and COCO results.
+
+Per image (single scale, flip test): the image is resized as the test protocol
+does; one network call on the image and its mirror gives
+- for the store: the heatmaps averaged over outputs and runs at the last
+  output's resolution (1/2) and the unflipped tags at their own (1/4), each
+  with the affine map pixel -> image (map pixel p sits at input position
+  p * stride, the training targets' convention);
+- for `--eval`: the maps projected to the input size, grouped and mapped back:
+  COCO results, as the published single-scale evaluation.
+Work is resumable (images in the store, and with `evaluate` in the results
+file, are skipped), split by shard i/n, batched over images of the same
+resized size, and an image that does not decode is logged, listed in
+failures.txt and skipped.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import dataclasses
+import json
+import logging
+import os
+
+import cv2
+import jax
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from rtpe_jax import evaluation, grouping, inference
+from rtpe_jax.data import coco, pipeline
+from rtpe_jax.data import teacher_store as ts
+
+
+@dataclasses.dataclass
+class WorkItem:
+  image_id: int
+  path: str
+  width: int
+  height: int
+
+
+def coco_work(root: str, split: str, image_ids=None) -> tuple[list[WorkItem], coco.COCO]:
+  index = coco.load_coco(root, split)
+  ids = coco.select_image_ids(index, whitelist=image_ids)
+  items = [WorkItem(i, os.path.join(coco.image_dir(root, split), info["file_name"]),
+                    info["width"], info["height"]) for i, info in
+           zip(ids, index.loadImgs(ids))]
+  return items, index
+
+
+def folder_work(folder: str) -> list[WorkItem]:
+  """Images of a folder; ids from numeric file names (COCO's), else by sorted order."""
+  names = sorted(n for n in os.listdir(folder)
+                 if n.lower().endswith((".jpg", ".jpeg", ".png", ".bmp")))
+  items = []
+  for n, name in enumerate(names):
+    stem = os.path.splitext(name)[0]
+    path = os.path.join(folder, name)
+    try:
+      with Image.open(path) as image:
+        w, h = image.size
+    except OSError:
+      w = h = 0  # read (and reported) later
+    items.append(WorkItem(int(stem) if stem.isdigit() else n, path, w, h))
+  return items
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+  try:
+    i, n = (int(v) for v in text.split("/"))
+  except ValueError:
+    raise ValueError(f"--shard {text!r}: expected i/n, e.g. 0/4") from None
+  if not 0 <= i < n:
+    raise ValueError(f"--shard {text!r}: need 0 <= i < n")
+  return i, n
+
+
+def store_affine(center, scale, size, stride: float) -> np.ndarray:
+  """(2, 3) map pixel -> image for a map at `stride` of the resized input."""
+  m = inference.resize_affine(center, scale, size)
+  k = m[0, 0]
+  return np.array([[stride / k, 0.0, -m[0, 2] / k], [0.0, stride / k, -m[1, 2] / k]], np.float32)
+
+
+def _read_results(path: str) -> dict[int, list[dict]]:
+  done = {}
+  if os.path.exists(path):
+    with open(path) as f:
+      for line in f:
+        line = line.strip()
+        if line:
+          entry = json.loads(line)
+          done[entry["image_id"]] = entry["people"]
+  return done
+
+
+def _prefetch(items, read, depth: int = 8):
+  """Yields (item, image or error) in order, reading ahead on two threads."""
+  with concurrent.futures.ThreadPoolExecutor(2) as pool:
+    queue = collections.deque()
+    for item in items:
+      queue.append((item, pool.submit(read, item)))
+      if len(queue) >= depth:
+        done, future = queue.popleft()
+        yield done, future.result()
+    while queue:
+      done, future = queue.popleft()
+      yield done, future.result()
+
+
+def run(network, variables, spec: inference.OutputSpec, items: list[WorkItem], out: str,
+        input_size: int, evaluate: bool = False, shard: tuple[int, int] = (0, 1),
+        batch_size: int = 1, grouping_cfg: grouping.GroupingConfig = grouping.GroupingConfig(),
+        progress: bool = True) -> dict:
+  """Fills OUT/teacher (the store) and, with `evaluate`, OUT/results.jsonl for this
+  shard's items. Returns counts: done, skipped, failed."""
+  i, n = shard
+  items = items[i::n]
+  os.makedirs(out, exist_ok=True)
+  writer = ts.TeacherStoreWriter(os.path.join(out, "teacher"), spec.num_joints,
+                                 spec.num_joints if spec.tag_per_joint else 1,
+                                 writer=f"shard{i}of{n}")
+  results_path = os.path.join(out, f"results-shard{i}of{n}.jsonl")
+  results = _read_results(results_path) if evaluate else {}
+  todo = [it for it in items if it.image_id not in writer or (evaluate and it.image_id not in results)]
+  skipped = len(items) - len(todo)
+  # Images of the same resized size run together.
+  size_of = lambda it: inference.scale_size(it.height, it.width, input_size, 1.0, 1.0)[0]
+  todo.sort(key=lambda it: (size_of(it), it.image_id))
+  failures = open(os.path.join(out, "failures.txt"), "a")
+  results_file = open(results_path, "a") if evaluate else None
+  counts = {"done": 0, "skipped": skipped, "failed": 0}
+
+  def read(item):
+    try:
+      return pipeline.read_image(item.path, item.image_id)
+    except pipeline.ImageError as err:
+      return err
+
+  def flush(batch):
+    images = np.stack([resized for _, resized, _ in batch])
+    size = (images.shape[2], images.shape[1])
+    heatmaps, tags, native_hm, native_tags = jax.device_get(inference.scale_maps(
+        network, spec, True, (size[1], size[0]), variables, images))
+    hm_stride, tag_stride = size[0] / native_hm.shape[2], size[0] / native_tags.shape[2]
+    for b, (item, _, (_, c, s)) in enumerate(batch):
+      if item.image_id not in writer:
+        writer.add(item.image_id, ts.TeacherPrediction(
+            native_hm[b], native_tags[b], store_affine(c, s, size, hm_stride),
+            store_affine(c, s, size, tag_stride)))
+      if evaluate:
+        (keypoints, scores), = inference.group_and_map(heatmaps[b:b + 1], tags[b:b + 1], c, s,
+                                                       size, grouping_cfg)
+        entry = {"image_id": item.image_id,
+                 "people": inference.coco_results(item.image_id, keypoints, scores)}
+        results_file.write(json.dumps(entry) + "\n")
+        results[item.image_id] = entry["people"]
+      counts["done"] += 1
+
+  try:
+    bar = tqdm(total=len(todo), unit="img", disable=not progress, desc=f"teacher {i}/{n}")
+    batch = []
+    for item, image in _prefetch(todo, read):
+      if isinstance(image, pipeline.ImageError):
+        logging.warning("skipped: %s", image)
+        failures.write(f"{item.image_id}\t{item.path}\t{image}\n")
+        failures.flush()
+        counts["failed"] += 1
+        bar.update(1)
+        continue
+      h, w = image.shape[:2]
+      size, center, scale = inference.scale_size(h, w, input_size, 1.0, 1.0)
+      resized = cv2.warpAffine(image, inference.resize_affine(center, scale, size), size,
+                               flags=cv2.INTER_LINEAR)
+      if batch and resized.shape != batch[0][1].shape:
+        flush(batch)
+        bar.update(len(batch))
+        batch = []
+      batch.append((item, resized, (size, center, scale)))
+      if len(batch) == batch_size:
+        flush(batch)
+        bar.update(len(batch))
+        batch = []
+    if batch:
+      flush(batch)
+      bar.update(len(batch))
+    bar.close()
+  finally:
+    writer.close()
+    failures.close()
+    if results_file:
+      results_file.close()
+  return counts
+
+
+def collect_results(out: str) -> list[dict]:
+  """Every shard's results in OUT, one entry per image (the last one written)."""
+  merged = {}
+  for name in sorted(os.listdir(out)):
+    if name.startswith("results-shard") and name.endswith(".jsonl"):
+      merged.update(_read_results(os.path.join(out, name)))
+  return [person for image_id in sorted(merged) for person in merged[image_id]]
+
+
+def evaluate_results(ground_truth, out: str, image_ids) -> dict:
+  """Writes OUT/results.json and OUT/ap.json for `image_ids`; returns the numbers."""
+  results = [r for r in collect_results(out) if r["image_id"] in set(image_ids)]
+  with open(os.path.join(out, "results.json"), "w") as f:
+    json.dump(results, f)
+  stats = evaluation.evaluate(ground_truth, results, image_ids)
+  with open(os.path.join(out, "ap.json"), "w") as f:
+    json.dump(stats, f, indent=1)
+  return stats

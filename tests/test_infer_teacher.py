@@ -1,0 +1,86 @@
+"""infer_teacher.py: store, results and AP table; survives a corrupt image and a restart."""
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+import infer_teacher
+from rtpe_jax.data import pipeline
+from rtpe_jax.data import teacher_store as ts
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def coco_copy(synthetic_root, tmp_path):
+  root = str(tmp_path / "coco")
+  shutil.copytree(synthetic_root, root)
+  return root
+
+
+def _args(model, root, out, *extra):
+  return ["--teacher", model, "--coco", root, "--split", "val2017", "--out", out,
+          "--input-size", "128", "--no-progress", *extra]
+
+
+def test_store_results_and_table_survive_corruption_and_restart(tiny_model_dir, coco_copy,
+                                                                tmp_path, monkeypatch, capsys):
+  out = str(tmp_path / "pred")
+  names = sorted(os.listdir(os.path.join(coco_copy, "images", "val2017")))
+  broken = os.path.join(coco_copy, "images", "val2017", names[2])
+  with open(broken, "wb") as f:
+    f.write(b"not a jpeg")
+
+  real_read = pipeline.read_image
+  calls = {"n": 0}
+
+  def interrupted(path, image_id):
+    calls["n"] += 1
+    if calls["n"] > 4:
+      raise KeyboardInterrupt
+    return real_read(path, image_id)
+
+  monkeypatch.setattr(pipeline, "read_image", interrupted)
+  with pytest.raises(KeyboardInterrupt):
+    infer_teacher.main(_args(tiny_model_dir, coco_copy, out, "--eval"))
+  monkeypatch.setattr(pipeline, "read_image", real_read)
+  partial = len(ts.TeacherStore(os.path.join(out, "teacher")))
+  assert 1 <= partial <= 4
+
+  infer_teacher.main(_args(tiny_model_dir, coco_copy, out, "--eval", "--batch", "2"))
+  printed = capsys.readouterr().out
+  assert "already stored" in printed and "AP (M)" in printed
+  store = ts.TeacherStore(os.path.join(out, "teacher"))
+  assert len(store) == len(names) - 1
+  prediction = store[store.image_ids()[0]]
+  assert prediction.heatmaps.shape[-1] == 17 and prediction.tags.shape[-1] == 17
+  assert prediction.affine[0, 0] > 0 and prediction.tag_affine[0, 0] == pytest.approx(
+      2 * prediction.affine[0, 0])
+  with open(os.path.join(out, "failures.txt")) as f:
+    assert names[2] in f.read()
+  with open(os.path.join(out, "results.json")) as f:
+    results = json.load(f)
+  assert {r["image_id"] for r in results} <= set(store.image_ids())
+  with open(os.path.join(out, "ap.json")) as f:
+    assert set(json.load(f)) >= {"AP", "AR"}
+
+
+def test_shards_split_the_work(tiny_model_dir, synthetic_root, tmp_path):
+  out = str(tmp_path / "pred")
+  for shard in ("0/2", "1/2"):
+    infer_teacher.main(_args(tiny_model_dir, synthetic_root, out, "--shard", shard))
+  store = ts.TeacherStore(os.path.join(out, "teacher"))
+  assert len(store) == 8
+  single = str(tmp_path / "single")
+  infer_teacher.main(_args(tiny_model_dir, synthetic_root, single))
+  other = ts.TeacherStore(os.path.join(single, "teacher"))
+  for image_id in store.image_ids():
+    np.testing.assert_array_equal(store[image_id].heatmaps, other[image_id].heatmaps)
+
+
+def test_bad_shard_is_refused(tiny_model_dir, synthetic_root, tmp_path):
+  with pytest.raises(ValueError, match="--shard '2/2'"):
+    infer_teacher.main(_args(tiny_model_dir, synthetic_root, str(tmp_path), "--shard", "2/2"))
