@@ -2,8 +2,9 @@
 published results do it (Newell et al., arXiv 1611.05424).
 
 The dense work runs on the device in JAX: NMS (a 5x5 max-pool), the top 30
-candidates per joint with their tags, and the refinement search (per person
-and joint, the best position of heatmap - round(||tag - person's mean tag||)).
+candidates per joint with their tags, and the refinement search (for each
+joint a person lacks, the best position of heatmap - round(||tag - person's
+mean tag||); the reference searches every joint and uses only the missing ones).
 Only the candidates leave the device; matching them by tag (Hungarian
 algorithm) is a small host problem. The assignment solver matters when several
 assignments cost the same (rounded tag distances make that common): the
@@ -47,10 +48,13 @@ class GroupingConfig:
 
 
 def nms(heatmaps: jax.Array, kernel: int = 5) -> jax.Array:
-  """(B, H, W, J): values that are the max of their kernel x kernel neighbourhood, else 0."""
+  """(B, H, W, J): values that are the max of their kernel x kernel neighbourhood, else 0.
+  The max-pool runs as two 1-D passes (a max is separable)."""
   pad = (kernel - 1) // 2
-  pooled = jax.lax.reduce_window(heatmaps, -jnp.inf, jax.lax.max, (1, kernel, kernel, 1),
-                                 (1, 1, 1, 1), [(0, 0), (pad, pad), (pad, pad), (0, 0)])
+  pool = lambda x, window, padding: jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, window,
+                                                          (1, 1, 1, 1), padding)
+  pooled = pool(heatmaps, (1, kernel, 1, 1), [(0, 0), (pad, pad), (0, 0), (0, 0)])
+  pooled = pool(pooled, (1, 1, kernel, 1), [(0, 0), (0, 0), (pad, pad), (0, 0)])
   return jnp.where(pooled == heatmaps, heatmaps, 0.0)
 
 
@@ -144,55 +148,71 @@ def adjust(people: np.ndarray, heatmaps: np.ndarray) -> np.ndarray:
 
 
 @jax.jit
-def refine_search(heatmaps: jax.Array, tags: jax.Array, mean_tags: jax.Array):
-  """For each person's mean tag (P, D) and joint: the position of the max of
-  heatmap - round(||tag - mean tag||) over the whole map (first in row-major
-  order on ties), its heatmap value and quarter offsets. heatmaps (H, W, J),
-  tags (H, W, J | 1, D). Returns x, y (P, J) int32, value, dx, dy (P, J)."""
-  h, w, j = heatmaps.shape
-  tags = jnp.broadcast_to(tags, (h, w, j, tags.shape[-1]))
-  distance = jnp.sqrt(jnp.sum((tags[None] - mean_tags[:, None, None, None, :]) ** 2, -1))
-  score = heatmaps[None] - jnp.round(distance)  # (P, H, W, J)
-  best = jnp.argmax(score.transpose(0, 3, 1, 2).reshape(len(mean_tags), j, h * w), -1)
+def planar_maps(heatmaps: jax.Array, tags: jax.Array):
+  """(H, W, J), (H, W, Jt, D) -> (J, H, W), (Jt, D, H, W): the refine search's layout."""
+  return heatmaps.astype(jnp.float32).transpose(2, 0, 1), tags.astype(jnp.float32).transpose(
+      2, 3, 0, 1)
+
+
+@jax.jit
+def refine_search(maps: jax.Array, tag_planes: jax.Array, mean_tags: jax.Array,
+                  joints: jax.Array):
+  """For pairs of a mean tag (N, D) and a joint (N,): the position of the max of
+  heatmap - round(||tag - mean tag||) over the joint's whole map (first in
+  row-major order on ties), its heatmap value and quarter offsets. maps (J, H, W)
+  and tag_planes (J | 1, D, H, W) from `planar_maps`. Returns x, y (N,) int32,
+  value, dx, dy (N,)."""
+  j, h, w = maps.shape
+  n = len(joints)
+  heat = maps[joints].reshape(n, h * w)
+  planes = tag_planes[joints if tag_planes.shape[0] == j else jnp.zeros_like(joints)]
+  planes = planes.reshape(n, tag_planes.shape[1], h * w)
+  squared = sum((planes[:, d] - mean_tags[:, d:d + 1]) ** 2 for d in range(tag_planes.shape[1]))
+  best = jnp.argmax(heat - jnp.round(jnp.sqrt(squared)), -1)
   x, y = best % w, best // w
-  maps = heatmaps.transpose(2, 0, 1)  # (J, H, W)
-  joint = jnp.arange(j)[None]
-  value = maps[joint, y, x]
-  right = maps[joint, y, jnp.minimum(x + 1, w - 1)] > maps[joint, y, jnp.maximum(x - 1, 0)]
-  down = maps[joint, jnp.minimum(y + 1, h - 1), x] > maps[joint, jnp.maximum(y - 1, 0), x]
+  m = maps[joints]
+  i = jnp.arange(n)
+  value = m[i, y, x]
+  right = m[i, y, jnp.minimum(x + 1, w - 1)] > m[i, y, jnp.maximum(x - 1, 0)]
+  down = m[i, jnp.minimum(y + 1, h - 1), x] > m[i, jnp.maximum(y - 1, 0), x]
   return x, y, value, jnp.where(right, 0.25, -0.25), jnp.where(down, 0.25, -0.25)
 
 
-def refine(people: np.ndarray, heatmaps: np.ndarray, tags: np.ndarray,
-           pad_to: int | None = None) -> np.ndarray:
+def refine(people: np.ndarray, heatmaps: np.ndarray, tags: np.ndarray, planar=None) -> np.ndarray:
   """Fills each person's missing joints at the best position for its mean tag
-  (value > 0 only). people (P, J, 3 + D), heatmaps (H, W, J), tags (H, W, J | 1, D).
-  `pad_to` pads P so that the device search compiles once for any count."""
-  if len(people) == 0:
-    return people
+  (value > 0 only). people (P, J, 3 + D), heatmaps (H, W, J), tags (H, W, J | 1, D);
+  `planar`: a function returning their `planar_maps` (default: from these
+  arrays), called only when a joint is missing. Only the missing
+  (person, joint) pairs are searched; their count is padded to a power of two so
+  that the device search compiles for few shapes."""
   people = people.copy()
   j = heatmaps.shape[-1]
+  person, joint = np.nonzero(people[..., 2] == 0)
+  if len(person) == 0:
+    return people
   full_tags = np.broadcast_to(tags, (*tags.shape[:2], j, tags.shape[-1]))
   means = []
-  for person in people:
-    detected = np.nonzero(person[:, 2] > 0)[0]
-    x = person[detected, 0].astype(np.int32)
-    y = person[detected, 1].astype(np.int32)
-    means.append(full_tags[y, x, detected].mean(axis=0))
-  means = np.asarray(means, np.float32)
-  count = len(means)
-  if pad_to and pad_to > count:
-    means = np.concatenate([means, np.zeros((pad_to - count, means.shape[1]), np.float32)])
-  x, y, value, dx, dy = (np.asarray(a)[:count] for a in refine_search(heatmaps, tags, means))
-  fill = (value > 0) & (people[..., 2] == 0)
-  people[..., 0] = np.where(fill, x + 0.5 + dx, people[..., 0])
-  people[..., 1] = np.where(fill, y + 0.5 + dy, people[..., 1])
-  people[..., 2] = np.where(fill, value, people[..., 2])
+  for p in people:
+    detected = np.nonzero(p[:, 2] > 0)[0]
+    means.append(full_tags[p[detected, 1].astype(np.int32), p[detected, 0].astype(np.int32),
+                           detected].mean(axis=0))
+  means = np.asarray(means, np.float32)[person]
+  count = len(person)
+  size = 1 << (count - 1).bit_length()
+  pad = lambda a: np.concatenate([a, np.repeat(a[:1], size - count, 0)])
+  maps, planes = planar() if planar is not None else planar_maps(heatmaps, tags)
+  x, y, value, dx, dy = (np.asarray(a)[:count] for a in
+                         refine_search(maps, planes, pad(means), pad(joint.astype(np.int32))))
+  fill = value > 0
+  person, joint = person[fill], joint[fill]
+  people[person, joint, 0] = x[fill] + 0.5 + dx[fill]
+  people[person, joint, 1] = y[fill] + 0.5 + dy[fill]
+  people[person, joint, 2] = value[fill]
   return people
 
 
 def group_candidates(candidates: dict, heatmaps: np.ndarray, tags: np.ndarray,
-                     cfg: GroupingConfig = GroupingConfig()):
+                     cfg: GroupingConfig = GroupingConfig(), planar=None):
   """One image's candidates (`top_candidates` sliced to the image) -> (people
   (P, J, 3 + D), scores (P,)). Score: mean joint value before refinement."""
   xy = np.stack([candidates["x"], candidates["y"]], -1).astype(np.float64)
@@ -202,7 +222,7 @@ def group_candidates(candidates: dict, heatmaps: np.ndarray, tags: np.ndarray,
     people = adjust(people, heatmaps)
   scores = people[..., 2].mean(axis=1)
   if cfg.refine:
-    people = refine(people, heatmaps, tags, pad_to=cfg.max_num_people)
+    people = refine(people, heatmaps, tags, planar)
   return people.astype(np.float32), scores.astype(np.float32)
 
 
@@ -210,6 +230,8 @@ def group(heatmaps, tags, cfg: GroupingConfig = GroupingConfig()):
   """Batched: heatmaps (B, H, W, J), tags (B, H, W, J | 1, D) -> per image
   (people, scores)."""
   candidates = jax.device_get(top_candidates(heatmaps, tags, cfg.max_num_people, cfg.nms_kernel))
+  device_maps, device_tags = heatmaps, tags  # the refine search reads these where they are
   heatmaps, tags = np.asarray(heatmaps, np.float32), np.asarray(tags, np.float32)
-  return [group_candidates({k: v[b] for k, v in candidates.items()}, heatmaps[b], tags[b], cfg)
+  return [group_candidates({k: v[b] for k, v in candidates.items()}, heatmaps[b], tags[b], cfg,
+                           lambda b=b: planar_maps(device_maps[b], device_tags[b]))
           for b in range(len(heatmaps))]

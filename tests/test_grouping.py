@@ -55,12 +55,22 @@ def test_no_detections_no_people():
   assert people.shape == (0, 17, 4) and scores.shape == (0,)
 
 
-def test_refine_padding_changes_nothing():
+def test_refine_fills_only_missing_joints_like_a_full_search():
   heatmaps, tags, _, _, _ = _case(5)
-  cfg = grouping.GroupingConfig(refine=False)
-  (people, _), = grouping.group(heatmaps, tags, cfg)
-  padded = grouping.refine(people, heatmaps[0], tags[0], pad_to=30)
-  np.testing.assert_array_equal(padded, grouping.refine(people, heatmaps[0], tags[0]))
+  (people, _), = grouping.group(heatmaps, tags, grouping.GroupingConfig(refine=False))
+  refined = grouping.refine(people, heatmaps[0], tags[0])
+  detected = people[..., 2] > 0
+  np.testing.assert_array_equal(refined[detected], people[detected])
+  # Every missing joint: the full-map search, by brute force.
+  hm, tg = heatmaps[0], np.broadcast_to(tags[0], (*tags.shape[1:3], 17, tags.shape[-1]))
+  for p, k in zip(*np.nonzero(~detected)):
+    joints = np.nonzero(detected[p])[0]
+    mean = tg[people[p, joints, 1].astype(int), people[p, joints, 0].astype(int), joints].mean(0)
+    score = hm[..., k] - np.round(np.sqrt(((tg[:, :, k] - mean) ** 2).sum(-1)))
+    y, x = np.unravel_index(np.argmax(score), score.shape)
+    if hm[y, x, k] > 0:
+      assert (int(refined[p, k, 0]), int(refined[p, k, 1])) == (x, y)
+      assert refined[p, k, 2] == hm[y, x, k]
 
 
 def test_both_solvers_find_minimum_cost_assignments():
