@@ -5,7 +5,8 @@
 
 Writes the teacher-prediction store to PRED_DIR/teacher (the training pipeline's
 `teacher_store`), and with --eval the COCO results (PRED_DIR/results.json) and
-the AP table (PRED_DIR/ap.json) of the single-scale, flip-test protocol.
+the AP table (PRED_DIR/ap.json) of the flip-test protocol, single-scale or
+with --scales (e.g. 2 1 0.5).
 Re-running continues where it stopped; --shard i/n takes every n-th image from
 the i-th, so n processes or hosts share a split. Unreadable images are listed
 in PRED_DIR/failures.txt and skipped.
@@ -30,6 +31,8 @@ def main(argv=None):
   parser.add_argument("--ids", help="only these image ids (a file, e.g. a minival list)")
   parser.add_argument("--out", required=True)
   parser.add_argument("--eval", action="store_true", help="also COCO results and AP")
+  parser.add_argument("--scales", type=float, nargs="+", default=[1.0],
+                      help="test scales for --eval, e.g. 2 1 0.5 (the store uses scale 1)")
   parser.add_argument("--shard", default="0/1", help="i/n: this process's share")
   parser.add_argument("--batch", type=int, default=1, help="images of one size per call")
   parser.add_argument("--input-size", type=int, help="default: the teacher's (512 or 640)")
@@ -53,7 +56,7 @@ def main(argv=None):
     items, ground_truth = teacher_inference.folder_work(args.images), None
   counts = teacher_inference.run(model.apply, variables, spec, items, args.out, input_size,
                                  evaluate=args.eval, shard=shard, batch_size=args.batch,
-                                 progress=not args.no_progress)
+                                 progress=not args.no_progress, scales=tuple(args.scales))
   print(f"{counts['done']} images done, {counts['skipped']} already stored, "
         f"{counts['failed']} failed (listed in {args.out}/failures.txt)")
   if args.eval:

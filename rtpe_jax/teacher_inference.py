@@ -114,9 +114,11 @@ def _prefetch(items, read, depth: int = 8):
 def run(network, variables, spec: inference.OutputSpec, items: list[WorkItem], out: str,
         input_size: int, evaluate: bool = False, shard: tuple[int, int] = (0, 1),
         batch_size: int = 1, grouping_cfg: grouping.GroupingConfig = grouping.GroupingConfig(),
-        progress: bool = True) -> dict:
-  """Fills OUT/teacher (the store) and, with `evaluate`, OUT/results.jsonl for this
-  shard's items. Returns counts: done, skipped, failed."""
+        progress: bool = True, scales: tuple[float, ...] = (1.0,)) -> dict:
+  """Fills OUT/teacher (the store) and, with `evaluate`, OUT/results-shard*.jsonl
+  for this shard's items; results use the multi-scale protocol when `scales` is
+  not (1.0,) (the store keeps the scale-1.0 maps). Returns counts: done,
+  skipped, failed."""
   i, n = shard
   items = items[i::n]
   os.makedirs(out, exist_ok=True)
@@ -141,19 +143,24 @@ def run(network, variables, spec: inference.OutputSpec, items: list[WorkItem], o
       return err
 
   def flush(batch):
-    images = np.stack([resized for _, resized, _ in batch])
+    images = np.stack([resized for _, resized, _, _ in batch])
     size = (images.shape[2], images.shape[1])
     heatmaps, tags, native_hm, native_tags = jax.device_get(inference.scale_maps(
         network, spec, True, (size[1], size[0]), variables, images))
     hm_stride, tag_stride = size[0] / native_hm.shape[2], size[0] / native_tags.shape[2]
-    for b, (item, _, (_, c, s)) in enumerate(batch):
+    for b, (item, _, (_, c, s), image) in enumerate(batch):
       if item.image_id not in writer:
         writer.add(item.image_id, ts.TeacherPrediction(
             native_hm[b], native_tags[b], store_affine(c, s, size, hm_stride),
             store_affine(c, s, size, tag_stride)))
-      if evaluate:
+      if evaluate and tuple(scales) != (1.0,):
+        protocol = inference.ProtocolConfig(input_size=input_size, scales=tuple(scales),
+                                            grouping=grouping_cfg)
+        keypoints, scores = inference.predict_people(network, variables, spec, image, protocol)
+      elif evaluate:
         (keypoints, scores), = inference.group_and_map(heatmaps[b:b + 1], tags[b:b + 1], c, s,
                                                        size, grouping_cfg)
+      if evaluate:
         entry = {"image_id": item.image_id,
                  "people": inference.coco_results(item.image_id, keypoints, scores)}
         results_file.write(json.dumps(entry) + "\n")
@@ -179,7 +186,7 @@ def run(network, variables, spec: inference.OutputSpec, items: list[WorkItem], o
         flush(batch)
         bar.update(len(batch))
         batch = []
-      batch.append((item, resized, (size, center, scale)))
+      batch.append((item, resized, (size, center, scale), image))
       if len(batch) == batch_size:
         flush(batch)
         bar.update(len(batch))

@@ -71,7 +71,10 @@ def test_store_results_and_table_survive_corruption_and_restart(tiny_model_dir, 
 def test_shards_split_the_work(tiny_model_dir, synthetic_root, tmp_path):
   out = str(tmp_path / "pred")
   for shard in ("0/2", "1/2"):
-    infer_teacher.main(_args(tiny_model_dir, synthetic_root, out, "--shard", shard))
+    infer_teacher.main(_args(tiny_model_dir, synthetic_root, out, "--shard", shard, "--eval",
+                             "--scales", "1", "0.5"))
+  with open(os.path.join(out, "ap.json")) as f:
+    assert "AP" in json.load(f)
   store = ts.TeacherStore(os.path.join(out, "teacher"))
   assert len(store) == 8
   single = str(tmp_path / "single")
