@@ -24,13 +24,16 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 -q -m "not slow" tests
 
 # What runs end to end so far: a synthetic COCO-format dataset, the conversion
-# of the bundled reference checkpoint, the published teachers' sizes and
-# pictures of augmented training samples.
+# of the bundled reference checkpoint, the published teachers' sizes, pictures
+# of augmented training samples, and the (random-weight) tiny teacher's store
+# for the validation split.
 demo: $(STAMP)
 	$(PY) -m rtpe_jax.data.synthetic --out data/synthetic
 	$(PY) convert_hrnet_weights.py tests/data/hhrnet_tiny.pth models/hhrnet_tiny --overwrite
 	$(PY) -m rtpe_jax.models.summary --no-xla-total
 	$(PY) -m rtpe_jax.data.show --config configs/quickstart.py --out out/show --samples 4 --stand_in_teacher
+	$(PY) infer_teacher.py --teacher models/hhrnet_tiny --coco data/synthetic --split val2017 \
+	  --out out/teacher_val --input-size 256
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -130,7 +130,9 @@ def run(network, variables, spec: inference.OutputSpec, items: list[WorkItem], o
   todo = [it for it in items if it.image_id not in writer or (evaluate and it.image_id not in results)]
   skipped = len(items) - len(todo)
   # Images of the same resized size run together.
-  size_of = lambda it: inference.scale_size(it.height, it.width, input_size, 1.0, 1.0)[0]
+  def size_of(it):  # unknown sizes (unreadable headers) first: they fail fast
+    return inference.scale_size(it.height, it.width, input_size, 1.0, 1.0)[0] \
+        if it.width and it.height else (0, 0)
   todo.sort(key=lambda it: (size_of(it), it.image_id))
   failures = open(os.path.join(out, "failures.txt"), "a")
   results_file = open(results_path, "a") if evaluate else None

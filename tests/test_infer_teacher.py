@@ -87,3 +87,18 @@ def test_shards_split_the_work(tiny_model_dir, synthetic_root, tmp_path):
 def test_bad_shard_is_refused(tiny_model_dir, synthetic_root, tmp_path):
   with pytest.raises(ValueError, match="--shard '2/2'"):
     infer_teacher.main(_args(tiny_model_dir, synthetic_root, str(tmp_path), "--shard", "2/2"))
+
+
+def test_a_folder_of_images(tiny_model_dir, synthetic_root, tmp_path):
+  folder = tmp_path / "photos"
+  folder.mkdir()
+  source = os.path.join(synthetic_root, "images", "val2017")
+  for name in sorted(os.listdir(source))[:2]:
+    shutil.copy(os.path.join(source, name), folder / name)
+  (folder / "broken.jpg").write_bytes(b"\xff\xd8 truncated")
+  out = str(tmp_path / "pred")
+  infer_teacher.main(["--teacher", tiny_model_dir, "--images", str(folder), "--out", out,
+                      "--input-size", "128", "--no-progress"])
+  assert len(ts.TeacherStore(os.path.join(out, "teacher"))) == 2
+  with open(os.path.join(out, "failures.txt")) as f:
+    assert "broken.jpg" in f.read()
