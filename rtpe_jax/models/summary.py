@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rtpe_jax.models.hrnet import ARCHS, HigherHRNet
-from rtpe_jax.models.weights import abstract_variables
+from rtpe_jax.models.weights import abstract_variables, input_channels
 
 # Published figures: (params, conv GMACs by FlopCounterMode / 2, paper GFLOPs).
 REFERENCE = {
@@ -87,7 +87,7 @@ def xla_flops(fn: Callable, *args) -> float:
 def summarize(module, input_hw: tuple[int, int], with_xla_total: bool = True) -> dict[str, Any]:
   """Parameters and compute of `module` on one (1, H, W, 3) float32 image."""
   variables = abstract_variables(module, input_hw)
-  x = jax.ShapeDtypeStruct((1, *input_hw, 3), jnp.float32)
+  x = jax.ShapeDtypeStruct((1, *input_hw, input_channels(module)), jnp.float32)
   forward = lambda v, x: module.apply(v, x, train=False)
   row = {"params": count_params(variables["params"]),
          "gmac_conv": conv_macs(forward, variables, x) / 1e9,

@@ -23,9 +23,14 @@ ARCH_FILE = "arch.json"
 VARIABLES_DIR = "variables"
 
 
+def input_channels(module) -> int:
+  """Channels of the module's input image: 3 (RGB), or its config's `input_channels`."""
+  return getattr(getattr(module, "config", None), "input_channels", 3)
+
+
 def abstract_variables(module, input_hw: tuple[int, int] = (64, 64)) -> Any:
   """Shapes and dtypes of `module`'s variables, without allocating them."""
-  x = jax.ShapeDtypeStruct((1, *input_hw, 3), jnp.float32)
+  x = jax.ShapeDtypeStruct((1, *input_hw, input_channels(module)), jnp.float32)
   return jax.eval_shape(lambda x: module.init(jax.random.key(0), x, train=False), x)
 
 

@@ -1,0 +1,210 @@
+"""Students: Context-Aware Modules on a stem, with a human-segmentation attention branch.
+
+The attention student (`../shared/docs/student.md`, phases 1-2):
+  stem (the converted teacher stem, frozen; or its own small stem, phase 3)
+    (B, H/4, W/4, 256)
+  -> mid stem: 1x1 conv-BN-ReLU to `channels`
+  -> segmentation branch: CAMs at 1/4, 1/8 and 1/16 of the image (the stem's
+     resolution and two average-poolings), upsampled and summed, 3x3 conv to one
+     logit map (B, H/4, W/4, 1)
+  -> attention: features * sigmoid(logits / divisor), the divisor decaying
+     from ~20 to 1 early in training
+  -> concatenated with the alternate colour space (LAB/HSV) branch (two
+     stride-2 3x3 conv-BN-ReLU) and a 1x1 conv back to `channels`
+  -> keypoint detector: `detector_steps` CAMs, each refining the sum of the
+     previous outputs -> 3x3 conv to 17 heatmaps and `tag_channels` (0, 1 or 17).
+Input: (B, H, W, 3) normalised RGB, or (B, H, W, 6) with the alternate colour
+space in the last three channels (`rtpe_jax.preprocess.network_inputs`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from rtpe_jax.models.hrnet import ARCHS, HRNetStem, _Layers
+
+
+@dataclasses.dataclass(frozen=True)
+class StudentConfig:
+  name: str = "attention_student"
+  stem: str = "teacher"  # "teacher": the HigherHRNet stem (frozen); "own": a small stem
+  teacher_arch: str = "w48_640"  # whose stem
+  own_stem_channels: tuple[int, ...] = (32, 64)  # the own stem's two stride-2 convs
+  stem_features: int = 256  # stem output channels (the teacher stem's)
+  channels: int = 64
+  segmentation_channels: int = 32
+  dilations: tuple[int, ...] = (1, 2, 3, 4)
+  detector_steps: int = 3
+  colour_channels: int = 16  # 0: no alternate colour space input
+  num_joints: int = 17
+  tag_channels: int = 1  # 0, 1 (shared) or num_joints
+
+  @property
+  def input_channels(self) -> int:
+    return 6 if self.colour_channels else 3
+
+  def to_dict(self) -> dict:
+    return dataclasses.asdict(self)
+
+  @classmethod
+  def from_dict(cls, d: dict) -> "StudentConfig":
+    d = dict(d)
+    for key in ("own_stem_channels", "dilations"):
+      d[key] = tuple(d[key])
+    return cls(**d)
+
+
+class SqueezeExcitation(nn.Module):
+  """(B, H, W, C) -> per-channel weights (B, 1, 1, C): GAP, dense C -> C/r + ReLU,
+  dense -> C + sigmoid."""
+
+  reduction: int = 4
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x):
+    c = x.shape[-1]
+    s = jnp.mean(x, axis=(1, 2), keepdims=True)
+    s = nn.relu(nn.Dense(max(1, c // self.reduction), dtype=self.dtype, name="squeeze")(s))
+    return nn.sigmoid(nn.Dense(c, dtype=self.dtype, name="excite")(s))
+
+
+class ContextAwareModule(_Layers):
+  """ReLU(residual(x) + context(x) * channel_attention(x)), C channels in and out.
+
+  residual: 1x1 conv-BN-ReLU; channel attention: squeeze-excitation; context:
+  3x3 conv-BN-ReLU branches of C/4 channels at each dilation, concatenated,
+  1x1 conv-BN-ReLU back to C.
+  """
+
+  dilations: tuple[int, ...] = (1, 2, 3, 4)
+
+  def _conv_bn_relu(self, x, features, kernel, dilation, train, name):
+    p = dilation * (kernel // 2)
+    x = nn.Conv(features, (kernel, kernel), padding=((p, p), (p, p)),
+                kernel_dilation=(dilation, dilation), use_bias=False, dtype=self.dtype,
+                name=f"{name}_conv")(x)
+    return nn.relu(self.bn(train, f"{name}_bn")(x))
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    c = x.shape[-1]
+    residual = self._conv_bn_relu(x, c, 1, 1, train, "residual")
+    weights = SqueezeExcitation(dtype=self.dtype, name="attention")(x)
+    branches = [self._conv_bn_relu(x, max(1, c // 4), 3, d, train, f"context{d}")
+                for d in self.dilations]
+    context = self._conv_bn_relu(jnp.concatenate(branches, -1), c, 1, 1, train, "fuse")
+    return nn.relu(residual + context * weights)
+
+
+def _upsample_to(x, hw):
+  return jax.image.resize(x, (x.shape[0], *hw, x.shape[-1]), "linear", antialias=False)
+
+
+class SegmentationBranch(_Layers):
+  """(B, h, w, C) features -> (B, h, w, 1) person logits from CAMs at three resolutions."""
+
+  channels: int = 32
+  dilations: tuple[int, ...] = (1, 2, 3, 4)
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    hw = x.shape[1:3]
+    x = nn.relu(self.bn(train, "reduce_bn")(self.conv(self.channels, 1, name="reduce")(x)))
+    total = 0.0
+    for level in range(3):
+      pooled = nn.avg_pool(x, (2**level, 2**level), (2**level, 2**level)) if level else x
+      out = ContextAwareModule(dtype=self.dtype, dilations=self.dilations,
+                               name=f"cam_{level}")(pooled, train)
+      total = total + (_upsample_to(out, hw) if level else out)
+    return nn.Conv(1, (3, 3), padding=((1, 1), (1, 1)), dtype=self.dtype, name="logits")(total)
+
+
+class OwnStem(_Layers):
+  """A small trainable stem with the teacher stem's output shape: two stride-2 3x3
+  conv-BN-ReLU, a CAM, 1x1 conv-BN-ReLU to `features` (B, H/4, W/4, features)."""
+
+  channels: tuple[int, ...] = (32, 64)
+  features: int = 256
+  dilations: tuple[int, ...] = (1, 2, 3, 4)
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    for i, c in enumerate(self.channels):
+      x = nn.relu(self.bn(train, f"bn{i + 1}")(self.conv(c, 3, 2, name=f"conv{i + 1}")(x)))
+    x = ContextAwareModule(dtype=self.dtype, dilations=self.dilations, name="cam")(x, train)
+    return nn.relu(self.bn(train, "out_bn")(self.conv(self.features, 1, name="out")(x)))
+
+
+class AttentionStudent(_Layers):
+  """See the module docstring. Returns a dict: heatmaps (B, H/4, W/4, 17), tags
+  (B, H/4, W/4, T) (T = 0: an empty last axis), segmentation logits
+  (B, H/4, W/4, 1), stem features (B, H/4, W/4, 256)."""
+
+  config: StudentConfig = StudentConfig()
+
+  @nn.compact
+  def __call__(self, x, train: bool = False, attention_divisor: float = 1.0):
+    cfg = self.config
+    x = x.astype(self.dtype)
+    rgb = x[..., :3]
+    if cfg.stem == "teacher":
+      stem = HRNetStem.for_config(ARCHS[cfg.teacher_arch], dtype=self.dtype, name="teacher_stem")
+    elif cfg.stem == "own":
+      stem = OwnStem(dtype=self.dtype, channels=cfg.own_stem_channels,
+                     features=cfg.stem_features, dilations=cfg.dilations, name="own_stem")
+    else:
+      raise ValueError(f"stem {cfg.stem!r}: use 'teacher' or 'own'")
+    stem_features = stem(rgb, train)
+    f = nn.relu(self.bn(train, "mid_bn")(self.conv(cfg.channels, 1, name="mid")(stem_features)))
+    logits = SegmentationBranch(dtype=self.dtype, channels=cfg.segmentation_channels,
+                                dilations=cfg.dilations, name="segmentation")(f, train)
+    f = f * nn.sigmoid(logits / attention_divisor)
+    if cfg.colour_channels:
+      if x.shape[-1] != 6:
+        raise ValueError(f"this student takes RGB + LAB/HSV input (6 channels), got {x.shape}")
+      c = x[..., 3:]
+      for i in range(2):
+        c = nn.relu(self.bn(train, f"colour_bn{i + 1}")(
+            self.conv(cfg.colour_channels, 3, 2, name=f"colour_conv{i + 1}")(c)))
+      f = jnp.concatenate([f, c], -1)
+      f = nn.relu(self.bn(train, "merge_bn")(self.conv(cfg.channels, 1, name="merge")(f)))
+    total, h = 0.0, f
+    for step in range(cfg.detector_steps):
+      total = total + ContextAwareModule(dtype=self.dtype, dilations=cfg.dilations,
+                                         name=f"detector_{step}")(h, train)
+      h = total
+    out = nn.Conv(cfg.num_joints + cfg.tag_channels, (3, 3), padding=((1, 1), (1, 1)),
+                  dtype=self.dtype, name="head")(h)
+    f32 = lambda a: a.astype(jnp.float32)
+    return {"heatmaps": f32(out[..., :cfg.num_joints]), "tags": f32(out[..., cfg.num_joints:]),
+            "segmentation": f32(logits), "stem": f32(stem_features)}
+
+
+def protocol_outputs(module: AttentionStudent):
+  """(network, OutputSpec) for `rtpe_jax.inference`: one output, heatmaps then tags."""
+  from rtpe_jax.inference import OutputSpec
+  cfg = module.config
+
+  def network(variables, images):
+    out = module.apply(variables, images, train=False)
+    return [jnp.concatenate([out["heatmaps"], out["tags"]], -1)]
+
+  spec = OutputSpec(with_heatmaps=(True,), with_tags=(cfg.tag_channels > 0,),
+                    num_joints=cfg.num_joints, tag_per_joint=cfg.tag_channels == cfg.num_joints)
+  return network, spec
+
+
+def with_teacher_stem(student_variables: dict, teacher_variables: dict) -> dict:
+  """The student's variables with the converted teacher stem copied into
+  `teacher_stem` (params and batch statistics)."""
+  out = jax.tree_util.tree_map(lambda a: a, student_variables)
+  for collection in ("params", "batch_stats"):
+    out[collection] = dict(out[collection])
+    out[collection]["teacher_stem"] = teacher_variables[collection]["stem"]
+  return out

@@ -1,0 +1,68 @@
+"""Students: shapes for every variant, the compute budget, the teacher stem copied in."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from rtpe_jax import inference
+from rtpe_jax.models import student, summary
+from rtpe_jax.models.hrnet import ARCHS, HRNetStem
+
+
+def _init(module, hw=(64, 64)):
+  x = jnp.zeros((2, *hw, module.config.input_channels))
+  return module.init(jax.random.key(0), x), x
+
+
+@pytest.mark.parametrize("stem, tags, colour", [("teacher", 1, 16), ("own", 17, 0),
+                                                ("teacher", 0, 0)])
+def test_outputs_for_every_variant(stem, tags, colour):
+  cfg = student.StudentConfig(stem=stem, tag_channels=tags, colour_channels=colour, channels=16,
+                              segmentation_channels=8, detector_steps=2)
+  module = student.AttentionStudent(config=cfg)
+  variables, x = _init(module)
+  out = module.apply(variables, x, attention_divisor=20.0)
+  assert out["heatmaps"].shape == (2, 16, 16, 17)
+  assert out["tags"].shape == (2, 16, 16, tags)
+  assert out["segmentation"].shape == (2, 16, 16, 1)
+  assert out["stem"].shape == (2, 16, 16, 256)
+  assert all(v.dtype == jnp.float32 for v in out.values())
+  assert student.StudentConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_default_student_is_a_tenth_of_the_w48_teacher():
+  module = student.AttentionStudent()
+  row = summary.summarize(module, (640, 640), with_xla_total=False)
+  w48_gmac = summary.REFERENCE["w48_640"][1]  # measured in tests/test_summary.py
+  assert row["gmac_conv"] <= w48_gmac / 10
+  assert row["params"] < 1_000_000
+
+
+def test_bfloat16_compute_keeps_float32_params():
+  module = student.AttentionStudent(config=student.StudentConfig(channels=16), dtype=jnp.bfloat16)
+  variables, x = _init(module)
+  assert all(p.dtype == jnp.float32 for p in jax.tree_util.tree_leaves(variables["params"]))
+  assert module.apply(variables, x)["heatmaps"].dtype == jnp.float32
+
+
+def test_teacher_stem_is_the_teachers():
+  stem = HRNetStem.for_config(ARCHS["w48_640"])
+  x = jax.random.normal(jax.random.key(1), (1, 64, 64, 3))
+  stem_variables = stem.init(jax.random.key(2), x)
+  stem_variables = jax.tree_util.tree_map(lambda a: a + 0.1, stem_variables)  # not the init
+  teacher_variables = {k: {"stem": v} for k, v in stem_variables.items()}
+  module = student.AttentionStudent(config=student.StudentConfig(colour_channels=0, channels=16))
+  variables = student.with_teacher_stem(_init(module)[0], teacher_variables)
+  np.testing.assert_allclose(module.apply(variables, x)["stem"], stem.apply(stem_variables, x),
+                             rtol=1e-5, atol=1e-5)
+
+
+def test_student_runs_the_test_protocol():
+  module = student.AttentionStudent(config=student.StudentConfig(colour_channels=0, channels=16))
+  variables, _ = _init(module)
+  network, spec = student.protocol_outputs(module)
+  image = np.random.default_rng(0).integers(0, 256, (100, 120, 3), np.uint8)
+  keypoints, scores = inference.predict_people(network, variables, spec, image,
+                                               inference.ProtocolConfig(input_size=64))
+  assert keypoints.shape[1:] == (17, 3) and len(scores) == len(keypoints)
