@@ -30,7 +30,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from rtpe_jax import evaluation, grouping, inference
-from rtpe_jax.data import coco, pipeline
+from rtpe_jax.data import coco, images
 from rtpe_jax.data import teacher_store as ts
 
 
@@ -140,8 +140,8 @@ def run(network, variables, spec: inference.OutputSpec, items: list[WorkItem], o
 
   def read(item):
     try:
-      return pipeline.read_image(item.path, item.image_id)
-    except pipeline.ImageError as err:
+      return images.read_image(item.path, item.image_id)
+    except images.ImageError as err:
       return err
 
   def flush(batch):
@@ -173,7 +173,7 @@ def run(network, variables, spec: inference.OutputSpec, items: list[WorkItem], o
     bar = tqdm(total=len(todo), unit="img", disable=not progress, desc=f"teacher {i}/{n}")
     batch = []
     for item, image in _prefetch(todo, read):
-      if isinstance(image, pipeline.ImageError):
+      if isinstance(image, images.ImageError):
         logging.warning("skipped: %s", image)
         failures.write(f"{item.image_id}\t{item.path}\t{image}\n")
         failures.flush()

@@ -16,11 +16,24 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from rtpe_jax import inference
-from rtpe_jax.data import pipeline
-from rtpe_jax.data.show import diverging, heat
+from rtpe_jax.data.images import read_image
 from rtpe_jax.data.synthetic import SKELETON
 
 LEFT, RIGHT, CENTRE = (40, 110, 255), (255, 140, 0), (30, 200, 80)
+
+
+def heat(x: np.ndarray) -> np.ndarray:
+  """(H, W) in [0, 1] -> (H, W, 3) uint8, black-red-yellow-white."""
+  x = np.clip(x, 0, 1)[..., None]
+  return (255 * np.clip(3 * x - np.array([0, 1, 2]), 0, 1)).astype(np.uint8)
+
+
+def diverging(x: np.ndarray) -> np.ndarray:
+  """(H, W) signed -> blue (negative), white (0), red (positive), scaled to max |x|."""
+  x = x / max(float(np.abs(x).max()), 1e-6)
+  pos, neg = np.clip(x, 0, 1)[..., None], np.clip(-x, 0, 1)[..., None]
+  rgb = np.ones_like(pos) - pos * np.array([0, 1, 1]) - neg * np.array([1, 1, 0])
+  return (255 * rgb).astype(np.uint8)
 
 
 def _side(k: int):
@@ -87,7 +100,7 @@ def main(argv=None):
   model, variables = load_teacher(args.teacher)
   spec = inference.OutputSpec.for_hrnet(model.config)
   cfg = inference.ProtocolConfig(input_size=args.input_size or model.config.input_size)
-  image = pipeline.read_image(args.image, 0)
+  image = read_image(args.image, 0)
   overlay_with_maps(model.apply, variables, spec, image, cfg, args.threshold).save(args.out)
   print(args.out)
 

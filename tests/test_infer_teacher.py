@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import infer_teacher
-from rtpe_jax.data import pipeline
+from rtpe_jax.data import images
 from rtpe_jax.data import teacher_store as ts
 
 pytestmark = pytest.mark.slow
@@ -34,7 +34,7 @@ def test_store_results_and_table_survive_corruption_and_restart(tiny_model_dir, 
   with open(broken, "wb") as f:
     f.write(b"not a jpeg")
 
-  real_read = pipeline.read_image
+  real_read = images.read_image
   calls = {"n": 0}
 
   def interrupted(path, image_id):
@@ -43,10 +43,10 @@ def test_store_results_and_table_survive_corruption_and_restart(tiny_model_dir, 
       raise KeyboardInterrupt
     return real_read(path, image_id)
 
-  monkeypatch.setattr(pipeline, "read_image", interrupted)
+  monkeypatch.setattr(images, "read_image", interrupted)
   with pytest.raises(KeyboardInterrupt):
     infer_teacher.main(_args(tiny_model_dir, coco_copy, out, "--eval"))
-  monkeypatch.setattr(pipeline, "read_image", real_read)
+  monkeypatch.setattr(images, "read_image", real_read)
   partial = len(ts.TeacherStore(os.path.join(out, "teacher")))
   assert 1 <= partial <= 4
 

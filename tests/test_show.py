@@ -3,6 +3,7 @@
 import numpy as np
 from PIL import Image
 
+from rtpe_jax import visualize
 from rtpe_jax.data import pipeline, show
 
 
@@ -22,6 +23,6 @@ def test_pictures_have_every_panel(synthetic_root, tmp_path):
 
 
 def test_colour_maps():
-  np.testing.assert_array_equal(show.heat(np.array([[0.0, 1.0]])), [[[0, 0, 0], [255, 255, 255]]])
-  np.testing.assert_array_equal(show.diverging(np.array([[-2.0, 0.0, 2.0]])),
+  np.testing.assert_array_equal(visualize.heat(np.array([[0.0, 1.0]])), [[[0, 0, 0], [255, 255, 255]]])
+  np.testing.assert_array_equal(visualize.diverging(np.array([[-2.0, 0.0, 2.0]])),
                                 [[[0, 0, 255], [255, 255, 255], [255, 0, 0]]])

@@ -35,9 +35,9 @@ import jax
 import ml_collections
 import numpy as np
 import tensorflow as tf
-from PIL import Image
 
 from rtpe_jax.data import augment, coco, targets
+from rtpe_jax.data.images import ImageError, read_image
 from rtpe_jax.data import teacher_store as ts
 
 
@@ -45,10 +45,6 @@ from rtpe_jax.data import teacher_store as ts
 TEACHER_FIELDS = ["teacher_heatmap_data", "teacher_tag_data", "teacher_heatmap_hw", "teacher_tag_hw",
                   "teacher_heatmap_affine", "teacher_tag_affine", "teacher_heatmap_low",
                   "teacher_heatmap_step", "teacher_tag_low", "teacher_tag_step", "teacher_ok"]
-
-
-class ImageError(ValueError):
-  """An image file that does not decode."""
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -73,17 +69,6 @@ def default_config() -> ml_collections.ConfigDict:
       seed=0,
       prefetch=2,
   ))
-
-
-def read_image(path: str, image_id: int) -> np.ndarray:
-  """(H, W, 3) uint8, or ImageError naming the file."""
-  try:
-    with Image.open(path) as image:
-      return np.asarray(image.convert("RGB"))
-  except FileNotFoundError:
-    raise ImageError(f"{path}: image {image_id} is missing") from None
-  except (OSError, SyntaxError, ValueError) as err:
-    raise ImageError(f"{path}: image {image_id} does not decode ({err})") from None
 
 
 class CocoSource:

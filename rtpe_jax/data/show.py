@@ -25,6 +25,7 @@ from PIL import Image, ImageDraw
 from rtpe_jax import preprocess
 from rtpe_jax.data import coco, pipeline
 from rtpe_jax.data import teacher_store as ts
+from rtpe_jax.visualize import diverging, heat
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "config file", lock_config=False)
 _OUT = flags.DEFINE_string("out", None, "output directory")
@@ -41,21 +42,6 @@ def _joint_colour(k: int):
   if k == 0:
     return CENTRE
   return LEFT if k % 2 == 1 else RIGHT
-
-
-def heat(x: np.ndarray) -> np.ndarray:
-  """(H, W) in [0, 1] -> (H, W, 3) uint8, black-red-yellow-white."""
-  x = np.clip(x, 0, 1)[..., None]
-  return (255 * np.clip(3 * x - np.array([0, 1, 2]), 0, 1)).astype(np.uint8)
-
-
-def diverging(x: np.ndarray) -> np.ndarray:
-  """(H, W) signed -> blue (negative), white (0), red (positive), scaled to max |x|."""
-  x = x / max(float(np.abs(x).max()), 1e-6)
-  pos, neg = np.clip(x, 0, 1)[..., None], np.clip(-x, 0, 1)[..., None]
-  white = np.ones_like(pos)
-  rgb = white - pos * np.array([0, 1, 1]) - neg * np.array([1, 1, 0])
-  return (255 * rgb).astype(np.uint8)
 
 
 def _panel(rgb: np.ndarray, title: str, joints: np.ndarray | None = None,

@@ -241,8 +241,8 @@ class TeacherStoreWriter:
   """Appends records to a store; resumable. Use as a context manager.
 
     with TeacherStoreWriter(out, num_joints=17, tag_channels=17) as writer:
-      for image_id, ... in work:
-        if image_id not in writer:  # TeacherPrediction
+      for image_id, prediction in work:  # TeacherPrediction
+        if image_id not in writer:
           writer.add(image_id, prediction)
   """
 
