@@ -19,19 +19,12 @@ import time
 
 import numpy as np
 
-from rtpe_jax.data import coco, pipeline, synthetic, teacher_store as ts
+from rtpe_jax.data import pipeline, synthetic, teacher_store as ts
 
 
 def prepare(out: str, images: int) -> tuple[str, str]:
   synthetic.write_split(out, "train2017", images, seed=0, size=480)
-  index = coco.load_coco(out, "train2017")
-  store = os.path.join(out, "teacher")
-  with ts.TeacherStoreWriter(store, 17, 17) as writer:
-    for image_id in coco.select_image_ids(index):
-      ann = coco.image_annotations(index, out, "train2017", image_id)
-      p = ts.ground_truth_stand_in(ann.joints, (ann.height, ann.width))
-      writer.add(image_id, p)
-  return out, store
+  return out, ts.write_stand_in_store(out, ("train2017",), os.path.join(out, "teacher"))
 
 
 def bench(root: str, store: str, size: int, batch: int, batches: int, warmup: int = 3):

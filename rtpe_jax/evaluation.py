@@ -6,7 +6,6 @@ import contextlib
 import io
 import json
 
-import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
@@ -51,8 +50,3 @@ def ground_truth_results(ground_truth: COCO, image_ids=None) -> list[dict]:
   return [{"image_id": a["image_id"], "category_id": 1, "keypoints": list(a["keypoints"]),
            "score": 1.0} for a in anns if a["num_keypoints"] > 0 and not a["iscrowd"]]
 
-
-def expected_ap_for_recall(recall: float) -> float:
-  """COCO AP of perfectly placed, equally confident predictions that find a
-  fraction `recall` of the people: precision 1 at the 101 recall thresholds up to it."""
-  return float(np.mean(np.linspace(0, 1, 101) <= recall + 1e-12))

@@ -108,7 +108,8 @@ def scale_maps(network, spec: OutputSpec, flip: bool, projected_hw, variables, i
   """images (B, H, W, 3) uint8 -> heatmaps (B, h, w, J) averaged over outputs and
   runs and tags (B, h, w, Jt, runs), both at projected_hw (h, w); and the native
   maps: the averaged heatmaps at the last output's resolution and the first
-  run's tags at the resolution of the first output that carries them."""
+  run's tags at the resolution of the first output that carries them.
+  projected_hw None: no projection (None for the first two)."""
   x = preprocess.normalise(images)
   b = x.shape[0]
   batch = jnp.concatenate([x, x[:, :, ::-1]]) if flip else x
@@ -138,6 +139,8 @@ def scale_maps(network, spec: OutputSpec, flip: bool, projected_hw, variables, i
           tag = tag[..., list(FLIP_INDEX)]
         tags.append(tag)
   native_heatmaps = heatmap_sum / count
+  if projected_hw is None:
+    return None, None, native_heatmaps, native_tags
   heatmaps = _resize(native_heatmaps, projected_hw)
   tags = jnp.stack([_resize(t, projected_hw) for t in tags], -1)
   return heatmaps, tags, native_heatmaps, native_tags

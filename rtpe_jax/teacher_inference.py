@@ -45,7 +45,7 @@ class WorkItem:
 def coco_work(root: str, split: str, image_ids=None) -> tuple[list[WorkItem], coco.COCO]:
   index = coco.load_coco(root, split)
   ids = coco.select_image_ids(index, whitelist=image_ids)
-  items = [WorkItem(i, os.path.join(coco.image_dir(root, split), info["file_name"]),
+  items = [WorkItem(i, coco.image_path(root, split, info["file_name"]),
                     info["width"], info["height"]) for i, info in
            zip(ids, index.loadImgs(ids))]
   return items, index
@@ -147,21 +147,25 @@ def run(network, variables, spec: inference.OutputSpec, items: list[WorkItem], o
   def flush(batch):
     images = np.stack([resized for _, resized, _, _ in batch])
     size = (images.shape[2], images.shape[1])
-    heatmaps, tags, native_hm, native_tags = jax.device_get(inference.scale_maps(
-        network, spec, True, (size[1], size[0]), variables, images))
+    # The projected maps are only needed, and stay on the device, for single-scale results.
+    single_scale_results = evaluate and tuple(scales) == (1.0,)
+    heatmaps, tags, native_hm, native_tags = inference.scale_maps(
+        network, spec, True, (size[1], size[0]) if single_scale_results else None, variables,
+        images)
+    native_hm, native_tags = jax.device_get((native_hm, native_tags))
     hm_stride, tag_stride = size[0] / native_hm.shape[2], size[0] / native_tags.shape[2]
     for b, (item, _, (_, c, s), image) in enumerate(batch):
       if item.image_id not in writer:
         writer.add(item.image_id, ts.TeacherPrediction(
             native_hm[b], native_tags[b], store_affine(c, s, size, hm_stride),
             store_affine(c, s, size, tag_stride)))
-      if evaluate and tuple(scales) != (1.0,):
+      if single_scale_results:
+        (keypoints, scores), = inference.group_and_map(heatmaps[b:b + 1], tags[b:b + 1], c, s,
+                                                       size, grouping_cfg)
+      elif evaluate:
         protocol = inference.ProtocolConfig(input_size=input_size, scales=tuple(scales),
                                             grouping=grouping_cfg)
         keypoints, scores = inference.predict_people(network, variables, spec, image, protocol)
-      elif evaluate:
-        (keypoints, scores), = inference.group_and_map(heatmaps[b:b + 1], tags[b:b + 1], c, s,
-                                                       size, grouping_cfg)
       if evaluate:
         entry = {"image_id": item.image_id,
                  "people": inference.coco_results(item.image_id, keypoints, scores)}

@@ -53,13 +53,7 @@ def synthetic_root(tmp_path_factory):
 @pytest.fixture(scope="session")
 def synthetic_store(synthetic_root, tmp_path_factory):
   """A teacher store of ground-truth stand-in maps for every synthetic image."""
-  from rtpe_jax.data import coco, teacher_store
+  from rtpe_jax.data import teacher_store
   out = str(tmp_path_factory.mktemp("store") / "teacher")
-  with teacher_store.TeacherStoreWriter(out, 17, 17, shard_size=10) as writer:
-    for split in ("train2017", "val2017"):
-      index = coco.load_coco(synthetic_root, split)
-      for image_id in coco.select_image_ids(index):
-        ann = coco.image_annotations(index, synthetic_root, split, image_id)
-        pred = teacher_store.ground_truth_stand_in(ann.joints, (ann.height, ann.width))
-        writer.add(image_id, pred)
-  return out
+  return teacher_store.write_stand_in_store(synthetic_root, ("train2017", "val2017"), out,
+                                            shard_size=10)

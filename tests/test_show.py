@@ -5,13 +5,15 @@ from PIL import Image
 
 from rtpe_jax import visualize
 from rtpe_jax.data import pipeline, show
+from rtpe_jax.data import teacher_store as ts
 
 
 def test_pictures_have_every_panel(synthetic_root, tmp_path):
   cfg = pipeline.default_config()
   cfg.root, cfg.input_size, cfg.sigmas = synthetic_root, 128, (2.0, 4.0)
   cfg.colour_space = "lab"
-  cfg.teacher_store = show.write_stand_in_store(cfg, str(tmp_path / "teacher"))
+  cfg.teacher_store = ts.write_stand_in_store(synthetic_root, ("train2017",),
+                                              str(tmp_path / "teacher"))
   paths = show.write_pictures(cfg, str(tmp_path / "pictures"), samples=2)
   assert len(paths) == 2
   picture = np.asarray(Image.open(paths[0]))

@@ -8,14 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from rtpe_jax.data import coco, teacher_store as ts
-
-
-def _stand_ins(root, split="train2017"):
-  index = coco.load_coco(root, split)
-  for image_id in coco.select_image_ids(index):
-    ann = coco.image_annotations(index, root, split, image_id)
-    yield image_id, ts.ground_truth_stand_in(ann.joints, (ann.height, ann.width))
+from rtpe_jax.data import teacher_store as ts
 
 
 def test_quantisation_error_is_at_most_half_a_step_per_channel():
@@ -28,7 +21,7 @@ def test_quantisation_error_is_at_most_half_a_step_per_channel():
 
 
 def test_store_is_a_tenth_of_float32_and_error_is_bounded(synthetic_root, tmp_path):
-  originals = dict(_stand_ins(synthetic_root))
+  originals = dict(ts.ground_truth_stand_ins(synthetic_root, "train2017"))
   with ts.TeacherStoreWriter(str(tmp_path), 17, 17) as writer:
     for image_id, pred in originals.items():
       writer.add(image_id, pred)

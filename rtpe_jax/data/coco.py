@@ -46,6 +46,10 @@ def image_dir(root: str, split: str) -> str:
   return os.path.join(root, "images", split)
 
 
+def image_path(root: str, split: str, file_name: str) -> str:
+  return os.path.join(image_dir(root, split), file_name)
+
+
 def load_coco(root: str, split: str) -> COCO:
   """pycocotools' COCO index of `split`, with a clear error for a missing or bad file."""
   path = annotation_file(root, split)
@@ -120,7 +124,7 @@ def image_annotations(coco: COCO, root: str, split: str, image_id: int) -> Image
     else:
       joints.append(np.asarray(ann["keypoints"], np.float32).reshape(NUM_JOINTS, 3))
   return ImageAnnotations(
-      image_id=image_id, path=os.path.join(image_dir(root, split), info["file_name"]),
+      image_id=image_id, path=image_path(root, split, info["file_name"]),
       height=h, width=w,
       joints=np.stack(joints) if joints else np.zeros((0, NUM_JOINTS, 3), np.float32),
       ignore_mask=ignore, person_mask=people)

@@ -97,6 +97,7 @@ class CocoSource:
         self.image_ids = [i for i in self.image_ids if i in self.store]
     # None without a store (a store may hold 0 tag channels)
     self.tag_channels = self.store.meta["tag_channels"] if self.store else None
+    self.field_names = self.output_signature()[0]
 
   def __len__(self):
     return len(self.image_ids)
@@ -142,7 +143,7 @@ class CocoSource:
     return names, types, shapes
 
   def load_dict(self, index: int) -> dict:
-    return dict(zip(self.output_signature()[0], self.load(index)))
+    return dict(zip(self.field_names, self.load(index)))
 
   def tf_load(self, index) -> dict:
     """The raw example as a dict of tensors, inside tf.data."""
@@ -284,6 +285,12 @@ def _options() -> tf.data.Options:
   return options
 
 
+def _process(process_index: int | None, process_count: int | None) -> tuple[int, int]:
+  """This process's index and the process count (default: jax's)."""
+  return (jax.process_index() if process_index is None else process_index,
+          jax.process_count() if process_count is None else process_count)
+
+
 def make_source(cfg, split: str, require_people: bool, image_ids=None) -> CocoSource:
   return CocoSource(cfg.root, split, image_ids, require_people, cfg.teacher_store,
                     cfg.skip_missing_teacher)
@@ -294,19 +301,16 @@ def train_dataset(cfg, start: int = 0, source: CocoSource | None = None,
                   batch: bool = True) -> tf.data.Dataset:
   """Endless batches (or samples, batch=False) of this process, from sample `start`
   (count per process, e.g. step * per-process batch size to resume)."""
+  pi, pc = _process(process_index, process_count)
   if cfg.tfds_dir:
     from rtpe_jax.data import tfds_coco
-    pi = jax.process_index() if process_index is None else process_index
-    pc = jax.process_count() if process_count is None else process_count
     raw = tfds_coco.raw_dataset(cfg, cfg.train_split, pi, pc)
-    return _finish(raw, cfg, start, process_index, process_count, batch, num_images=None)
+    return _finish(raw, cfg, start, pi, pc, batch, num_images=None)
   source = source or make_source(cfg, cfg.train_split, require_people=True)
-  return _finish(source, cfg, start, process_index, process_count, batch, len(source))
+  return _finish(source, cfg, start, pi, pc, batch, len(source))
 
 
-def _finish(source, cfg, start, process_index, process_count, batch, num_images):
-  pi = jax.process_index() if process_index is None else process_index
-  pc = jax.process_count() if process_count is None else process_count
+def _finish(source, cfg, start, pi, pc, batch, num_images):
   per_process_batch = cfg.batch_size // pc
   if per_process_batch * pc != cfg.batch_size:
     raise ValueError(f"batch size {cfg.batch_size} is not divisible by {pc} processes")
@@ -345,14 +349,13 @@ def eval_dataset(cfg, split: str | None = None, image_ids=None,
   if image_ids is None and cfg.eval_ids:
     image_ids = coco.read_id_list(cfg.eval_ids)
   source = CocoSource(cfg.root, split, image_ids, require_people=False)
-  pi = jax.process_index() if process_index is None else process_index
-  pc = jax.process_count() if process_count is None else process_count
+  pi, pc = _process(process_index, process_count)
 
   def load(index):
     image_id = source.image_ids[int(index)]
     info = source.coco.loadImgs(image_id)[0]
-    path = f"{coco.image_dir(source.root, split)}/{info['file_name']}"
-    return np.int64(image_id), read_image(path, image_id)
+    return np.int64(image_id), read_image(coco.image_path(source.root, split, info["file_name"]),
+                                          image_id)
 
   def to_example(index):
     image_id, image = tf.numpy_function(load, [index], [tf.int64, tf.uint8], stateful=False)

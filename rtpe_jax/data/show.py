@@ -23,7 +23,7 @@ from ml_collections import config_flags
 from PIL import Image, ImageDraw
 
 from rtpe_jax import preprocess
-from rtpe_jax.data import coco, pipeline
+from rtpe_jax.data import pipeline
 from rtpe_jax.data import teacher_store as ts
 from rtpe_jax.visualize import diverging, heat
 
@@ -112,16 +112,6 @@ def after_panels(sample: dict, cfg, label: str):
   return panels
 
 
-def write_stand_in_store(cfg, out: str) -> str:
-  index = coco.load_coco(cfg.root, cfg.train_split)
-  with ts.TeacherStoreWriter(out, coco.NUM_JOINTS, coco.NUM_JOINTS) as writer:
-    for image_id in coco.select_image_ids(index, require_people=True):
-      if image_id not in writer:
-        ann = coco.image_annotations(index, cfg.root, cfg.train_split, image_id)
-        writer.add(image_id, ts.ground_truth_stand_in(ann.joints, (ann.height, ann.width)))
-  return out
-
-
 def write_pictures(cfg, out: str, samples: int, label: str = "teacher") -> list[str]:
   os.makedirs(out, exist_ok=True)
   source = pipeline.make_source(cfg, cfg.train_split, require_people=True)
@@ -147,7 +137,8 @@ def main(argv):
   cfg = _CONFIG.value.data
   label = "teacher"
   if _STAND_IN.value and not cfg.teacher_store:
-    cfg.teacher_store = write_stand_in_store(cfg, os.path.join(_OUT.value, "teacher"))
+    cfg.teacher_store = ts.write_stand_in_store(cfg.root, (cfg.train_split,),
+                                                os.path.join(_OUT.value, "teacher"))
     label = "stand-in teacher"
   for path in write_pictures(cfg, _OUT.value, _SAMPLES.value, label):
     print(path)

@@ -365,3 +365,22 @@ def ground_truth_stand_in(joints: np.ndarray, image_hw: tuple[int, int], stride:
   tags = np.where(weight > 1e-3, tags / np.maximum(weight, 1e-3), 0.0).astype(np.float32)
   scale = lambda s: np.array([[s, 0, 0], [0, s, 0]], np.float32)
   return TeacherPrediction(heatmaps, tags, scale(stride), scale(tag_stride))
+
+
+def ground_truth_stand_ins(root: str, split: str):
+  """(image id, `ground_truth_stand_in`) for every image of a COCO-layout split."""
+  from rtpe_jax.data import coco
+  index = coco.load_coco(root, split)
+  for image_id in coco.select_image_ids(index):
+    ann = coco.image_annotations(index, root, split, image_id)
+    yield image_id, ground_truth_stand_in(ann.joints, (ann.height, ann.width))
+
+
+def write_stand_in_store(root: str, splits, out: str, shard_size: int = 256) -> str:
+  """A store of ground-truth stand-in maps for every image of `splits` (resumable)."""
+  with TeacherStoreWriter(out, 17, 17, shard_size=shard_size) as writer:
+    for split in splits:
+      for image_id, prediction in ground_truth_stand_ins(root, split):
+        if image_id not in writer:
+          writer.add(image_id, prediction)
+  return out

@@ -86,15 +86,14 @@ class CocoDistill(tfds.core.GeneratorBasedBuilder):
 
   def _generate_examples(self, root: str, split: str, require_people: bool, store: str):
     source = pipeline.CocoSource(root, split, require_people=require_people, store=store)
-    names = source.output_signature()[0]
     for index, image_id in enumerate(source.image_ids):
       try:
-        raw = dict(zip(names, source.load(index)))
+        raw = source.load_dict(index)
       except pipeline.ImageError as err:
         logging.warning("left out: %s", err)
         continue
-      ann = coco.image_annotations(source.coco, root, split, image_id)
-      raw["image"] = ann.path  # the JPEG as it is, not re-encoded
+      file_name = source.coco.loadImgs(image_id)[0]["file_name"]
+      raw["image"] = coco.image_path(root, split, file_name)  # the JPEG as it is
       for key in ("ignore_mask", "person_mask"):
         raw[key] = raw[key][..., None]
       yield int(image_id), raw

@@ -203,8 +203,7 @@ def protocol_outputs(module: AttentionStudent):
 def with_teacher_stem(student_variables: dict, teacher_variables: dict) -> dict:
   """The student's variables with the converted teacher stem copied into
   `teacher_stem` (params and batch statistics)."""
-  out = jax.tree_util.tree_map(lambda a: a, student_variables)
+  out = dict(student_variables)
   for collection in ("params", "batch_stats"):
-    out[collection] = dict(out[collection])
-    out[collection]["teacher_stem"] = teacher_variables[collection]["stem"]
+    out[collection] = {**out[collection], "teacher_stem": teacher_variables[collection]["stem"]}
   return out
