@@ -1,5 +1,9 @@
 """The TFDS build holds the same raw examples as the COCO layout and feeds the pipeline."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
@@ -46,3 +50,12 @@ def test_pipeline_reads_the_build(tfds_dir, synthetic_root, synthetic_store):
   assert batch["image"].shape == (4, 128, 128, 3)
   assert batch["teacher_heatmaps"].shape == (4, 32, 32, 17)
   assert batch["heatmaps_4"].max() > 0.9
+
+
+def test_command_line(synthetic_root, tmp_path):
+  out = str(tmp_path / "tfds")
+  result = subprocess.run([sys.executable, "-m", "rtpe_jax.data.build_tfds", "--manual_dir",
+                           synthetic_root, "--data_dir", out], capture_output=True, text=True,
+                          timeout=600)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert os.path.isdir(os.path.join(out, "coco_distill", "plain"))

@@ -1,6 +1,6 @@
 """A TFDS dataset that packs a COCO-layout directory (and a teacher store) into shards.
 
-  python -m rtpe_jax.data.tfds_coco --manual_dir COCO_DIR --data_dir TFDS_DIR \
+  python -m rtpe_jax.data.build_tfds --manual_dir COCO_DIR --data_dir TFDS_DIR \
       [--teacher_store STORE]
 
 COCO_DIR holds images/{train2017,val2017}/ and annotations/ as COCO ships them.
@@ -17,7 +17,6 @@ Splits: train (train2017, images with an annotated person), validation
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 
@@ -128,17 +127,3 @@ def build(manual_dir: str, data_dir: str, teacher_store: str = "", config: str =
   builder.download_and_prepare(
       download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
   return os.path.join(data_dir, "coco_distill", config)
-
-
-def main(argv=None) -> None:
-  parser = argparse.ArgumentParser(description="Packs a COCO-layout directory into TFDS shards.")
-  parser.add_argument("--manual_dir", required=True, help="COCO-layout directory")
-  parser.add_argument("--data_dir", required=True, help="TFDS data directory to write")
-  parser.add_argument("--teacher_store", default="", help="default: MANUAL_DIR/teacher if present")
-  parser.add_argument("--config", choices=["with_teacher", "plain"], default="")
-  args = parser.parse_args(argv)
-  print(build(args.manual_dir, args.data_dir, args.teacher_store, args.config))
-
-
-if __name__ == "__main__":
-  main()
