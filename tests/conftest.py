@@ -57,3 +57,40 @@ def synthetic_store(synthetic_root, tmp_path_factory):
   out = str(tmp_path_factory.mktemp("store") / "teacher")
   return teacher_store.write_stand_in_store(synthetic_root, ("train2017", "val2017"), out,
                                             shard_size=10)
+
+
+def tiny_train_config(root: str, task: str = "student"):
+  """A trainer config small enough to compile and run in seconds on a CPU."""
+  from rtpe_jax import trainer
+  config = trainer.default_config()
+  config.task = task
+  config.total_steps = 4
+  config.log_every = 1
+  config.checkpoint_every = 2
+  config.eval_every = 0
+  config.data.root = root
+  config.data.input_size = 64
+  config.data.output_strides = (4,)
+  config.data.sigmas = (2.0,)
+  config.data.batch_size = 2
+  config.model.student.update(dict(
+      stem="own", own_stem_channels=(8, 8), stem_features=16, channels=8,
+      segmentation_channels=4, dilations=(1, 2), detector_steps=1, colour_channels=4,
+      colour_space="lab", tag_channels=1))
+  config.loss.alpha = 0.0
+  config.loss.heatmap = 100.0
+  config.optimizer.frozen = ()
+  config.optimizer.schedule = dict(kind="constant", peak=3e-3, floor=0.0, period=1, warmup=0,
+                                   peak_decay=1.0, floor_decay=1.0, period_mult=1.0)
+  config.eval.max_images = 1
+  config.eval.overlays = 1
+  return config
+
+
+@pytest.fixture(scope="session")
+def fixed_batch(synthetic_root):
+  """One training batch (4 samples of 64 px, targets at 1/4) of the synthetic data."""
+  from rtpe_jax.data import pipeline
+  config = tiny_train_config(synthetic_root)
+  config.data.batch_size = 4
+  return next(iter(pipeline.train_dataset(config.data).take(1).as_numpy_iterator()))

@@ -43,6 +43,9 @@ class StudentConfig:
   colour_channels: int = 16  # 0: no alternate colour space input
   num_joints: int = 17
   tag_channels: int = 1  # 0, 1 (shared) or num_joints
+  colour_space: str = "lab"  # the second input when colour_channels > 0: "lab" or "hsv"
+  heatmap_sigmoid: bool = False  # heatmaps are logits (trained with BCE): sigmoid at inference
+  distill_stem: bool = False  # own stem: also run the frozen teacher stem, output "teacher_stem"
 
   @property
   def input_channels(self) -> int:
@@ -160,7 +163,12 @@ class AttentionStudent(_Layers):
                      features=cfg.stem_features, dilations=cfg.dilations, name="own_stem")
     else:
       raise ValueError(f"stem {cfg.stem!r}: use 'teacher' or 'own'")
-    stem_features = stem(rgb, train)
+    # The teacher stem is always frozen: batch statistics from its running averages.
+    stem_features = stem(rgb, train and cfg.stem == "own")
+    extra = {}
+    if cfg.stem == "own" and cfg.distill_stem:
+      teacher = HRNetStem.for_config(ARCHS[cfg.teacher_arch], dtype=self.dtype, name="teacher_stem")
+      extra["teacher_stem"] = jax.lax.stop_gradient(teacher(rgb, False)).astype(jnp.float32)
     f = nn.relu(self.bn(train, "mid_bn")(self.conv(cfg.channels, 1, name="mid")(stem_features)))
     logits = SegmentationBranch(dtype=self.dtype, channels=cfg.segmentation_channels,
                                 dilations=cfg.dilations, name="segmentation")(f, train)
@@ -183,17 +191,25 @@ class AttentionStudent(_Layers):
                   dtype=self.dtype, name="head")(h)
     f32 = lambda a: a.astype(jnp.float32)
     return {"heatmaps": f32(out[..., :cfg.num_joints]), "tags": f32(out[..., cfg.num_joints:]),
-            "segmentation": f32(logits), "stem": f32(stem_features)}
+            "segmentation": f32(logits), "stem": f32(stem_features), **extra}
 
 
 def protocol_outputs(module: AttentionStudent):
-  """(network, OutputSpec) for `rtpe_jax.inference`: one output, heatmaps then tags."""
+  """(network, OutputSpec) for `rtpe_jax.inference`: one output, heatmaps (after a
+  sigmoid if they are logits) then tags. The protocol hands the network
+  normalised RGB; the alternate colour space is made from it here."""
+  from rtpe_jax import preprocess
   from rtpe_jax.inference import OutputSpec
   cfg = module.config
 
   def network(variables, images):
+    if cfg.colour_channels:
+      rgb = preprocess.denormalise(images)
+      alt = preprocess.alternate_colour_space(rgb, cfg.colour_space, images.dtype)
+      images = jnp.concatenate([images, alt], -1)
     out = module.apply(variables, images, train=False)
-    return [jnp.concatenate([out["heatmaps"], out["tags"]], -1)]
+    heatmaps = nn.sigmoid(out["heatmaps"]) if cfg.heatmap_sigmoid else out["heatmaps"]
+    return [jnp.concatenate([heatmaps, out["tags"]], -1)]
 
   spec = OutputSpec(with_heatmaps=(True,), with_tags=(cfg.tag_channels > 0,),
                     num_joints=cfg.num_joints, tag_per_joint=cfg.tag_channels == cfg.num_joints)

@@ -67,6 +67,23 @@ def restore_variables(model_dir: str, module) -> dict:
       raise ValueError(f"{model_dir}: variables do not match {ARCH_FILE}: {err}") from err
 
 
+def module_for_arch(arch: dict, dtype: Any = jnp.float32):
+  """The module an `arch.json` describes: a HigherHRNet or an attention student."""
+  from rtpe_jax.models.student import AttentionStudent, StudentConfig
+  if arch.get("model") == "higher_hrnet":
+    return HigherHRNet(config=HRNetConfig.from_dict(arch["config"]), dtype=dtype)
+  if arch.get("model") == "attention_student":
+    return AttentionStudent(config=StudentConfig.from_dict(arch["config"]), dtype=dtype)
+  raise ValueError(f"unknown model {arch.get('model')!r} (higher_hrnet or attention_student)")
+
+
+def load_model(model_dir: str, dtype: Any = jnp.float32) -> tuple[Any, dict]:
+  """Loads any model directory (a converted teacher, a trained student or teacher):
+  `(module, variables)`."""
+  module = module_for_arch(read_arch(model_dir), dtype)
+  return module, restore_variables(model_dir, module)
+
+
 def load_teacher(model_dir: str, dtype: Any = jnp.float32) -> tuple[HigherHRNet, dict]:
   """Loads a converted HigherHRNet: `(module, variables)`.
 

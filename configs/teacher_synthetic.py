@@ -1,0 +1,65 @@
+"""A small HigherHRNet trained from ground truth on the synthetic dataset.
+
+  python train.py --config configs/teacher_synthetic.py --workdir out/teacher_synthetic
+  python infer_teacher.py --teacher out/teacher_synthetic/export --coco data/synthetic \
+      --split train2017 --out out/teacher_synthetic/predictions --input-size 256
+
+It stands in for the published W48 (not on these machines), so that distillation
+can be shown end to end (`configs/distill_synthetic.py`). Same loss and
+optimizer as HigherHRNet (Adam 1.5e-3, heatmaps at 1/4 and 1/2, associative
+embedding at 1/4); W16-like widths, one module per stage. The README gives
+its cost on a 2-core CPU. `get_config("runlocal")`: a seconds-long smoke run.
+"""
+
+import ml_collections
+
+from rtpe_jax import trainer
+
+
+def small_arch() -> dict:
+  """HRNetConfig fields of the small teacher (the published W48 has 8x its width)."""
+  return dict(
+      stages=[dict(num_modules=1, num_blocks=(1, 1), num_channels=(16, 32)),
+              dict(num_modules=1, num_blocks=(1, 1, 1), num_channels=(16, 32, 64)),
+              dict(num_modules=1, num_blocks=(1, 1, 1, 1), num_channels=(16, 32, 64, 128))],
+      deconv_channels=(16,), deconv_kernels=(4,), deconv_cat=(True,), with_ae=(True, False),
+      deconv_blocks=1, final_kernel=1, tag_per_joint=True, num_joints=17, stem_channels=32,
+      layer1_blocks=1, layer1_planes=16, name="synthetic_w16", input_size=256)
+
+
+def get_config(arg: str = "") -> ml_collections.ConfigDict:
+  config = trainer.default_config()
+  config.task = "teacher"
+  config.total_steps = 3000
+  config.log_every = 50
+  config.checkpoint_every = 500
+  config.eval_every = 1000
+  config.image_every = 500
+
+  config.data.root = "data/synthetic"
+  config.data.input_size = 256
+  config.data.output_strides = (4, 2)  # the order of HigherHRNet's outputs
+  config.data.sigmas = (2.0,)
+  config.data.batch_size = 16
+
+  config.model.arch = small_arch()
+  config.loss.heatmap = 1.0
+  config.loss.push_pull = 1e-3
+
+  config.optimizer.name = "adam"
+  config.optimizer.frozen = ()
+  config.optimizer.schedule = dict(kind="cosine", peak=1.5e-3, floor=1e-5, period=3000,
+                                   warmup=100, peak_decay=1.0, floor_decay=1.0, period_mult=1.0)
+  config.attention = dict(divisor=1.0, steps=0)
+
+  if arg == "runlocal":
+    config.total_steps = 4
+    config.log_every = 2
+    config.checkpoint_every = 2
+    config.eval_every = 0
+    config.image_every = 0
+    config.data.input_size = 64
+    config.data.batch_size = 2
+    config.eval.max_images = 2
+    config.eval.overlays = 1
+  return config

@@ -1,0 +1,357 @@
+"""The training loop: `train_and_evaluate(config, workdir)`.
+
+  workdir/checkpoints/  orbax: the latest `keep_checkpoints` train states (resume)
+  workdir/best/         orbax: the state with the best minival AP so far
+  workdir/export/       the student's (or teacher's) inference variables, a model
+                        directory (`rtpe_jax.models.weights.load_model`)
+  workdir/             TensorBoard events (clu metric_writers)
+
+A run restarted with the same workdir resumes from the latest checkpoint: the
+same step, parameters, optimizer state, RNG and data position (the input
+stream is a pure function of the sample index, `rtpe_jax.data.pipeline`).
+
+Data parallelism: a 1-D mesh over the devices of all processes; every batch
+is sharded along its first axis, the state replicated (`jax.sharding`). Start
+one process per host with `--multiprocess` (`jax.distributed.initialize`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+
+import flax.traverse_util as traverse_util
+import jax
+import ml_collections
+import numpy as np
+import orbax.checkpoint as ocp
+from clu import metric_writers, periodic_actions
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from rtpe_jax import evaluation, inference, optim, training, visualize
+from rtpe_jax.data import coco, pipeline
+from rtpe_jax.data.images import read_image
+from rtpe_jax.grouping import GroupingConfig
+from rtpe_jax.models import weights
+from rtpe_jax.models.student import StudentConfig, protocol_outputs
+
+
+class NonFiniteLossError(RuntimeError):
+  """Training stopped: too many steps in a row with a non-finite loss or gradient."""
+
+
+def default_config() -> ml_collections.ConfigDict:
+  """Settings every config shares; configs/ override them."""
+  config = ml_collections.ConfigDict()
+  config.task = "student"
+  config.seed = 0
+  config.precision = "float32"  # "float32", "bfloat16" (compute; params float32) or "float16"
+  config.total_steps = 1000
+  config.log_every = 50
+  config.checkpoint_every = 500
+  config.keep_checkpoints = 2
+  config.eval_every = 500  # minival AP (0: only at the end)
+  config.histogram_every = 0  # parameter and gradient histograms (0: never)
+  config.image_every = 0  # input, targets and outputs as pictures (0: never)
+  config.max_nonfinite = 20  # stop after this many skipped steps in a row
+  config.devices = 0  # use the first N local devices (0: all)
+  config.data = pipeline.default_config()
+  config.model = ml_collections.ConfigDict()
+  config.model.student = StudentConfig().to_dict()  # task "student": update these
+  config.model.arch = ""  # task "teacher": a name in ARCHS or HRNetConfig fields
+  config.loss = training.default_loss_config()
+  config.optimizer = optim.default_config()
+  config.attention = ml_collections.ConfigDict(dict(divisor=20.0, steps=0))  # steps 0: off
+  config.init = ml_collections.ConfigDict(dict(
+      teacher="",  # converted teacher model dir: its stem into the student's teacher_stem
+      model="",  # an exported model dir: every variable of the same path and shape
+  ))
+  config.eval = ml_collections.ConfigDict(dict(
+      split="", ids="", max_images=0,  # split "" = data.eval_split; ids: a file of ids
+      input_size=0, flip=True, scales=(1.0,),  # input_size 0 = data.input_size
+      overlays=4))  # pictures of the people found in the first N images, at the end
+  return config
+
+
+# ---------------------------------------------------------------- setup
+
+
+def make_mesh(devices: int = 0) -> Mesh:
+  """A 1-D ("data") mesh over all devices, or the first `devices` local ones."""
+  chosen = jax.devices() if not devices else jax.local_devices()[:devices]
+  if devices and len(chosen) < devices:
+    raise ValueError(f"{devices} devices asked for, {len(chosen)} present")
+  return Mesh(np.array(chosen), ("data",))
+
+
+def _copy_matching(target: dict, source: dict, rename=None) -> int:
+  """Copies leaves of `source` into `target` (flat dicts) where path and shape match."""
+  n = 0
+  for key, value in source.items():
+    key = rename(key) if rename else key
+    if key in target and np.shape(target[key]) == np.shape(value):
+      target[key] = np.asarray(value, target[key].dtype)
+      n += 1
+  return n
+
+
+def initial_variables(module, config) -> dict:
+  """Fresh variables, then the teacher stem and/or an exported model copied in."""
+  variables = jax.device_get(training.init_variables(module, config,
+                                                      jax.random.key(config.seed)))
+  flat = traverse_util.flatten_dict(variables)
+  if config.init.teacher:
+    _, teacher = weights.load_teacher(config.init.teacher)
+    source = {k: v for k, v in traverse_util.flatten_dict(teacher).items() if k[1] == "stem"}
+    n = _copy_matching(flat, source, lambda k: (k[0], "teacher_stem", *k[2:]))
+    if n != len(source):
+      raise ValueError(f"{config.init.teacher}: {n} of {len(source)} stem variables fit the "
+                       f"student's teacher_stem (teacher_arch {config.model.student.teacher_arch!r}?)")
+    logging.info("teacher stem: %d variables from %s", n, config.init.teacher)
+  if config.init.model:
+    _, source = weights.load_model(config.init.model)
+    n = _copy_matching(flat, traverse_util.flatten_dict(source))
+    if not n:
+      raise ValueError(f"{config.init.model}: no variable matches the model")
+    logging.info("init: %d of %d variables from %s", n, len(flat), config.init.model)
+  return traverse_util.unflatten_dict(flat)
+
+
+def _checkpoint_manager(directory: str, keep: int, best: bool = False) -> ocp.CheckpointManager:
+  options = ocp.CheckpointManagerOptions(
+      max_to_keep=keep, create=True,
+      best_fn=(lambda m: m["AP"]) if best else None, best_mode="max")
+  return ocp.CheckpointManager(os.path.abspath(directory), options=options)
+
+
+def export_model(directory: str, variables: dict, arch: dict) -> None:
+  """Writes a model directory atomically (a temporary one renamed over the old)."""
+  temporary = directory.rstrip("/") + ".tmp"
+  shutil.rmtree(temporary, ignore_errors=True)
+  weights.save_model(temporary, variables, arch)
+  shutil.rmtree(directory, ignore_errors=True)
+  os.rename(temporary, directory)
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+class Evaluator:
+  """Minival AP of a model's variables: the test protocol and COCOeval over the
+  eval split's images (read once)."""
+
+  def __init__(self, module, config):
+    cfg = config.data
+    split = config.eval.split or cfg.eval_split
+    ids_file = config.eval.ids or cfg.eval_ids
+    ids = coco.read_id_list(ids_file) if ids_file else None
+    self.ground_truth = coco.load_coco(cfg.root, split)
+    self.image_ids = coco.select_image_ids(self.ground_truth, whitelist=ids)
+    if config.eval.max_images:
+      self.image_ids = self.image_ids[:config.eval.max_images]
+    self.images = [read_image(coco.image_path(cfg.root, split, info["file_name"]), info["id"])
+                   for info in self.ground_truth.loadImgs(self.image_ids)]
+    if config.task == "student":
+      self.network, self.spec = protocol_outputs(module)
+    else:
+      self.network = module.apply
+      self.spec = inference.OutputSpec.for_hrnet(module.config)
+    self.protocol = inference.ProtocolConfig(
+        input_size=config.eval.input_size or cfg.input_size, scales=tuple(config.eval.scales),
+        flip=config.eval.flip, grouping=GroupingConfig())
+
+  def results(self, variables) -> list[dict]:
+    out = []
+    for image_id, image in zip(self.image_ids, self.images):
+      keypoints, scores = inference.predict_people(self.network, variables, self.spec, image,
+                                                   self.protocol)
+      out += inference.coco_results(image_id, keypoints, scores)
+    return out
+
+  def __call__(self, variables) -> dict[str, float]:
+    return evaluation.evaluate(self.ground_truth, self.results(variables), self.image_ids)
+
+  def write_overlays(self, variables, out_dir: str, count: int) -> list[str]:
+    """Overlay PNGs (people, heatmaps, tags) of the first `count` images."""
+    os.makedirs(out_dir, exist_ok=True)
+    paths = []
+    for image_id, image in list(zip(self.image_ids, self.images))[:count]:
+      path = os.path.join(out_dir, f"{image_id}.png")
+      visualize.overlay_with_maps(self.network, variables, self.spec, image,
+                                  self.protocol).save(path)
+      paths.append(path)
+    return paths
+
+
+# ---------------------------------------------------------------- pictures and histograms
+
+
+def _unit_panel(x: np.ndarray) -> np.ndarray:
+  """(H, W) -> (H, W, 3) float in [0, 1] through the heat colour map."""
+  return visualize.heat(x).astype(np.float32) / 255.0
+
+
+def pictures(batch: dict, outputs, task: str, stride: int) -> dict[str, np.ndarray]:
+  """Panels of the batch's first sample: (1, H, W, 3) floats in [0, 1]."""
+  out = {"input": batch["image"][:1].astype(np.float32) / 255.0}
+  first = lambda a: np.asarray(a[0], np.float32)
+  out["weights"] = _unit_panel(first(batch[f"weights_{stride}"]))[None]
+  out["truth"] = _unit_panel(first(batch[f"heatmaps_{stride}"])[0].max(-1))[None]
+  if task == "student":
+    out["person_mask"] = _unit_panel(first(batch[f"person_mask_{stride}"]))[None]
+    if "teacher_heatmaps" in batch:
+      out["teacher"] = _unit_panel(first(batch["teacher_heatmaps"]).max(-1))[None]
+    out["student"] = _unit_panel(first(outputs["heatmaps"]).max(-1))[None]
+    attention = 1.0 / (1.0 + np.exp(-first(outputs["segmentation"])[..., 0]))
+    out["attention"] = _unit_panel(attention)[None]
+  else:
+    out["prediction"] = _unit_panel(first(outputs[0])[..., :17].max(-1))[None]
+  return out
+
+
+def _named_leaves(tree) -> dict[str, np.ndarray]:
+  return {"/".join(k): np.asarray(v) for k, v in traverse_util.flatten_dict(tree).items()}
+
+
+# ---------------------------------------------------------------- the loop
+
+
+def _device_batch(batch: dict, fields, sharding) -> dict:
+  return {k: jax.make_array_from_process_local_data(sharding, np.asarray(batch[k]))
+          for k in fields}
+
+
+def _mean_metrics(history: list[dict]) -> dict[str, float]:
+  fetched = [training.host_tree(m) for m in history]
+  out = {k: float(np.mean([m[k] for m in fetched])) for k in fetched[0]}
+  for k in ("nonfinite_run", "longest_nonfinite_run", "loss_scale"):
+    out[k] = float(fetched[-1][k])
+  out["skipped"] = float(sum(1.0 - m["finite"] for m in fetched))
+  del out["finite"]
+  return out
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
+  """Trains, checkpoints, evaluates; returns the last evaluation's numbers."""
+  workdir = os.path.abspath(workdir)
+  os.makedirs(workdir, exist_ok=True)
+  lead = jax.process_index() == 0
+  # Scalars and texts are logged and go to TensorBoard; histograms and pictures only to
+  # TensorBoard (the log would drown in them). Only the first process writes files.
+  summaries = metric_writers.SummaryWriter(workdir) if lead else None
+  writer = metric_writers.MultiWriter([metric_writers.LoggingWriter()] +
+                                      ([summaries] if summaries else []))
+  mesh = make_mesh(config.devices)
+  replicated = NamedSharding(mesh, PartitionSpec())
+  data_sharding = NamedSharding(mesh, PartitionSpec("data"))
+  if config.data.batch_size % mesh.size:
+    raise ValueError(f"batch size {config.data.batch_size} is not divisible by {mesh.size} devices")
+
+  module = training.build_model(config)
+  variables = initial_variables(module, config)
+  trained, _ = optim.split_frozen(variables["params"], config.optimizer.frozen)
+  tx = optim.make_optimizer(config.optimizer, trained, config.total_steps)
+  schedules = optim.group_schedules(config.optimizer, config.total_steps,
+                                    traverse_util.flatten_dict(optim.param_labels(trained)).values())
+  state = training.create_state(variables, config, tx, jax.random.key_data(
+      jax.random.key(config.seed + 1)))
+  state = jax.device_put(state, replicated)
+
+  checkpoints = _checkpoint_manager(os.path.join(workdir, "checkpoints"), config.keep_checkpoints)
+  best = _checkpoint_manager(os.path.join(workdir, "best"), 1, best=True)
+  start = checkpoints.latest_step() or 0
+  if start:
+    state = checkpoints.restore(start, args=ocp.args.StandardRestore(state))
+    logging.info("resumed from step %d (%s)", start, checkpoints.directory)
+  else:
+    writer.write_texts(0, {"config": f"<pre>{config}</pre>"})
+    writer.write_hparams({k: v for k, v in _named_config(config).items()})
+
+  with_teacher = bool(config.data.teacher_store) and config.task == "student"
+  fields = training.batch_fields(config, with_teacher)
+  stride = training.STUDENT_STRIDE if config.task == "student" else min(config.data.output_strides)
+  per_process = config.data.batch_size // jax.process_count()
+  dataset = pipeline.train_dataset(config.data, start=start * per_process)
+  batches = iter(dataset.as_numpy_iterator())
+  train_step = training.make_train_step(module, config, tx)
+  gradients = training.make_gradients(module, config) if config.histogram_every else None
+  predict = training.make_predict(module, config) if config.image_every else None
+  evaluator = Evaluator(module, config)
+  arch = training.model_arch(config)
+
+  report = periodic_actions.ReportProgress(num_train_steps=config.total_steps, writer=writer,
+                                           every_steps=config.log_every)
+  history, stats = [], {}
+
+  def save(step):
+    checkpoints.save(step, args=ocp.args.StandardSave(state))
+
+  def evaluate(step):
+    host = training.host_tree(state.variables())
+    result = evaluator(host)
+    writer.write_scalars(step, {f"minival/{k}": v for k, v in result.items()})
+    logging.info("step %d minival\n%s", step, evaluation.format_table(result))
+    if step not in best.all_steps():
+      best.save(step, args=ocp.args.StandardSave(state), metrics={"AP": result["AP"]})
+    return result
+
+  try:
+    for step in range(start + 1, config.total_steps + 1):
+      with jax.profiler.StepTraceAnnotation("train", step_num=step):
+        host_batch = next(batches)
+        batch = _device_batch(host_batch, fields, data_sharding)
+        state, metrics = train_step(state, batch)
+      history.append(metrics)
+      report(step)
+      if step % config.log_every == 0 or step == config.total_steps:
+        summary = _mean_metrics(history)
+        history = []
+        for label, fn in schedules.items():
+          summary[f"lr/{label}"] = float(fn(step - 1))
+        writer.write_scalars(step, {k if "/" in k else f"train/{k}": v for k, v in summary.items()})
+        if summary["longest_nonfinite_run"] >= config.max_nonfinite:
+          save(step)
+          raise NonFiniteLossError(
+              f"{int(summary['longest_nonfinite_run'])} steps in a row (limit max_nonfinite="
+              f"{config.max_nonfinite}) had a non-finite loss or gradient, last at step {step}; "
+              f"the parameters are those of the last finite step, saved as checkpoint {step} "
+              f"in {checkpoints.directory}. Lower the learning rate, clip gradients or check "
+              "the data.")
+      # Every process computes (the arrays span them all); the first one writes.
+      if config.histogram_every and step % config.histogram_every == 0:
+        params = _named_leaves(training.host_tree(state.params))
+        grads = _named_leaves(training.host_tree(gradients(state, batch)))
+        if summaries:
+          summaries.write_histograms(step, {**{f"params/{k}": v for k, v in params.items()},
+                                            **{f"grads/{k}": v for k, v in grads.items()}})
+      if config.image_every and step % config.image_every == 0:
+        outputs = training.host_tree(predict(state.variables(), batch["image"]))
+        if summaries:
+          summaries.write_images(step, pictures(host_batch, outputs, config.task, stride))
+      if step % config.checkpoint_every == 0 or step == config.total_steps:
+        save(step)
+      if config.eval_every and step % config.eval_every == 0 and step != config.total_steps:
+        stats = evaluate(step)
+    step = config.total_steps
+    if start < step or not stats:
+      stats = evaluate(step)
+    if lead:
+      host = training.host_tree(state.variables())
+      export_model(os.path.join(workdir, "export"), host, arch)
+      evaluator.write_overlays(host, os.path.join(workdir, "overlays"), config.eval.overlays)
+  finally:
+    del batches  # an endless tf.data iterator must go before the interpreter exits
+    checkpoints.wait_until_finished()
+    best.wait_until_finished()
+    checkpoints.close()
+    best.close()
+    writer.flush()
+  return stats
+
+
+def _named_config(config) -> dict:
+  """Scalar settings of the config, for TensorBoard's hparams."""
+  flat = traverse_util.flatten_dict(config.to_dict())
+  return {"/".join(k): v for k, v in flat.items() if isinstance(v, (int, float, str, bool))}

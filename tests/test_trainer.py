@@ -1,0 +1,146 @@
+"""The training loop (rtpe_jax/trainer.py, train.py): resume, non-finite stop,
+data parallelism, the quickstart. End-to-end: marked slow, run in CI."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import orbax.checkpoint as ocp
+import pytest
+
+from conftest import tiny_train_config
+from rtpe_jax import trainer
+from rtpe_jax.data import pipeline
+from rtpe_jax.models import weights
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+pytestmark = pytest.mark.slow
+
+
+class _Interrupted(Exception):
+  pass
+
+
+def _recording_dataset(monkeypatch, seen, stop_after=None, corrupt=None):
+  """Wraps pipeline.train_dataset: records image ids, optionally raises after
+  `stop_after` batches (an interruption) or corrupts every batch."""
+  real = pipeline.train_dataset
+
+  class Wrapped:
+    def __init__(self, ds):
+      self.ds = ds
+
+    def as_numpy_iterator(self):
+      for n, batch in enumerate(self.ds.as_numpy_iterator()):
+        if stop_after is not None and n == stop_after:
+          raise _Interrupted()
+        seen.append(batch["image_id"].tolist())
+        yield corrupt(batch) if corrupt else batch
+
+  monkeypatch.setattr(pipeline, "train_dataset", lambda *a, **k: Wrapped(real(*a, **k)))
+
+
+def _checkpoint(workdir, step):
+  path = os.path.join(workdir, "checkpoints", str(step), "default")
+  with ocp.StandardCheckpointer() as checkpointer:
+    return checkpointer.restore(path)
+
+
+def test_interrupted_run_resumes_as_if_never_stopped(synthetic_root, tmp_path, monkeypatch):
+  config = tiny_train_config(synthetic_root)
+  straight, resumed = str(tmp_path / "straight"), str(tmp_path / "resumed")
+  seen_straight, seen_resumed = [], []
+  _recording_dataset(monkeypatch, seen_straight)
+  trainer.train_and_evaluate(config, straight)
+  _recording_dataset(monkeypatch, seen_resumed, stop_after=3)  # dies in step 4, after the save at 2
+  with pytest.raises(_Interrupted):
+    trainer.train_and_evaluate(config, resumed)
+  assert sorted(os.listdir(os.path.join(resumed, "checkpoints"))) == ["2"]
+  seen_resumed = seen_resumed[:2]  # step 3 was lost with the interruption
+  _recording_dataset(monkeypatch, seen_resumed)
+  trainer.train_and_evaluate(config, resumed)
+  assert seen_resumed == seen_straight  # the same data, in the same order
+  a, b = _checkpoint(straight, 4), _checkpoint(resumed, 4)
+  assert int(a["step"]) == 4
+  flat_a, flat_b = (dict(ocp.tree.to_flat_dict(t)) for t in (a, b))
+  assert flat_a.keys() == flat_b.keys()
+  for key in flat_a:  # parameters, optimizer state, batch statistics, RNG, counters
+    np.testing.assert_array_equal(flat_a[key], flat_b[key], err_msg=str(key))
+  module, variables = weights.load_model(os.path.join(resumed, "export"))
+  assert module.config.stem == "own" and "params" in variables
+  assert os.listdir(os.path.join(resumed, "overlays"))
+
+
+def test_nonfinite_losses_stop_training_with_a_message(synthetic_root, tmp_path, monkeypatch):
+  config = tiny_train_config(synthetic_root)
+  config.max_nonfinite = 2
+  config.total_steps = 10
+
+  def corrupt(batch):
+    return dict(batch, image=batch["image"], weights_4=np.full_like(batch["weights_4"], np.nan))
+
+  _recording_dataset(monkeypatch, [], corrupt=corrupt)
+  with pytest.raises(trainer.NonFiniteLossError, match="2 steps in a row") as err:
+    trainer.train_and_evaluate(config, str(tmp_path))
+  assert "checkpoint 2" in str(err.value)
+  state = _checkpoint(str(tmp_path), 2)
+  assert int(state["nonfinite_total"]) == 2 and int(state["step"]) == 2
+
+
+DEVICES_SCRIPT = """
+import json, sys
+sys.path.insert(0, {tests!r})
+import jax
+from conftest import tiny_train_config
+from rtpe_jax import trainer, training
+assert len(jax.devices()) == 2, jax.devices()
+losses = {{}}
+real = training.make_train_step
+def recording(*a, **k):
+  step = real(*a, **k)
+  def wrapped(state, batch):
+    state, metrics = step(state, batch)
+    losses.setdefault(n, []).append(float(metrics["total"]))
+    return state, metrics
+  return wrapped
+training.make_train_step = recording
+for n in (1, 2):
+  config = tiny_train_config({root!r})
+  config.devices = n
+  config.data.batch_size = 4
+  config.checkpoint_every = 100
+  trainer.train_and_evaluate(config, {workdir!r} + str(n))
+print("LOSSES", json.dumps(losses))
+"""
+
+
+def test_two_devices_give_the_one_device_loss_curve(synthetic_root, tmp_path):
+  script = DEVICES_SCRIPT.format(tests=os.path.join(ROOT, "tests"), root=synthetic_root,
+                                 workdir=str(tmp_path / "run"))
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2",
+             JAX_PLATFORMS="cpu")
+  out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                       cwd=ROOT, timeout=900)
+  assert out.returncode == 0, out.stderr[-3000:]
+  line = [l for l in out.stdout.splitlines() if l.startswith("LOSSES")][0]
+  losses = json.loads(line[len("LOSSES"):])
+  one, two = losses["1"], losses["2"]
+  assert len(one) == len(two) == 4
+  np.testing.assert_allclose(two, one, rtol=1e-4)
+  assert one[-1] < one[0] * 1.5 and len(set(one)) > 1  # a real curve, not a constant
+
+
+def test_quickstart_smoke(synthetic_root, tmp_path):
+  workdir = str(tmp_path / "quickstart")
+  out = subprocess.run(
+      [sys.executable, "train.py", "--config", "configs/quickstart.py:runlocal", "--workdir",
+       workdir, f"--config.data.root={synthetic_root}"],
+      cwd=ROOT, capture_output=True, text=True, timeout=900)
+  assert out.returncode == 0, out.stderr[-3000:]
+  assert "AP .5" in out.stdout and f"{workdir}/export" in out.stdout
+  assert os.path.isfile(os.path.join(workdir, "export", "arch.json"))
+  assert os.listdir(os.path.join(workdir, "overlays"))
+  assert sorted(os.listdir(os.path.join(workdir, "checkpoints")))[-1] == "6"
+  assert any(name.startswith("events.out.tfevents") for name in os.listdir(workdir))

@@ -1,0 +1,138 @@
+"""The jit-compiled train step (rtpe_jax/training.py)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from conftest import tiny_train_config
+from rtpe_jax import optim, training
+from rtpe_jax.models import weights
+
+
+def _state(config, steps=100):
+  module = training.build_model(config)
+  variables = training.init_variables(module, config, jax.random.key(0))
+  trained, _ = optim.split_frozen(variables["params"], config.optimizer.frozen)
+  tx = optim.make_optimizer(config.optimizer, trained, steps)
+  state = training.create_state(variables, config, tx, jax.random.key_data(jax.random.key(1)))
+  return module, tx, state
+
+
+def _fields(batch, config, teacher=False):
+  return {k: batch[k] for k in training.batch_fields(config, teacher)}
+
+
+def test_loss_decreases_on_a_fixed_batch(synthetic_root, fixed_batch):
+  config = tiny_train_config(synthetic_root)
+  module, tx, state = _state(config)
+  step = training.make_train_step(module, config, tx)
+  batch = _fields(fixed_batch, config)
+  losses = []
+  for _ in range(25):
+    state, metrics = step(state, batch)
+    losses.append(float(metrics["total"]))
+  assert all(np.isfinite(losses))
+  assert np.mean(losses[-3:]) < 0.6 * losses[0], losses
+  assert int(state.step) == 25 and int(state.nonfinite_total) == 0
+  assert set(metrics) >= {"heatmap", "segmentation", "push", "pull", "grad_norm", "loss_scale"}
+
+
+def test_nonfinite_step_is_skipped(synthetic_root, fixed_batch):
+  config = tiny_train_config(synthetic_root)
+  config.precision = "float16"
+  module, tx, state = _state(config)
+  step = training.make_train_step(module, config, tx)
+  batch = _fields(fixed_batch, config)
+  for _ in range(20):  # the first float16 steps may overflow at the initial scale 2^15
+    state, metrics = step(state, batch)
+    if float(metrics["finite"]):
+      break
+  assert float(metrics["finite"]) == 1.0
+  start, longest = int(state.step), int(state.longest_nonfinite_run)
+  before = jax.device_get((state.params, state.opt_state, state.batch_stats))
+  scale = float(state.loss_scale.scale)
+  bad = dict(batch, weights_4=np.full_like(batch["weights_4"], np.nan))
+  for run in (1, 2):
+    state, metrics = step(state, bad)
+    assert float(metrics["finite"]) == 0.0 and int(metrics["nonfinite_run"]) == run
+  after = jax.device_get((state.params, state.opt_state, state.batch_stats))
+  jax.tree.map(np.testing.assert_array_equal, before, after)  # nothing changed
+  assert float(state.loss_scale.scale) == scale / 4  # halved per skipped float16 step
+  assert int(state.step) == start + 2 and int(state.longest_nonfinite_run) == max(2, longest)
+  state, metrics = step(state, batch)
+  assert float(metrics["finite"]) == 1.0 and int(state.nonfinite_run) == 0
+
+
+def test_bfloat16_compute_keeps_float32_params(synthetic_root, fixed_batch):
+  config = tiny_train_config(synthetic_root)
+  config.precision = "bfloat16"
+  module, tx, state = _state(config)
+  assert module.dtype == jnp.bfloat16
+  state, metrics = training.make_train_step(module, config, tx)(state, _fields(fixed_batch, config))
+  assert np.isfinite(float(metrics["total"]))
+  assert {x.dtype for x in jax.tree.leaves(state.params)} == {np.dtype(np.float32)}
+
+
+def test_frozen_teacher_stem_gets_no_update_no_state(synthetic_root, fixed_batch, synthetic_store):
+  config = tiny_train_config(synthetic_root)
+  config.model.student.stem = "teacher"
+  config.model.student.teacher_arch = "w32_512"
+  config.model.student.stem_features = 256
+  config.optimizer.frozen = ("teacher_stem",)
+  config.loss.alpha = 0.5
+  config.loss.tag_regression = 1.0
+  module, tx, state = _state(config)
+  assert "teacher_stem" not in state.params and "teacher_stem" in state.frozen
+  frozen_sizes = {x.size for x in jax.tree.leaves(state.frozen)}
+  assert not any(x.size in frozen_sizes and x.size > 1000 for x in jax.tree.leaves(state.opt_state))
+  before = jax.device_get((state.frozen, state.batch_stats["teacher_stem"]))
+  batch = dict(_fields(fixed_batch, config))
+  h = config.data.input_size // 4
+  rng = np.random.default_rng(0)
+  batch["teacher_heatmaps"] = rng.random((4, h, h, 17), np.float32)
+  batch["teacher_tags"] = rng.normal(size=(4, h, h, 17)).astype(np.float32)
+  state, metrics = training.make_train_step(module, config, tx)(state, batch)
+  assert "tag_regression" in metrics and np.isfinite(float(metrics["total"]))
+  after = jax.device_get((state.frozen, state.batch_stats["teacher_stem"]))
+  jax.tree.map(np.testing.assert_array_equal, before, after)
+
+
+def test_own_stem_distillation_term(synthetic_root, fixed_batch):
+  config = tiny_train_config(synthetic_root)
+  config.model.student.distill_stem = True
+  config.model.student.teacher_arch = "w32_512"
+  config.model.student.stem_features = 256
+  config.optimizer.frozen = ("teacher_stem",)
+  config.loss.stem = 1.0
+  module, tx, state = _state(config)
+  state, metrics = training.make_train_step(module, config, tx)(state, _fields(fixed_batch, config))
+  assert float(metrics["stem"]) > 0
+  assert training.model_arch(config)["config"]["distill_stem"] is False
+
+
+def test_teacher_task_step(synthetic_root, fixed_batch, tiny_model_dir):
+  config = tiny_train_config(synthetic_root, task="teacher")
+  config.data.output_strides = (4, 2)
+  config.model.arch = weights.read_arch(tiny_model_dir)["config"]
+  module, tx, state = _state(config)
+  batch = {k: fixed_batch[k] for k in ("image", "weights_4", "heatmaps_4", "tags")}
+  h = config.data.input_size // 2  # the fixed batch has the 1/4 targets: make the 1/2 ones
+  batch["heatmaps_2"] = np.repeat(np.repeat(batch["heatmaps_4"], 2, 2), 2, 3)
+  batch["weights_2"] = np.ones((4, h, h), np.float32)
+  step = training.make_train_step(module, config, tx)
+  first = None
+  for _ in range(8):
+    state, metrics = step(state, batch)
+    first = first if first is not None else float(metrics["total"])
+  assert {"heatmap_0", "heatmap_1", "push_0", "pull_0"} <= set(metrics)
+  assert float(metrics["total"]) < first
+
+
+def test_every_loss_weight_zero_is_an_error(synthetic_root, fixed_batch):
+  config = tiny_train_config(synthetic_root)
+  for key in ("segmentation", "heatmap", "push_pull"):
+    config.loss[key] = 0.0
+  module, tx, state = _state(config)
+  with pytest.raises(ValueError, match="every loss weight is 0"):
+    training.make_train_step(module, config, tx)(state, _fields(fixed_batch, config))

@@ -1,0 +1,56 @@
+"""Trains a student (or a small teacher) from a config.
+
+  python train.py --config configs/quickstart.py --workdir out/quickstart
+  python train.py --config configs/distill_coco_w48.py:phase2 --workdir out/w48_phase2 \
+      --config.data.batch_size=64
+
+Any config entry can be overridden with --config.KEY=VALUE. Re-running with the
+same workdir resumes. Several hosts: one process each with --multiprocess
+(jax.distributed.initialize; coordinator from the cluster or the JAX_* variables).
+"""
+
+import logging as std_logging
+import os
+
+import jax
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from rtpe_jax import evaluation, trainer
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file("config", None, "configs/NAME.py[:ARG]", lock_config=True)
+flags.DEFINE_string("workdir", None, "checkpoints, TensorBoard logs and the exported model")
+flags.DEFINE_bool("multiprocess", False, "initialise jax.distributed (one process per host)")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+class _QuietOrbax(std_logging.Filter):
+  """orbax logs every step of every save at INFO: keep its warnings only."""
+
+  def filter(self, record):
+    return record.levelno >= std_logging.WARNING or "orbax" not in record.pathname
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  std_logging.getLogger("absl").addFilter(_QuietOrbax())
+  if FLAGS.multiprocess:
+    jax.distributed.initialize()
+  import tensorflow as tf
+  tf.config.set_visible_devices([], "GPU")  # tf.data only; the accelerators are JAX's
+  logging.info("devices: %s", jax.devices())
+  stats = trainer.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+  if jax.process_index() == 0:
+    workdir = os.path.abspath(FLAGS.workdir)
+    print(f"\nminival ({FLAGS.config.eval.split or FLAGS.config.data.eval_split}):")
+    print(evaluation.format_table(stats))
+    print(f"TensorBoard logs: tensorboard --logdir {workdir}")
+    print(f"checkpoints:      {workdir}/checkpoints (best by AP: {workdir}/best)")
+    print(f"exported model:   {workdir}/export")
+    print(f"overlays:         {workdir}/overlays")
+
+
+if __name__ == "__main__":
+  app.run(main)
