@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-fast demo clean
+.PHONY: install test test-fast demo distill clean
 
 install: $(STAMP)
 
@@ -23,17 +23,22 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 -q -m "not slow" tests
 
-# What runs end to end so far: a synthetic COCO-format dataset, the conversion
-# of the bundled reference checkpoint, the published teachers' sizes, pictures
-# of augmented training samples, and the (random-weight) tiny teacher's store
-# for the validation split.
+# The main job: the synthetic dataset, the quickstart student trained on it
+# (CPU, ~10 min), its AP table, TensorBoard logs, checkpoints and overlays.
 demo: $(STAMP)
 	$(PY) -m rtpe_jax.data.synthetic --out data/synthetic
-	$(PY) convert_hrnet_weights.py tests/data/hhrnet_tiny.pth models/hhrnet_tiny --overwrite
-	$(PY) -m rtpe_jax.models.summary --no-xla-total
-	$(PY) -m rtpe_jax.data.show --config configs/quickstart.py --out out/show --samples 4 --stand_in_teacher
-	$(PY) infer_teacher.py --teacher models/hhrnet_tiny --coco data/synthetic --split val2017 \
-	  --out out/teacher_val --input-size 256
+	$(PY) train.py --config configs/quickstart.py --workdir out/quickstart
+
+# Distillation end to end on the synthetic data: a small HigherHRNet trained from
+# ground truth, its predictions stored, the student distilled from them, both compared.
+distill: $(STAMP)
+	$(PY) -m rtpe_jax.data.synthetic --out data/synthetic
+	$(PY) train.py --config configs/teacher_synthetic.py --workdir out/teacher_synthetic
+	$(PY) infer_teacher.py --teacher out/teacher_synthetic/export --coco data/synthetic \
+	  --split train2017 --out out/teacher_synthetic/predictions --input-size 256
+	$(PY) train.py --config configs/distill_synthetic.py --workdir out/distill_synthetic
+	$(PY) bench/compare_models.py out/teacher_synthetic/export out/distill_synthetic/export \
+	  --input-size 256
 
 clean:
 	rm -rf $(VENV) .pytest_cache

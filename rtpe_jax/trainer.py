@@ -60,7 +60,7 @@ def default_config() -> ml_collections.ConfigDict:
   config.data = pipeline.default_config()
   config.model = ml_collections.ConfigDict()
   config.model.student = StudentConfig().to_dict()  # task "student": update these
-  config.model.arch = ""  # task "teacher": a name in ARCHS or HRNetConfig fields
+  # task "teacher": config.model.arch = a name in ARCHS or a dict of HRNetConfig fields
   config.loss = training.default_loss_config()
   config.optimizer = optim.default_config()
   config.attention = ml_collections.ConfigDict(dict(divisor=20.0, steps=0))  # steps 0: off

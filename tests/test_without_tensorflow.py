@@ -12,6 +12,7 @@ sys.modules["tensorflow"] = None  # any import of tensorflow now fails
 import rtpe_jax.models, rtpe_jax.models.student, rtpe_jax.losses, rtpe_jax.preprocess
 import rtpe_jax.grouping, rtpe_jax.inference, rtpe_jax.evaluation, rtpe_jax.visualize
 import rtpe_jax.teacher_inference, rtpe_jax.data.teacher_store
+import rtpe_jax.training, rtpe_jax.optim, rtpe_jax.precision
 import infer_teacher
 print("ok")
 """
