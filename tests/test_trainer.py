@@ -23,10 +23,13 @@ class _Interrupted(Exception):
   pass
 
 
+_TRAIN_DATASET = pipeline.train_dataset  # the real one, whatever a test has patched
+
+
 def _recording_dataset(monkeypatch, seen, stop_after=None, corrupt=None):
   """Wraps pipeline.train_dataset: records image ids, optionally raises after
   `stop_after` batches (an interruption) or corrupts every batch."""
-  real = pipeline.train_dataset
+  real = _TRAIN_DATASET
 
   class Wrapped:
     def __init__(self, ds):
