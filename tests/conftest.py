@@ -94,3 +94,39 @@ def fixed_batch(synthetic_root):
   config = tiny_train_config(synthetic_root)
   config.data.batch_size = 4
   return next(iter(pipeline.train_dataset(config.data).take(1).as_numpy_iterator()))
+
+
+def perturbed_variables(variables: dict, seed: int = 0) -> dict:
+  """`variables` with random parameters and batch statistics (positive variances):
+  a stand-in for a trained model, where folding batch norm is not trivial."""
+  import jax
+  from flax import traverse_util
+  rng = np.random.default_rng(seed)
+  out = {}
+  for collection, tree in variables.items():
+    flat = traverse_util.flatten_dict(tree)
+    out[collection] = traverse_util.unflatten_dict({
+        k: np.asarray(rng.uniform(0.5, 2.0, a.shape) if k[-1] == "var" else
+                      (a if a.ndim > 1 else 0) + rng.normal(0, 0.3, a.shape), np.float32)
+        for k, a in flat.items()})
+  return jax.tree.map(np.asarray, out)
+
+
+SMALL_STUDENT = dict(stem="own", own_stem_channels=(16, 32), stem_features=32, channels=32,
+                     segmentation_channels=8, dilations=(1, 2, 4), detector_steps=2,
+                     colour_channels=8, tag_channels=1)
+
+
+@pytest.fixture(scope="session")
+def small_student_dir(tmp_path_factory):
+  """A model directory holding the quickstart-sized student with random weights."""
+  import jax
+  import jax.numpy as jnp
+  from rtpe_jax.models import student, weights
+  cfg = student.StudentConfig(**SMALL_STUDENT)
+  module = student.AttentionStudent(config=cfg)
+  variables = module.init(jax.random.key(0), jnp.zeros((1, 64, 64, 6)))
+  out = str(tmp_path_factory.mktemp("models") / "small_student")
+  weights.save_model(out, perturbed_variables(variables), {"model": "attention_student",
+                                                            "config": cfg.to_dict()})
+  return out

@@ -287,6 +287,46 @@ def write_split(out: str, split: str, count: int, seed: int, size: int = 256,
   return path
 
 
+def video_frames(num_frames: int = 24, size: int = 256, people: int = 3, seed: int = 0):
+  """RGB uint8 frames (size * 4/3 x size) of figures walking across a fixed
+  background, and their joints per frame (num_frames, people, 17, 2)."""
+  rng = np.random.default_rng([seed, 2])
+  w, h = int(size * 4 / 3), size
+  background = _background(rng, w, h)
+  starts = [(rng.uniform(0.1, 0.9) * w, rng.uniform(0.5, 0.9) * h, rng.uniform(80, 1.0 * h),
+             rng.choice([-1.0, 1.0]) * rng.uniform(1.0, 3.0)) for _ in range(people)]
+  frames, joints = [], []
+  for t in range(num_frames):
+    image = background.copy()
+    draw = ImageDraw.Draw(image)
+    frame_joints = []
+    for p, (x, y, height, speed) in enumerate(starts):
+      person_rng = np.random.default_rng([seed, 3, p])  # the same pose and colours every frame
+      j = make_pose(person_rng, np.array([x + speed * t, y]), height)
+      for poly, colour in body_polygons(j, height, person_rng):
+        draw.polygon(poly, fill=colour)
+      frame_joints.append(j)
+    frames.append(np.asarray(image))
+    joints.append(frame_joints)
+  return frames, np.asarray(joints)
+
+
+def write_video(path: str, num_frames: int = 24, size: int = 256, seed: int = 0,
+                fps: float = 12.0) -> str:
+  """A short synthetic video (Motion-JPEG .avi) for `predict.py --video`."""
+  import cv2
+  frames, _ = video_frames(num_frames, size, seed=seed)
+  h, w = frames[0].shape[:2]
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+  if not writer.isOpened():
+    raise RuntimeError(f"{path}: OpenCV cannot write Motion-JPEG video here")
+  for frame in frames:
+    writer.write(frame[..., ::-1])
+  writer.release()
+  return path
+
+
 def main(argv=None) -> None:
   parser = argparse.ArgumentParser(description="Writes a synthetic COCO-format keypoint dataset.")
   parser.add_argument("--out", required=True)
@@ -295,7 +335,10 @@ def main(argv=None) -> None:
   parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--size", type=int, default=256, help="image height in pixels")
   parser.add_argument("--workers", type=int, help="processes (default: all cores)")
+  parser.add_argument("--video", help="also write a short synthetic video (.avi) here")
   args = parser.parse_args(argv)
+  if args.video:
+    print(f"video: {write_video(args.video, size=args.size, seed=args.seed)}")
   for split, count in (("train2017", args.train), ("val2017", args.val)):
     path = write_split(args.out, split, count, args.seed, args.size, args.workers)
     print(f"{split}: {count} images -> {path}")

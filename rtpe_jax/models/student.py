@@ -72,9 +72,9 @@ class SqueezeExcitation(nn.Module):
   @nn.compact
   def __call__(self, x):
     c = x.shape[-1]
-    s = jnp.mean(x, axis=(1, 2), keepdims=True)
+    s = jnp.mean(x, axis=(1, 2))  # (B, C): rank-2 dense layers export to TFLite
     s = nn.relu(nn.Dense(max(1, c // self.reduction), dtype=self.dtype, name="squeeze")(s))
-    return nn.sigmoid(nn.Dense(c, dtype=self.dtype, name="excite")(s))
+    return nn.sigmoid(nn.Dense(c, dtype=self.dtype, name="excite")(s))[:, None, None, :]
 
 
 class ContextAwareModule(_Layers):
@@ -194,10 +194,12 @@ class AttentionStudent(_Layers):
             "segmentation": f32(logits), "stem": f32(stem_features), **extra}
 
 
-def protocol_outputs(module: AttentionStudent):
+def protocol_outputs(module: AttentionStudent, apply=None):
   """(network, OutputSpec) for `rtpe_jax.inference`: one output, heatmaps (after a
   sigmoid if they are logits) then tags. The protocol hands the network
-  normalised RGB; the alternate colour space is made from it here."""
+  normalised RGB; the alternate colour space is made from it here. `apply`
+  (variables, x) -> outputs replaces `module.apply(..., train=False)` (e.g.
+  `models.folding.folded_apply`)."""
   from rtpe_jax import preprocess
   from rtpe_jax.inference import OutputSpec
   cfg = module.config
@@ -207,7 +209,8 @@ def protocol_outputs(module: AttentionStudent):
       rgb = preprocess.denormalise(images)
       alt = preprocess.alternate_colour_space(rgb, cfg.colour_space, images.dtype)
       images = jnp.concatenate([images, alt], -1)
-    out = module.apply(variables, images, train=False)
+    out = (apply(variables, images) if apply else
+           module.apply(variables, images, train=False))
     heatmaps = nn.sigmoid(out["heatmaps"]) if cfg.heatmap_sigmoid else out["heatmaps"]
     return [jnp.concatenate([heatmaps, out["tags"]], -1)]
 

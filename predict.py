@@ -1,0 +1,99 @@
+"""People in images or a video, with a trained student or a HigherHRNet.
+
+  python predict.py --model out/quickstart/export --image photo.jpg --out out/predict
+  python predict.py --model models/pose_higher_hrnet_w32_512 --dir ../shared/data/coco_samples
+  python predict.py --model out/quickstart/export --video clip.avi --out out/video
+
+Writes, under --out, an overlay PNG per image (or overlay.avi for a video) and
+keypoints.json (COCO results; image ids from the file names' digits, else
+their order; for a video the frame index). Prints the first call's compile
+time apart from the steady frames/s.
+"""
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+
+import numpy as np
+
+
+def _image_id(path: str, index: int) -> int:
+  digits = re.sub(r"\D", "", os.path.splitext(os.path.basename(path))[0])
+  return int(digits) if digits else index
+
+
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  parser.add_argument("--model", required=True, help="model directory (arch.json + variables/)")
+  source = parser.add_mutually_exclusive_group(required=True)
+  source.add_argument("--image")
+  source.add_argument("--dir", help="every .jpg/.jpeg/.png in it")
+  source.add_argument("--video")
+  parser.add_argument("--out", default="out/predict")
+  parser.add_argument("--input-size", type=int, help="shorter side (default: the model's, or 512)")
+  parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
+  parser.add_argument("--no-flip", action="store_true", help="skip the mirrored run")
+  parser.add_argument("--no-fold", action="store_true", help="keep batch norm unfolded")
+  parser.add_argument("--threshold", type=float, default=0.1, help="joints drawn above this")
+  args = parser.parse_args(argv)
+
+  from rtpe_jax import inference, predict, visualize
+  from rtpe_jax.data.images import read_image
+
+  model = predict.load(args.model, args.dtype, fold=not args.no_fold, input_size=args.input_size)
+  os.makedirs(args.out, exist_ok=True)
+  flip = not args.no_flip
+  results = []
+  if args.video:
+    frames = list(predict.read_video(args.video))
+    if not frames:
+      raise SystemExit(f"{args.video}: no frames")
+    timing = predict.timed_stream(model, frames, flip=flip)
+    h, w = frames[0].shape[:2]
+    writer = cv2_writer(os.path.join(args.out, "overlay.avi"), w, h)
+    for index, (frame, (keypoints, scores)) in enumerate(zip(frames, timing["results"])):
+      drawn = np.asarray(visualize.draw_people(frame, keypoints, args.threshold))
+      writer.write(drawn[..., ::-1])
+      results += inference.coco_results(index, keypoints, scores)
+    writer.release()
+    print(f"{len(frames)} frames {w}x{h}: first call (compile) {timing['compile_s']:.2f} s, "
+          f"then {timing['frames_per_s']:.1f} frames/s (network, grouping, mapping back)")
+  else:
+    paths = [args.image] if args.image else sorted(
+        os.path.join(args.dir, f) for f in os.listdir(args.dir)
+        if f.lower().endswith((".jpg", ".jpeg", ".png")))
+    if not paths:
+      raise SystemExit(f"{args.dir}: no .jpg/.jpeg/.png images")
+    seconds = []
+    for index, path in enumerate(paths):
+      image = read_image(path, index)
+      start = time.perf_counter()
+      keypoints, scores = predict.predict_image(model, image, flip)
+      seconds.append(time.perf_counter() - start)
+      name = os.path.splitext(os.path.basename(path))[0]
+      visualize.draw_people(image, keypoints, args.threshold).save(
+          os.path.join(args.out, f"{name}.png"))
+      results += inference.coco_results(_image_id(path, index), keypoints, scores)
+      print(f"{path}: {len(scores)} people, {1000 * seconds[-1]:.0f} ms")
+    print(f"first image (with compile) {seconds[0]:.2f} s"
+          + (f"; median of the rest {1000 * np.median(seconds[1:]):.0f} ms" if len(seconds) > 1
+             else ""))
+  with open(os.path.join(args.out, "keypoints.json"), "w") as f:
+    json.dump(results, f)
+  print(f"overlays and keypoints.json ({len(results)} people): {args.out}")
+  return 0
+
+
+def cv2_writer(path: str, width: int, height: int, fps: float = 25.0):
+  import cv2
+  writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+  if not writer.isOpened():
+    raise SystemExit(f"{path}: cannot write a video here")
+  return writer
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,200 @@
+"""Fast single-scale prediction for applications: images or video in, people out.
+
+The network side of `rtpe_jax.inference` (same resize, flip averaging and
+grouping), arranged for throughput:
+- shapes are bucketed: the protocol-resized image is padded (bottom, right,
+  with the mean colour) to the smallest of a few canvas sizes, and the
+  heatmaps beyond the image are zeroed on the device, so XLA compiles once per
+  bucket, not once per aspect ratio;
+- batch norm is folded into the convolutions (`models.folding`), compute in
+  float32, bfloat16 or float16;
+- NMS and top-k run on the device inside the network's program: only the 30
+  candidates per joint and the maps the refinement reads stay behind;
+- on video, host grouping of frame t runs while the device runs frame t + 1.
+Padding changes what the network sees near the right and bottom edges of an
+image whose shape is not a bucket; with `buckets=()` the canvas is exactly the
+protocol size (one compile per shape, `inference.predict_people`'s result).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import functools
+import time
+from typing import Any, Callable, Iterable, Iterator
+
+import cv2
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from rtpe_jax import grouping, inference, preprocess
+from rtpe_jax.models import folding, weights
+
+DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
+MEAN_COLOUR = tuple(int(round(255 * m)) for m in preprocess.MEAN_RGB)
+
+
+@dataclasses.dataclass(frozen=True)
+class Model:
+  """A loaded network ready for the protocol: `network(variables, images)` as
+  `rtpe_jax.inference` takes it, its `OutputSpec` and the protocol's input size."""
+
+  network: Callable
+  variables: Any
+  spec: inference.OutputSpec
+  input_size: int
+  name: str = ""
+
+
+def network_and_spec(module, fold: bool):
+  """(network(variables, images), OutputSpec) of a student or HigherHRNet module;
+  with `fold` the network takes `folding.fold_batch_norm` variables."""
+  from rtpe_jax.models.student import AttentionStudent, protocol_outputs
+  apply = functools.partial(folding.folded_apply, module) if fold else None
+  if isinstance(module, AttentionStudent):
+    return protocol_outputs(module, apply)
+  network = (lambda v, x: apply(v, x)) if fold else (lambda v, x: module.apply(v, x, train=False))
+  return network, inference.OutputSpec.for_hrnet(module.config)
+
+
+def load(model_dir: str, dtype: str = "float32", fold: bool = True,
+         input_size: int | None = None) -> Model:
+  """A trained student or a (converted or trained) HigherHRNet from its model directory."""
+  if dtype not in DTYPES:
+    raise ValueError(f"dtype {dtype!r}: use one of {sorted(DTYPES)}")
+  module, variables = weights.load_model(model_dir, DTYPES[dtype])
+  channels = weights.input_channels(module)
+  if fold:
+    variables = folding.fold_batch_norm(module, variables, jnp.zeros((1, 64, 64, channels)))
+  network, spec = network_and_spec(module, fold)
+  size = input_size or getattr(module.config, "input_size", 512)
+  return Model(network, variables, spec, size, name=model_dir)
+
+
+def canvas_size(protocol_wh: tuple[int, int], input_size: int,
+                buckets: tuple[float, ...]) -> tuple[int, int]:
+  """(w, h) of the canvas an image of protocol size (w, h) is padded to: the
+  shorter side is `input_size` already, the longer one goes up to the first
+  bucket (multiples of the input size, rounded up to 64) that holds it."""
+  if not buckets:
+    return protocol_wh
+  w, h = protocol_wh
+  long_side = max(w, h)
+  for b in sorted(buckets):
+    side = int(-(-b * input_size // 64) * 64)
+    if side >= long_side:
+      return (w, side) if h > w else (side, h)
+  return protocol_wh
+
+
+@functools.partial(jax.jit, static_argnames=("network", "spec", "flip", "k", "kernel"))
+def _canvas_maps(network, spec, flip, k, kernel, variables, canvas, valid_hw):
+  """canvas (1, H, W, 3) uint8, valid_hw (2,) int32 -> heatmaps (1, H, W, J)
+  zeroed beyond the image, tags (1, H, W, Jt, D) and the top-k candidates."""
+  heatmaps, tags, _, _ = inference.scale_maps(network, spec, flip, canvas.shape[1:3], variables,
+                                              canvas)
+  rows = jnp.arange(canvas.shape[1])[:, None] < valid_hw[0]
+  cols = jnp.arange(canvas.shape[2])[None, :] < valid_hw[1]
+  heatmaps = jnp.where((rows & cols)[None, :, :, None], heatmaps, 0.0)
+  return heatmaps, tags, grouping.top_candidates(heatmaps, tags, k, kernel)
+
+
+@dataclasses.dataclass
+class Frame:
+  """What the device returned for one image, and how to map it back."""
+
+  heatmaps: jax.Array
+  tags: jax.Array
+  candidates: dict
+  center: np.ndarray
+  scale: np.ndarray
+  size: tuple[int, int]
+
+
+def run_network(model: Model, image: np.ndarray, flip: bool = True,
+                buckets: tuple[float, ...] = (1.0, 1.5, 2.0),
+                cfg: grouping.GroupingConfig = grouping.GroupingConfig()) -> Frame:
+  """Dispatches the network on one RGB uint8 image (H, W, 3); returns at once
+  (the arrays are computed asynchronously)."""
+  h, w = image.shape[:2]
+  size, center, scale = inference.scale_size(h, w, model.input_size, 1.0, 1.0)
+  resized = cv2.warpAffine(image, inference.resize_affine(center, scale, size), size,
+                           flags=cv2.INTER_LINEAR)
+  cw, ch = canvas_size(size, model.input_size, buckets)
+  canvas = cv2.copyMakeBorder(resized, 0, ch - size[1], 0, cw - size[0], cv2.BORDER_CONSTANT,
+                              value=MEAN_COLOUR)
+  valid = np.array([size[1], size[0]], np.int32)
+  heatmaps, tags, candidates = _canvas_maps(model.network, model.spec, flip, cfg.max_num_people,
+                                            cfg.nms_kernel, model.variables, canvas[None], valid)
+  return Frame(heatmaps, tags, candidates, center, scale, size)
+
+
+def group_frame(frame: Frame, cfg: grouping.GroupingConfig = grouping.GroupingConfig()):
+  """Host side of one frame: keypoints (P, J, 3) in the image and scores (P,)."""
+  candidates = {k: v[0] for k, v in jax.device_get(frame.candidates).items()}
+  heatmaps = np.asarray(frame.heatmaps[0], np.float32)
+  tags = np.asarray(frame.tags[0], np.float32)
+  people, scores = grouping.group_candidates(
+      candidates, heatmaps, tags, cfg,
+      lambda: grouping.planar_maps(frame.heatmaps[0], frame.tags[0]))
+  keypoints = people[..., :3].copy()
+  keypoints[..., :2] = inference.to_image(keypoints[..., :2], frame.center, frame.scale,
+                                          frame.size)
+  return keypoints, scores
+
+
+def predict_image(model: Model, image: np.ndarray, flip: bool = True,
+                  buckets: tuple[float, ...] = (1.0, 1.5, 2.0),
+                  cfg: grouping.GroupingConfig = grouping.GroupingConfig()):
+  """People of one RGB uint8 image: keypoints (P, J, 3) and scores (P,)."""
+  return group_frame(run_network(model, image, flip, buckets, cfg), cfg)
+
+
+def predict_stream(model: Model, images: Iterable[np.ndarray], flip: bool = True,
+                   buckets: tuple[float, ...] = (1.0, 1.5, 2.0),
+                   cfg: grouping.GroupingConfig = grouping.GroupingConfig(),
+                   overlap: bool = True) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+  """(keypoints, scores) per image, in order. With `overlap`, image t + 1 is on
+  the device while a worker thread groups image t."""
+  if not overlap:
+    for image in images:
+      yield predict_image(model, image, flip, buckets, cfg)
+    return
+  with concurrent.futures.ThreadPoolExecutor(1) as pool:
+    pending = None
+    for image in images:
+      frame = run_network(model, image, flip, buckets, cfg)
+      if pending is not None:
+        yield pending.result()
+      pending = pool.submit(group_frame, frame, cfg)
+    if pending is not None:
+      yield pending.result()
+
+
+def read_video(path: str) -> Iterator[np.ndarray]:
+  """RGB uint8 frames of a video file (OpenCV)."""
+  capture = cv2.VideoCapture(path)
+  if not capture.isOpened():
+    raise ValueError(f"{path}: cannot open as a video")
+  try:
+    while True:
+      ok, frame = capture.read()
+      if not ok:
+        return
+      yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+  finally:
+    capture.release()
+
+
+def timed_stream(model: Model, frames: list[np.ndarray], **kwargs) -> dict:
+  """Runs `predict_stream` twice over `frames` (the first pass compiles):
+  {"compile_s", "frames_per_s", "results"}."""
+  start = time.perf_counter()
+  list(predict_stream(model, frames[:1], **kwargs))
+  compile_s = time.perf_counter() - start
+  start = time.perf_counter()
+  results = list(predict_stream(model, frames, **kwargs))
+  return {"compile_s": compile_s, "frames_per_s": len(frames) / (time.perf_counter() - start),
+          "results": results}

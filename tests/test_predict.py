@@ -1,0 +1,100 @@
+"""predict.py: bucketed shapes, the same people as the protocol, overlap, the CLI."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import predict as predict_cli
+from rtpe_jax import inference, predict
+from rtpe_jax.data import synthetic
+
+DATA = os.path.join(os.path.dirname(__file__), "data")
+
+
+def test_canvas_size_picks_the_smallest_bucket_that_fits():
+  buckets = (1.0, 1.5, 2.0)
+  assert predict.canvas_size((320, 256), 256, buckets) == (384, 256)
+  assert predict.canvas_size((256, 448), 256, buckets) == (256, 512)
+  assert predict.canvas_size((256, 256), 256, buckets) == (256, 256)
+  assert predict.canvas_size((640, 256), 256, buckets) == (640, 256)  # beyond: as it is
+  assert predict.canvas_size((320, 256), 256, ()) == (320, 256)
+
+
+@pytest.fixture(scope="module")
+def model(small_student_dir):
+  return predict.load(small_student_dir, input_size=128)
+
+
+def _scene(index, size=128):
+  image, _, _ = synthetic.make_image(7, "val2017", index, size)
+  return np.asarray(image)
+
+
+def test_unpadded_prediction_is_the_protocol(model, small_student_dir):
+  """buckets=(): the canvas is the protocol's input, the people those of
+  `inference.predict_people` on the unfolded model."""
+  from rtpe_jax.models import weights
+  from rtpe_jax.models.student import protocol_outputs
+  module, variables = weights.load_model(small_student_dir)
+  network, spec = protocol_outputs(module)
+  image = _scene(0)
+  want, want_scores = inference.predict_people(network, variables, spec, image,
+                                               inference.ProtocolConfig(input_size=128))
+  got, scores = predict.predict_image(model, image, buckets=())
+  assert len(want) > 0
+  np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
+  np.testing.assert_allclose(scores, want_scores, rtol=1e-4)
+
+
+def test_one_compile_per_bucket_and_nothing_found_in_the_padding(model):
+  images = [_scene(i) for i in range(4)]  # widths 96, 128 and 160 at height 128
+  shapes = {img.shape for img in images}
+  before = predict._canvas_maps._cache_size()
+  for image in images:
+    frame = predict.run_network(model, image)
+    w, h = frame.size
+    heatmaps = np.asarray(frame.heatmaps[0])
+    assert not heatmaps[h:].any() and not heatmaps[:, w:].any()
+    found = np.asarray(frame.candidates["values"][0]) > 0
+    assert np.all(np.asarray(frame.candidates["x"][0])[found] < w)
+    assert np.all(np.asarray(frame.candidates["y"][0])[found] < h)
+  canvases = {predict.canvas_size(inference.scale_size(*s[:2], 128, 1.0, 1.0)[0], 128,
+                                  (1.0, 1.5, 2.0)) for s in shapes}
+  assert predict._canvas_maps._cache_size() - before <= len(canvases) < len(shapes) + 1
+
+
+def test_overlapped_stream_gives_the_sequential_results(model):
+  frames, _ = synthetic.video_frames(num_frames=4, size=128)
+  overlapped = list(predict.predict_stream(model, frames, overlap=True))
+  sequential = list(predict.predict_stream(model, frames, overlap=False))
+  assert len(overlapped) == 4
+  for (a, sa), (b, sb) in zip(overlapped, sequential):
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(sa, sb)
+
+
+def test_cli_on_coco_photos_and_a_synthetic_video(small_student_dir, tmp_path, capsys):
+  out = tmp_path / "photos"
+  assert predict_cli.main(["--model", small_student_dir, "--dir", DATA, "--out", str(out),
+                           "--input-size", "128"]) == 0
+  results = json.load(open(out / "keypoints.json"))
+  assert {r["image_id"] for r in results} <= {1000, 2685}
+  assert (out / "000000001000.png").exists() and (out / "000000002685.png").exists()
+
+  video = synthetic.write_video(str(tmp_path / "clip.avi"), num_frames=6, size=128)
+  out = tmp_path / "video"
+  assert predict_cli.main(["--model", small_student_dir, "--video", video, "--out", str(out),
+                           "--dtype", "bfloat16"]) == 0
+  printed = capsys.readouterr().out
+  assert "6 frames 170x128" in printed and "frames/s" in printed and "compile" in printed
+  assert os.path.getsize(out / "overlay.avi") > 0
+  assert {r["image_id"] for r in json.load(open(out / "keypoints.json"))} <= set(range(6))
+
+
+def test_bad_inputs_are_named(small_student_dir, tmp_path):
+  with pytest.raises(ValueError, match="cannot open as a video"):
+    list(predict.read_video(str(tmp_path / "missing.avi")))
+  with pytest.raises(FileNotFoundError, match="not a model directory"):
+    predict.load(str(tmp_path))
