@@ -38,9 +38,9 @@ def make_maps(people: int, size: int, seed: int = 0):
   return heatmaps, tags
 
 
-def numpy_group(heatmaps, tags, cfg=grouping.GroupingConfig()):
-  """The same algorithm in plain NumPy: NMS by a sliding max, top-k by sorting,
-  refine by full-map NumPy arithmetic per person."""
+def numpy_candidates(heatmaps, tags, cfg=grouping.GroupingConfig()):
+  """NMS by a sliding max and top-k by sorting, in NumPy: values (J, K), x, y
+  (J, K) and tags (J, K, D) of heatmaps (H, W, J), tags (H, W, J | 1, D)."""
   h, w, j = heatmaps.shape
   pad = cfg.nms_kernel // 2
   padded = np.pad(heatmaps, [(pad, pad), (pad, pad), (0, 0)], constant_values=-np.inf)
@@ -51,8 +51,18 @@ def numpy_group(heatmaps, tags, cfg=grouping.GroupingConfig()):
   values = np.take_along_axis(flat, index, 1)
   tag_maps = np.broadcast_to(tags, (h, w, j, tags.shape[-1])).transpose(2, 0, 1, 3)
   picked = np.take_along_axis(tag_maps.reshape(j, h * w, -1), index[..., None], 1)
-  xy = np.stack([index % w, index // w], -1).astype(np.float64)
-  people = grouping.match_by_tag(values.astype(np.float64), xy, picked.astype(np.float64), cfg)
+  return {"values": values, "x": index % w, "y": index // w, "tags": picked}
+
+
+def numpy_group(heatmaps, tags, cfg=grouping.GroupingConfig()):
+  """The same algorithm in plain NumPy: NMS by a sliding max, top-k by sorting,
+  refine by full-map NumPy arithmetic per person."""
+  h, w, j = heatmaps.shape
+  tag_maps = np.broadcast_to(tags, (h, w, j, tags.shape[-1])).transpose(2, 0, 1, 3)
+  top = numpy_candidates(heatmaps, tags, cfg)
+  xy = np.stack([top["x"], top["y"]], -1).astype(np.float64)
+  people = grouping.match_by_tag(top["values"].astype(np.float64), xy,
+                                 top["tags"].astype(np.float64), cfg)
   people = grouping.adjust(people, heatmaps)
   scores = people[..., 2].mean(axis=1)
   maps = heatmaps.transpose(2, 0, 1)

@@ -52,6 +52,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
                                    warmup=50, peak_decay=1.0, floor_decay=1.0, period_mult=1.0)
   config.attention = dict(divisor=20.0, steps=100)
   config.eval.flip = True
+  config.eval.input_size = 256  # the synthetic images' own height
 
   if arg == "runlocal":
     config.total_steps = 6

@@ -118,27 +118,40 @@ def run_network(model: Model, image: np.ndarray, flip: bool = True,
                 cfg: grouping.GroupingConfig = grouping.GroupingConfig()) -> Frame:
   """Dispatches the network on one RGB uint8 image (H, W, 3); returns at once
   (the arrays are computed asynchronously)."""
-  h, w = image.shape[:2]
+  return run_batch(model, [image], flip, buckets, cfg)
+
+
+def run_batch(model: Model, images: list[np.ndarray], flip: bool = True,
+              buckets: tuple[float, ...] = (1.0, 1.5, 2.0),
+              cfg: grouping.GroupingConfig = grouping.GroupingConfig()) -> Frame:
+  """As `run_network` for several images of one shape (e.g. video frames):
+  one network call on the batch (B, H, W, 3)."""
+  h, w = images[0].shape[:2]
+  if any(image.shape != images[0].shape for image in images):
+    raise ValueError("run_batch takes images of one shape; use run_network per image")
   size, center, scale = inference.scale_size(h, w, model.input_size, 1.0, 1.0)
-  resized = cv2.warpAffine(image, inference.resize_affine(center, scale, size), size,
-                           flags=cv2.INTER_LINEAR)
+  affine = inference.resize_affine(center, scale, size)
   cw, ch = canvas_size(size, model.input_size, buckets)
-  canvas = cv2.copyMakeBorder(resized, 0, ch - size[1], 0, cw - size[0], cv2.BORDER_CONSTANT,
-                              value=MEAN_COLOUR)
+  canvas = np.stack([
+      cv2.copyMakeBorder(cv2.warpAffine(image, affine, size, flags=cv2.INTER_LINEAR),
+                         0, ch - size[1], 0, cw - size[0], cv2.BORDER_CONSTANT,
+                         value=MEAN_COLOUR) for image in images])
   valid = np.array([size[1], size[0]], np.int32)
   heatmaps, tags, candidates = _canvas_maps(model.network, model.spec, flip, cfg.max_num_people,
-                                            cfg.nms_kernel, model.variables, canvas[None], valid)
+                                            cfg.nms_kernel, model.variables, canvas, valid)
   return Frame(heatmaps, tags, candidates, center, scale, size)
 
 
-def group_frame(frame: Frame, cfg: grouping.GroupingConfig = grouping.GroupingConfig()):
-  """Host side of one frame: keypoints (P, J, 3) in the image and scores (P,)."""
-  candidates = {k: v[0] for k, v in jax.device_get(frame.candidates).items()}
-  heatmaps = np.asarray(frame.heatmaps[0], np.float32)
-  tags = np.asarray(frame.tags[0], np.float32)
+def group_frame(frame: Frame, cfg: grouping.GroupingConfig = grouping.GroupingConfig(),
+                index: int = 0):
+  """Host side of image `index` of a frame: keypoints (P, J, 3) in the image and
+  scores (P,)."""
+  candidates = {k: v[index] for k, v in jax.device_get(frame.candidates).items()}
+  heatmaps = np.asarray(frame.heatmaps[index], np.float32)
+  tags = np.asarray(frame.tags[index], np.float32)
   people, scores = grouping.group_candidates(
       candidates, heatmaps, tags, cfg,
-      lambda: grouping.planar_maps(frame.heatmaps[0], frame.tags[0]))
+      lambda: grouping.planar_maps(frame.heatmaps[index], frame.tags[index]))
   keypoints = people[..., :3].copy()
   keypoints[..., :2] = inference.to_image(keypoints[..., :2], frame.center, frame.scale,
                                           frame.size)

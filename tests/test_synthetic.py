@@ -97,3 +97,21 @@ def test_command_line(tmp_path):
   with open(tmp_path / "annotations" / "person_keypoints_val2017.json") as f:
     assert len(json.load(f)["images"]) == 1
   assert len(os.listdir(tmp_path / "images" / "train2017")) == 2
+
+
+def test_video_alone_holds_moving_figures(tmp_path):
+  import cv2
+  path = str(tmp_path / "clip.avi")
+  synthetic.main(["--video", path, "--size", "96"])
+  capture = cv2.VideoCapture(path)
+  frames = []
+  while True:
+    ok, frame = capture.read()
+    if not ok:
+      break
+    frames.append(frame)
+  assert len(frames) == 24 and frames[0].shape == (96, 128, 3)
+  assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).mean() > 1  # people moved
+  assert not (tmp_path / "annotations").exists()
+  _, joints = synthetic.video_frames(num_frames=3, size=96)
+  assert joints.shape == (3, 3, 17, 2) and not np.allclose(joints[0], joints[2])

@@ -14,26 +14,31 @@ def person(points, visibility=2):
 
 
 def test_heatmap_peaks_at_the_joints_at_two_strides_and_spreads():
-  joints = np.stack([person({0: (40, 24), 5: (100, 60)}), person({0: (200, 120)})])
+  """A joint at x peaks at output column x / s - 0.5: where the test protocol
+  (half-pixel bilinear resize, then + 0.5 in grouping) reports x."""
   for stride, size in ((4, (64, 64)), (2, (128, 128))):
+    at = lambda column, row: (stride * (column + 0.5), stride * (row + 0.5))
+    joints = np.stack([person({0: at(10, 6), 5: at(25, 15)}), person({0: at(50, 30)})])
     maps = targets.gaussian_heatmaps(joints, size, stride, sigmas=(2.0, 1.0))
     assert maps.shape == (2, *size, 17)
-    for x, y, k in ((40, 24, 0), (100, 60, 5), (200, 120, 0)):
-      np.testing.assert_allclose(maps[:, y // stride, x // stride, k], 1.0)
+    for column, row, k in ((10, 6, 0), (25, 15, 5), (50, 30, 0)):
+      np.testing.assert_allclose(maps[:, row, column, k], 1.0)
+      upsampled = stride * column + (stride - 1) / 2  # bilinear, half-pixel centres
+      assert upsampled + 0.5 == at(column, row)[0]  # grouping's + 0.5
     # A wider Gaussian puts more mass around the same peak; joints without annotations are 0.
     assert maps[0, ..., 0].sum() > maps[1, ..., 0].sum()
     assert not maps[..., 1].any()
 
 
 def test_heatmap_value_follows_the_gaussian_and_is_cut_at_three_sigma():
-  maps = targets.gaussian_heatmaps(person({3: (20, 20)})[None], (32, 32), 1, sigmas=(2.0,))
+  maps = targets.gaussian_heatmaps(person({3: (20.5, 20.5)})[None], (32, 32), 1, sigmas=(2.0,))
   np.testing.assert_allclose(maps[0, 20, 22, 3], np.exp(-4 / 8), rtol=1e-6)
   np.testing.assert_allclose(maps[0, 23, 20, 3], np.exp(-9 / 8), rtol=1e-6)
   assert maps[0, 20, 27, 3] == 0  # 7 px > 3 sigma
 
 
 def test_overlapping_people_take_the_maximum_not_the_sum():
-  joints = np.stack([person({0: (10, 10)}), person({0: (12, 10)})])
+  joints = np.stack([person({0: (10.5, 10.5)}), person({0: (12.5, 10.5)})])
   maps = targets.gaussian_heatmaps(joints, (24, 24), 1, sigmas=(2.0,))
   assert maps.max() <= 1.0
   np.testing.assert_allclose(maps[0, 10, 11, 0], np.exp(-1 / 8), rtol=1e-6)

@@ -13,7 +13,10 @@ import rtpe_jax.models, rtpe_jax.models.student, rtpe_jax.losses, rtpe_jax.prepr
 import rtpe_jax.grouping, rtpe_jax.inference, rtpe_jax.evaluation, rtpe_jax.visualize
 import rtpe_jax.teacher_inference, rtpe_jax.data.teacher_store
 import rtpe_jax.training, rtpe_jax.optim, rtpe_jax.precision
-import infer_teacher
+import rtpe_jax.predict, rtpe_jax.models.folding, rtpe_jax.export
+import infer_teacher, predict
+sys.path.insert(0, "bench")
+import run_all, optimisations, profile_student
 print("ok")
 """
 

@@ -1,6 +1,7 @@
 """A synthetic COCO-format person-keypoints dataset, for CPU runs and tests.
 
   python -m rtpe_jax.data.synthetic --out data/synthetic --train 256 --val 64 --seed 0
+  python -m rtpe_jax.data.synthetic --video out/clip.avi    # a 24-frame clip for predict.py
 
 writes, exactly as COCO lays it out::
 
@@ -329,16 +330,20 @@ def write_video(path: str, num_frames: int = 24, size: int = 256, seed: int = 0,
 
 def main(argv=None) -> None:
   parser = argparse.ArgumentParser(description="Writes a synthetic COCO-format keypoint dataset.")
-  parser.add_argument("--out", required=True)
+  parser.add_argument("--out", help="dataset directory (COCO layout)")
   parser.add_argument("--train", type=int, default=256, help="training images (default 256)")
   parser.add_argument("--val", type=int, default=64, help="validation images (default 64)")
   parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--size", type=int, default=256, help="image height in pixels")
   parser.add_argument("--workers", type=int, help="processes (default: all cores)")
-  parser.add_argument("--video", help="also write a short synthetic video (.avi) here")
+  parser.add_argument("--video", help="write a short synthetic video (.avi) here")
   args = parser.parse_args(argv)
+  if not (args.out or args.video):
+    parser.error("give --out (a dataset), --video (a clip) or both")
   if args.video:
     print(f"video: {write_video(args.video, size=args.size, seed=args.seed)}")
+  if not args.out:
+    return
   for split, count in (("train2017", args.train), ("val2017", args.val)):
     path = write_split(args.out, split, count, args.seed, args.size, args.workers)
     print(f"{split}: {count} images -> {path}")

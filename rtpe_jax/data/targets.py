@@ -1,8 +1,13 @@
 """Training targets from ground-truth joints, as HigherHRNet builds them.
 
 Joints are (P, 17, 3) in input-image pixels (x, y, visibility). An output at
-`stride` s has pixel (i, j) at input position (j * s, i * s): a joint at x
-lands on output column x / s.
+`stride` s has pixel (i, j) covering input [j * s, (j + 1) * s) x [i * s,
+(i + 1) * s): a joint at x lies in output column floor(x / s) (its tag target)
+and its Gaussian is centred at column x / s - 0.5. That is where the test
+protocol reads it back: the bilinear resize to the input (half-pixel centres)
+puts column c at input c * s + (s - 1) / 2, and grouping adds 0.5, so a peak at
+x / s - 0.5 is reported at x. (HigherHRNet centres at int(x / s), the same on
+average; a centre at x / s would be reported s / 2 pixels off.)
 
 The NumPy functions are the reference; the `*_tf` ones compute the same inside
 the tf.data pipeline (tested equal).
@@ -32,19 +37,21 @@ def _output_coordinates(joints: np.ndarray, output_hw: tuple[int, int], stride: 
 def gaussian_heatmaps(joints: np.ndarray, output_hw: tuple[int, int], stride: float,
                       sigmas: Sequence[float]) -> np.ndarray:
   """Heatmaps (len(sigmas), H, W, 17) float32: per joint the max over people of a
-  Gaussian of standard deviation sigma (output pixels), cut at 3 sigma, peak 1 at
-  the joint. Joints with v = 0 or outside the output give nothing.
+  Gaussian of standard deviation sigma (output pixels), cut at 3 sigma, centred
+  at (x / s - 0.5, y / s - 0.5) (module docstring). Joints with v = 0 or outside
+  the output give nothing.
   """
   h, w = output_hw
   num_joints = joints.shape[1]
   out = np.zeros((len(sigmas), h, w, num_joints), np.float32)
   xy, inside = _output_coordinates(joints, output_hw, stride)
+  centres = xy - 0.5
   for s, sigma in enumerate(sigmas):
     radius = int(np.ceil(3 * sigma))
     for p, k in zip(*np.nonzero(inside)):
-      x, y = xy[p, k]
-      x0, x1 = max(0, int(x) - radius), min(w, int(x) + radius + 2)
-      y0, y1 = max(0, int(y) - radius), min(h, int(y) + radius + 2)
+      x, y = centres[p, k]
+      x0, x1 = max(0, int(np.floor(x)) - radius), min(w, int(np.floor(x)) + radius + 2)
+      y0, y1 = max(0, int(np.floor(y)) - radius), min(h, int(np.floor(y)) + radius + 2)
       gx = np.arange(x0, x1, dtype=np.float32) - x
       gy = np.arange(y0, y1, dtype=np.float32) - y
       d2 = gy[:, None] ** 2 + gx[None, :] ** 2
@@ -91,7 +98,7 @@ def gaussian_heatmap_tf(joints, output_hw: tuple[int, int], stride: float,
   num_joints = joints.shape[-2]
   xy, inside = _inside_tf(tf.cast(joints, tf.float32), output_hw, stride)
   which = tf.where(inside)  # (N, 2): person, joint
-  centres = tf.gather_nd(xy, which)  # (N, 2)
+  centres = tf.gather_nd(xy, which) - 0.5  # (N, 2)
   radius = int(math.ceil(3 * sigma))
   offsets = tf.range(-radius, radius + 2, dtype=tf.float32)
   dy, dx = tf.meshgrid(offsets, offsets, indexing="ij")

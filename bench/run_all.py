@@ -1,0 +1,275 @@
+"""Every speed figure of the README in one run: one JSON and one Markdown table.
+
+  python bench/run_all.py --out bench/results_cpu.json           # the full suite
+  python bench/run_all.py --quick --out /tmp/quick.json          # CI-sized (a test runs it)
+  python bench/run_all.py --models student --sizes 512 --dtypes bfloat16 --batches 1
+
+Rows (each with the machine it ran on):
+- network: the W48 and W32 teachers and the default student (random weights:
+  speed does not depend on their values), batch norm folded, at each input
+  size and compute dtype: parameters, GMAC of the convolutions, median latency
+  at batch 1 and images/s at batch 16 (`block_until_ready`, after warm-up);
+- whole path: the same models from a 640 x 480 RGB uint8 image to COCO
+  keypoints: resize and pad on the host, network + NMS + top-k on the device,
+  grouping on the host, keypoints mapped back (`rtpe_jax.predict`; no flip
+  run), batch 1 latency and batch 16 images/s;
+- train step: images/s of the jitted student step of configs/distill_coco_w48.py
+  (phase 1, frozen W48 stem, bfloat16) on random batches of its shapes;
+- input pipeline: augmented training samples/s (bench/input_pipeline.py);
+  needs TensorFlow, skipped where it is missing (the GPU machine);
+- grouping: ms per image of the host grouping with 1, 5 and 20 people.
+Timings are medians of --runs calls after --warmup calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import grouping as grouping_bench  # noqa: E402
+from teacher_forward import machine  # noqa: E402
+
+from rtpe_jax import predict  # noqa: E402
+from rtpe_jax.models import ARCHS, HigherHRNet, folding, summary  # noqa: E402
+from rtpe_jax.models.student import AttentionStudent, StudentConfig  # noqa: E402
+
+QUICK_STUDENT = StudentConfig(stem="own", own_stem_channels=(16, 32), stem_features=32,
+                              channels=32, segmentation_channels=8, dilations=(1, 2, 4),
+                              detector_steps=2, colour_channels=8)
+
+
+def median_s(fn, runs: int, warmup: int) -> float:
+  """Median seconds of `fn()` (which blocks until its results are ready)."""
+  for _ in range(warmup):
+    fn()
+  times = []
+  for _ in range(runs):
+    start = time.perf_counter()
+    fn()
+    times.append(time.perf_counter() - start)
+  return statistics.median(times)
+
+
+def build(name: str, dtype: str, quick: bool):
+  """(module, float32 variables) with random weights: a teacher arch or the student."""
+  dt = predict.DTYPES[dtype]
+  if name == "student":
+    module = AttentionStudent(config=QUICK_STUDENT if quick else StudentConfig(), dtype=dt)
+  else:
+    module = HigherHRNet(config=ARCHS[name], dtype=dt)
+  x = jnp.zeros((1, 64, 64, getattr(module.config, "input_channels", 3)))
+  variables = jax.jit(lambda x: module.init(jax.random.key(0), x, train=False))(x)
+  return module, variables
+
+
+def model_for(module, variables, input_size: int) -> predict.Model:
+  x = jnp.zeros((1, 64, 64, getattr(module.config, "input_channels", 3)))
+  folded = folding.fold_batch_norm(module, variables, x)
+  network, spec = predict.network_and_spec(module, fold=True)
+  return predict.Model(network, folded, spec, input_size)
+
+
+def network_rows(name, dtype, size, batches, args, model) -> list[dict]:
+  rows = []
+  images = np.random.default_rng(0).integers(0, 256, (max(batches), size, size, 3), np.uint8)
+  for batch in batches:
+    x = jnp.asarray(images[:batch])
+    forward = lambda: jax.block_until_ready(predict._canvas_maps(
+        model.network, model.spec, False, 30, 5, model.variables, x,
+        np.array([size, size], np.int32)))
+    forward()  # compile
+    seconds = median_s(forward, args.runs, args.warmup)
+    rows.append({"kind": "network", "model": name, "input": size, "dtype": dtype,
+                 "batch": batch, "latency_ms": 1e3 * seconds, "images_per_s": batch / seconds})
+  return rows
+
+
+def whole_path_rows(name, dtype, size, batches, args, model) -> list[dict]:
+  rows = []
+  frame = synthetic_photo(480, 640)  # video_frames are 4:3
+  for batch in batches:
+    images = [frame] * batch
+
+    def whole():
+      out = predict.run_batch(model, images, flip=False)
+      return [predict.group_frame(out, index=i) for i in range(batch)]
+
+    whole()  # compile
+    seconds = median_s(whole, args.runs, args.warmup)
+    rows.append({"kind": "whole path", "model": name, "input": size, "dtype": dtype,
+                 "batch": batch, "latency_ms": 1e3 * seconds, "images_per_s": batch / seconds})
+  return rows
+
+
+def synthetic_photo(h: int, w: int) -> np.ndarray:
+  """A (h, w, 3) uint8 scene of the synthetic dataset (people on a textured background)."""
+  from rtpe_jax.data import synthetic
+  frames, _ = synthetic.video_frames(num_frames=1, size=h, people=4)
+  return np.ascontiguousarray(frames[0][:, :w])
+
+
+def train_step_row(args) -> dict:
+  """images/s of the student train step of the real recipe, on random batches."""
+  from configs import distill_coco_w48
+  from rtpe_jax import optim, training
+  config = distill_coco_w48.get_config("runlocal" if args.quick else "")
+  if args.quick:
+    config.model.student.update(QUICK_STUDENT.to_dict())
+    config.model.student.stem = "own"
+    config.optimizer.frozen = ()
+  module = training.build_model(config)
+  variables = training.init_variables(module, config, jax.random.key(0))
+  trained, _ = optim.split_frozen(variables["params"], config.optimizer.frozen)
+  tx = optim.make_optimizer(config.optimizer, trained, 1000)
+  state = training.create_state(variables, config, tx, jax.random.key_data(jax.random.key(1)))
+  batch = random_batch(config)
+  step = training.make_train_step(module, config, tx)
+  state, metrics = step(state, batch)
+  jax.block_until_ready(metrics)
+
+  def run():
+    nonlocal state
+    state, m = step(state, batch)
+    jax.block_until_ready(m)
+
+  seconds = median_s(run, args.runs, args.warmup)
+  b = config.data.batch_size
+  return {"kind": "train step", "model": "student (distill_coco_w48" +
+          (", quick" if args.quick else "") + ")", "input": config.data.input_size,
+          "dtype": config.precision, "batch": b, "latency_ms": 1e3 * seconds,
+          "images_per_s": b / seconds}
+
+
+def random_batch(config) -> dict:
+  """Arrays of the shapes and dtypes of a training batch of `config` (the
+  layout of `rtpe_jax.data.pipeline`; teacher maps when the loss reads them)."""
+  from rtpe_jax import training
+  b, s, m = config.data.batch_size, config.data.input_size, config.data.max_people
+  h, t = s // training.STUDENT_STRIDE, s // config.data.teacher_stride
+  rng = np.random.default_rng(0)
+  index = rng.integers(0, (s // config.data.tag_stride) ** 2, (b, m, 17, 1))
+  arrays = {
+      "image": rng.integers(0, 256, (b, s, s, 3), np.uint8),
+      "weights_4": np.ones((b, h, h), np.float32),
+      "person_mask_4": (rng.uniform(0, 1, (b, h, h)) > 0.7).astype(np.float32),
+      "heatmaps_4": rng.uniform(0, 1, (b, len(config.data.sigmas), h, h, 17)).astype(np.float32),
+      "tags": np.concatenate([index, np.ones_like(index)], -1).astype(np.int32),
+      "teacher_heatmaps": rng.uniform(0, 1, (b, t, t, 17)).astype(np.float32),
+      "teacher_tags": rng.normal(0, 1, (b, t, t, 17)).astype(np.float32),
+  }
+  fields = training.batch_fields(config, with_teacher=bool(config.data.teacher_store))
+  return {f: arrays[f] for f in fields}
+
+
+def input_pipeline_row(args) -> dict | None:
+  try:
+    import tensorflow  # noqa: F401
+  except ImportError:
+    return None
+  import input_pipeline
+  size, batch = (128, 4) if args.quick else (512, 32)
+  with tempfile.TemporaryDirectory() as tmp:
+    root, store = input_pipeline.prepare(tmp, 8 if args.quick else 64)
+    rate = input_pipeline.bench(root, store, size, batch, 3 if args.quick else 20)
+  return {"kind": "input pipeline", "model": "", "input": size, "dtype": "", "batch": batch,
+          "images_per_s": rate}
+
+
+def grouping_rows(args) -> list[dict]:
+  rows = []
+  size = 96 if args.quick else 256
+  for people in (1, 5, 20):
+    heatmaps, tags = grouping_bench.make_maps(people, size, seed=people)
+    from rtpe_jax import grouping
+    ms = grouping_bench.median_ms(lambda: grouping.group(heatmaps[None], tags[None]), args.runs)
+    rows.append({"kind": "grouping", "model": f"{people} people", "input": size, "dtype": "",
+                 "batch": 1, "latency_ms": ms, "images_per_s": 1e3 / ms})
+  return rows
+
+
+def table(rows: list[dict]) -> str:
+  lines = ["| what | model | input | dtype | batch | params | GMAC | ms (median) | images/s "
+           "| machine |", "|" + " --- |" * 10]
+  for r in rows:
+    fmt = lambda key, f: format(r[key], f) if r.get(key) is not None else ""
+    lines.append(f"| {r['kind']} | {r['model']} | {r['input']} | {r['dtype']} | {r['batch']} "
+                 f"| {fmt('params', ',')} | {fmt('gmac_conv', '.2f')} | {fmt('latency_ms', '.1f')} "
+                 f"| {fmt('images_per_s', '.1f')} | {r['machine']} |")
+  return "\n".join(lines)
+
+
+def main(argv=None) -> list[dict]:
+  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  parser.add_argument("--quick", action="store_true", help="CI-sized: small models and inputs")
+  parser.add_argument("--models", nargs="*", default=["w48_640", "w32_512", "student"])
+  parser.add_argument("--sizes", nargs="+", type=int, default=[512, 640])
+  parser.add_argument("--dtypes", nargs="+", default=["float32", "bfloat16"])
+  parser.add_argument("--batches", nargs="+", type=int, default=[1, 16])
+  parser.add_argument("--runs", type=int, default=20)
+  parser.add_argument("--warmup", type=int, default=3)
+  parser.add_argument("--skip", nargs="*", default=[],
+                      choices=["network", "whole", "train", "pipeline", "grouping"])
+  parser.add_argument("--out", help="write the rows as JSON here (and the table beside it, .md)")
+  parser.add_argument("--append", action="store_true",
+                      help="keep the rows already in --out (runs of different settings, one file)")
+  args = parser.parse_args(argv)
+  if args.quick:
+    args.models, args.sizes, args.dtypes, args.batches = ["student"], [128], ["float32"], [1, 2]
+    args.runs, args.warmup = 3, 1
+  device = machine()
+  rows = []
+
+  def add(row):
+    row = {"machine": device, **row}
+    rows.append(row)
+    print(table([row]).splitlines()[-1], flush=True)
+
+  print("\n".join(table([]).splitlines()))
+  for name in args.models:
+    for dtype in args.dtypes:
+      module, variables = build(name, dtype, args.quick)
+      for size in args.sizes:
+        stats = summary.summarize(module, (size, size), with_xla_total=False)
+        model = model_for(module, variables, size)
+        if "network" not in args.skip:
+          for row in network_rows(name, dtype, size, args.batches, args, model):
+            add({**row, "params": stats["params"], "gmac_conv": stats["gmac_conv"]})
+        if "whole" not in args.skip:
+          for row in whole_path_rows(name, dtype, size, args.batches, args, model):
+            add(row)
+  if "train" not in args.skip:
+    add(train_step_row(args))
+  if "pipeline" not in args.skip:
+    row = input_pipeline_row(args)
+    if row:
+      add(row)
+  if "grouping" not in args.skip:
+    for row in grouping_rows(args):
+      add(row)
+  if args.out:
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    kept = []
+    if args.append and os.path.exists(args.out):
+      with open(args.out) as f:
+        kept = json.load(f)["rows"]
+    with open(args.out, "w") as f:
+      json.dump({"jax": jax.__version__, "rows": kept + rows}, f, indent=1)
+    with open(os.path.splitext(args.out)[0] + ".md", "w") as f:
+      f.write(table(kept + rows) + "\n")
+  return rows
+
+
+if __name__ == "__main__":
+  main()

@@ -1,0 +1,36 @@
+"""bench/run_all.py in its CI-sized form: every kind of row, with its machine."""
+
+import json
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
+
+import run_all  # noqa: E402
+
+
+@pytest.mark.slow
+def test_quick_suite_writes_every_row(tmp_path):
+  out = tmp_path / "bench.json"
+  rows = run_all.main(["--quick", "--out", str(out)])
+  kinds = [r["kind"] for r in rows]
+  assert kinds.count("network") == 2 and kinds.count("whole path") == 2  # batches 1 and 2
+  assert {"train step", "input pipeline", "grouping"} <= set(kinds)
+  assert all(r["machine"] and r["images_per_s"] > 0 for r in rows)
+  network = [r for r in rows if r["kind"] == "network"]
+  assert all(r["params"] > 0 and r["gmac_conv"] > 0 for r in network)
+  saved = json.load(open(out))
+  assert saved["rows"] == json.loads(json.dumps(rows))
+  table = open(tmp_path / "bench.md").read()
+  assert table.count("\n") == len(rows) + 2 and "whole path" in table
+
+
+def test_random_batch_has_the_fields_the_train_step_reads():
+  from configs import distill_coco_w48
+  from rtpe_jax import training
+  config = distill_coco_w48.get_config("runlocal")
+  batch = run_all.random_batch(config)
+  assert sorted(batch) == sorted(training.batch_fields(config, with_teacher=False))
+  assert batch["image"].shape == (2, 64, 64, 3)
