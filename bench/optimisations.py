@@ -31,7 +31,6 @@ from teacher_forward import machine  # noqa: E402
 
 from rtpe_jax import grouping, inference, predict  # noqa: E402
 from rtpe_jax.data import synthetic  # noqa: E402
-from rtpe_jax.models import folding  # noqa: E402
 
 
 def network_ms(model: predict.Model, size: int, runs: int) -> float:
