@@ -87,9 +87,11 @@ def full_path(group, heatmaps, tags, mapping):
   return keypoints, scores
 
 
-def median_ms(fn, runs: int) -> float:
-  fn()
-  fn()
+def median_ms(fn, runs: int, warmup: int = 2) -> float:
+  """Median milliseconds of `fn()` (which blocks until its results are ready)
+  over `runs` calls after `warmup` calls."""
+  for _ in range(warmup):
+    fn()
   times = []
   for _ in range(runs):
     start = time.perf_counter()

@@ -26,10 +26,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
-import time
 
 import jax
 import jax.numpy as jnp
@@ -51,15 +49,8 @@ QUICK_STUDENT = StudentConfig(stem="own", own_stem_channels=(16, 32), stem_featu
 
 
 def median_s(fn, runs: int, warmup: int) -> float:
-  """Median seconds of `fn()` (which blocks until its results are ready)."""
-  for _ in range(warmup):
-    fn()
-  times = []
-  for _ in range(runs):
-    start = time.perf_counter()
-    fn()
-    times.append(time.perf_counter() - start)
-  return statistics.median(times)
+  """Median seconds of `fn()` over `runs` calls after `warmup` calls."""
+  return grouping_bench.median_ms(fn, runs, warmup) / 1e3
 
 
 def build(name: str, dtype: str, quick: bool):
