@@ -263,7 +263,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   best = _checkpoint_manager(os.path.join(workdir, "best"), 1, best=True)
   start = checkpoints.latest_step() or 0
   if start:
-    state = checkpoints.restore(start, args=ocp.args.StandardRestore(state))
+    try:
+      state = checkpoints.restore(start, args=ocp.args.StandardRestore(state))
+    except ValueError as e:
+      raise ValueError(
+          f"{checkpoints.directory}/{start}: cannot resume, the checkpoint does not match this "
+          f"config and code ({e}). Give a fresh --workdir, or move the old one away.") from e
     logging.info("resumed from step %d (%s)", start, checkpoints.directory)
   else:
     writer.write_texts(0, {"config": f"<pre>{config}</pre>"})

@@ -59,18 +59,24 @@ def test_content_covers_coco_cases(dataset):
   assert min(areas) < 32**2 and max(areas) > 96**2 and any(32**2 < a < 96**2 for a in areas)
 
 
-def test_visible_nose_is_drawn_at_its_keypoint(dataset):
+def test_face_is_drawn_only_when_facing_the_camera(dataset):
+  """A visible nose is red on a figure facing the camera (its left shoulder on
+  the image right) and dark hair on one seen from the back."""
   coco = load(dataset, "train2017")
-  checked = 0
+  checked = {True: 0, False: 0}
   for info in coco.loadImgs(coco.getImgIds()):
     image = np.asarray(Image.open(os.path.join(dataset, "images", "train2017", info["file_name"])))
     for ann in coco.loadAnns(coco.getAnnIds(imgIds=info["id"], iscrowd=False)):
-      x, y, v = ann["keypoints"][:3]
-      if v == 2 and ann["area"] > 60**2:
-        colour = image[int(y), int(x)].astype(int)
-        assert np.abs(colour - (150, 40, 40)).max() < 40, (info["file_name"], colour)
-        checked += 1
-  assert checked >= 5
+      k = np.asarray(ann["keypoints"]).reshape(17, 3)
+      if k[0, 2] == 2 and k[5, 2] and k[6, 2] and ann["area"] > 60**2:
+        facing = bool(k[5, 0] > k[6, 0])
+        colour = image[int(k[0, 1]), int(k[0, 0])].astype(int)
+        if facing:
+          assert np.abs(colour - (150, 40, 40)).max() < 40, (info["file_name"], colour)
+        else:
+          assert colour.max() < 110, (info["file_name"], colour)
+        checked[facing] += 1
+  assert checked[True] >= 5 and checked[False] >= 2, checked
 
 
 def test_ground_truth_scores_ap_one_against_itself(dataset):

@@ -74,6 +74,10 @@ def test_interrupted_run_resumes_as_if_never_stopped(synthetic_root, tmp_path, m
   module, variables = weights.load_model(os.path.join(resumed, "export"))
   assert module.config.stem == "own" and "params" in variables
   assert os.listdir(os.path.join(resumed, "overlays"))
+  other = tiny_train_config(synthetic_root)
+  other.model.student.channels = 2 * config.model.student.channels
+  with pytest.raises(ValueError, match="checkpoints/4: cannot resume"):
+    trainer.train_and_evaluate(other, resumed)
 
 
 def test_nonfinite_losses_stop_training_with_a_message(synthetic_root, tmp_path, monkeypatch):

@@ -10,10 +10,10 @@ writes, exactly as COCO lays it out::
   OUT/annotations/person_keypoints_train2017.json
   OUT/annotations/person_keypoints_val2017.json
 
-Each image has 0 to 6 articulated figures (head with eyes, ears and nose;
-limbs and torso as filled shapes of varied colours and widths) of small,
-medium and large size on a textured background with distractor shapes. Joints
-covered by a figure drawn later get v=1, joints outside the frame v=0. Some
+Each image has 0 to 6 articulated figures (outlined limbs and torso of varied
+colours and widths, hands, shoes, a face when facing the camera, hair when
+seen from the back) of small, medium and large size on a textured background
+with distractor shapes. Joints covered by a figure drawn later get v=1, joints outside the frame v=0. Some
 images hold a crowd region (iscrowd=1, RLE) and some people are annotated
 without keypoints (num_keypoints=0), as in COCO. Each image depends only on
 (seed, split, index), so the result is the same whatever the number of
@@ -108,7 +108,7 @@ def _ellipse_polygon(c, rx, ry, n=16) -> list[tuple[float, float]]:
 
 
 def body_polygons(j: np.ndarray, height: float, rng: np.random.Generator):
-  """Filled shapes of a figure: [(polygon, colour)] in drawing order."""
+  """Filled shapes of a figure: [(polygon, colour)] in drawing order (its mask)."""
   skin = tuple(int(v) for v in rng.integers(90, 240, 3))
   shirt = tuple(int(v) for v in rng.integers(0, 256, 3))
   trousers = tuple(int(v) for v in rng.integers(0, 256, 3))
@@ -122,6 +122,46 @@ def body_polygons(j: np.ndarray, height: float, rng: np.random.Generator):
   shapes.append((_segment_polygon(neck, head, 0.06 * height), skin))
   shapes.append((_ellipse_polygon(head, 0.075 * height, 0.09 * height), skin))
   return shapes
+
+
+def facing_camera(j: np.ndarray) -> bool:
+  """Whether the figure faces the camera: its left shoulder is on the image right."""
+  return bool(j[5, 0] > j[6, 0])
+
+
+def draw_figure(draw: ImageDraw.ImageDraw, j: np.ndarray, height: float,
+                rng: np.random.Generator) -> list:
+  """Draws one figure as a wooden mannequin and returns its mask polygons.
+
+  Every shape is outlined (an arm over the torso stays visible), hands and
+  shoes mark the wrists and ankles, and the face (eyes, nose) is drawn only
+  when the figure faces the camera; from the back the head is hair. These are
+  the cues a photo gives about which joint is which.
+  """
+  shapes = body_polygons(j, height, rng)
+  hair = tuple(int(v) for v in rng.integers(10, 90, 3))
+  shoe = tuple(int(v) for v in rng.integers(0, 70, 3))
+  width = max(1, int(round(0.012 * height)))
+  for poly, colour in shapes:
+    draw.polygon(poly, fill=colour, outline=tuple(c // 3 for c in colour), width=width)
+  skin = shapes[-1][1]
+  disc = lambda c, r, fill: draw.ellipse([*(c - r), *(c + r)], fill=fill)
+  for k in (9, 10):
+    disc(j[k], 0.035 * height, skin)
+  for k in (15, 16):
+    disc(j[k], 0.04 * height, shoe)
+  head = (j[3] + j[4]) / 2
+  r = max(1.5, 0.012 * height)
+  if facing_camera(j):
+    for k in (1, 2):
+      disc(j[k], r, (20, 20, 20))
+    disc(j[0], r, (150, 40, 40))
+  else:
+    draw.ellipse([head[0] - 0.075 * height, head[1] - 0.09 * height,
+                  head[0] + 0.075 * height, head[1] + 0.09 * height], fill=hair)
+  hands = [_ellipse_polygon(j[k], 0.035 * height, 0.035 * height, 8) for k in (9, 10)]
+  feet = [_ellipse_polygon(j[k], 0.04 * height, 0.04 * height, 8) for k in (15, 16)]
+  return [p for p, _ in shapes] + hands + feet
 
 
 def _background(rng: np.random.Generator, w: int, h: int) -> Image.Image:
@@ -194,16 +234,16 @@ def make_image(seed: int, split: str, index: int, size: int = 256):
   image = _background(rng, w, h)
   draw = ImageDraw.Draw(image)
 
-  people = []  # (joints (17, 2), height, shapes, annotate keypoints)
+  people = []  # (joints (17, 2), height, its drawing rng, annotate keypoints)
   for _ in range(rng.integers(0, 7)):
     kind = rng.choice(["small", "medium", "large"], p=[0.3, 0.45, 0.25])
     height = {"small": rng.uniform(30, 60), "medium": rng.uniform(60, 140),
-              "large": rng.uniform(140, 1.3 * h)}[kind]
+              "large": rng.uniform(0.55 * h, h)}[kind]
     center = np.array([rng.uniform(0.05, 0.95) * w, rng.uniform(0.2, 1.0) * h])
     joints = make_pose(rng, center, height)
     # Small people are sometimes left without keypoints, as COCO annotators did.
     with_keypoints = not (kind == "small" and rng.random() < 0.25)
-    people.append((joints, height, body_polygons(joints, height, rng), with_keypoints))
+    people.append((joints, height, np.random.default_rng(rng.integers(2**32)), with_keypoints))
 
   crowd = None
   if rng.random() < 0.15:
@@ -218,18 +258,13 @@ def make_image(seed: int, split: str, index: int, size: int = 256):
   if crowd:
     for poly, colour in crowd:
       draw.polygon(poly, fill=colour)
-  masks = []
-  for joints, height, shapes, _ in people:
-    for poly, colour in shapes:
-      draw.polygon(poly, fill=colour)
-    masks.append(_polygon_mask([p for p, _ in shapes], w, h))
-    r = max(1.5, 0.012 * height)  # eyes and nose
-    for k in (1, 2):
-      draw.ellipse([*(joints[k] - r), *(joints[k] + r)], fill=(20, 20, 20))
-    draw.ellipse([*(joints[0] - r), *(joints[0] + r)], fill=(150, 40, 40))
+  outlines = []  # each person's mask polygons
+  for joints, height, figure_rng, _ in people:
+    outlines.append(draw_figure(draw, joints, height, figure_rng))
+  masks = [_polygon_mask(polygons, w, h) for polygons in outlines]
 
   annotations = []
-  for p, (joints, _, shapes, with_keypoints) in enumerate(people):
+  for p, (joints, _, _, with_keypoints) in enumerate(people):
     keypoints = None
     if with_keypoints:
       keypoints = np.zeros((17, 3))
@@ -240,7 +275,7 @@ def make_image(seed: int, split: str, index: int, size: int = 256):
         keypoints[k] = (x, y, 1 if covered else 2)
       if not keypoints[:, 2].any():
         keypoints = None
-    ann = _annotation(masks[p], [poly for poly, _ in shapes], keypoints, iscrowd=False)
+    ann = _annotation(masks[p], outlines[p], keypoints, iscrowd=False)
     if ann:
       annotations.append(ann)
   if crowd:
@@ -304,8 +339,7 @@ def video_frames(num_frames: int = 24, size: int = 256, people: int = 3, seed: i
     for p, (x, y, height, speed) in enumerate(starts):
       person_rng = np.random.default_rng([seed, 3, p])  # the same pose and colours every frame
       j = make_pose(person_rng, np.array([x + speed * t, y]), height)
-      for poly, colour in body_polygons(j, height, person_rng):
-        draw.polygon(poly, fill=colour)
+      draw_figure(draw, j, height, person_rng)
       frame_joints.append(j)
     frames.append(np.asarray(image))
     joints.append(frame_joints)
