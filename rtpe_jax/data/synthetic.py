@@ -13,11 +13,11 @@ writes, exactly as COCO lays it out::
 Each image has 0 to 6 articulated figures (outlined limbs and torso of varied
 colours and widths, hands, shoes, a face when facing the camera, hair when
 seen from the back) of small, medium and large size on a textured background
-with distractor shapes. Joints covered by a figure drawn later get v=1, joints outside the frame v=0. Some
-images hold a crowd region (iscrowd=1, RLE) and some people are annotated
-without keypoints (num_keypoints=0), as in COCO. Each image depends only on
-(seed, split, index), so the result is the same whatever the number of
-worker processes.
+with distractor shapes. Joints covered by a figure drawn later get v=1, joints
+outside the frame v=0. Some images hold a crowd region (iscrowd=1, RLE) and
+some people are annotated without keypoints (num_keypoints=0), as in COCO.
+Each image depends only on (seed, split, index), so the result is the same
+whatever the number of worker processes.
 """
 
 from __future__ import annotations
