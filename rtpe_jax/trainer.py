@@ -266,6 +266,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     try:
       state = checkpoints.restore(start, args=ocp.args.StandardRestore(state))
     except ValueError as e:
+      checkpoints.close()
+      best.close()
       raise ValueError(
           f"{checkpoints.directory}/{start}: cannot resume, the checkpoint does not match this "
           f"config and code ({e}). Give a fresh --workdir, or move the old one away.") from e
