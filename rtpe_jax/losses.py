@@ -126,15 +126,19 @@ def feature_distillation(student_features, teacher_features):
 
 def higher_hrnet_loss(outputs: Sequence[jax.Array], heatmaps: Sequence[jax.Array],
                       weights: Sequence[jax.Array], tag_targets, num_joints: int = 17,
-                      with_tags: Sequence[bool] = (True, False), ae_weight: float = 1e-3):
-  """HigherHRNet's multi-resolution loss: per output i, masked MSE of its first
-  `num_joints` channels against heatmaps[i] (B, H_i, W_i, J) with weights[i];
-  plus `ae_weight` x (push + pull) on the tag channels of the outputs that carry
-  them. Returns a dict of (B,) terms and their sum under "total"."""
+                      with_tags: Sequence[bool] = (True, False), ae_weight: float = 1e-3,
+                      heatmap_weight: float = 1.0, ohkm_top: int = 0):
+  """HigherHRNet's multi-resolution loss: per output i, `heatmap_weight` x masked
+  MSE of its first `num_joints` channels against heatmaps[i] (B, H_i, W_i, J)
+  with weights[i] (averaged over joints, or over the `ohkm_top` hardest when
+  > 0); plus `ae_weight` x (push + pull) on the tag channels of the outputs that
+  carry them. Returns a dict of (B,) terms and their sum under "total"."""
   terms = {}
   total = 0.0
   for i, out in enumerate(outputs):
-    terms[f"heatmap_{i}"] = masked_mse(out[..., :num_joints], heatmaps[i], weights[i])
+    per_joint = per_joint_mse(out[..., :num_joints], heatmaps[i], weights[i])
+    reduced = hard_joint_mining(per_joint, ohkm_top) if ohkm_top else jnp.mean(per_joint, -1)
+    terms[f"heatmap_{i}"] = heatmap_weight * reduced
     total = total + terms[f"heatmap_{i}"]
     if with_tags[i]:
       push, pull = associative_embedding(out[..., num_joints:], tag_targets)

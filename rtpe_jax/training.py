@@ -156,7 +156,7 @@ def teacher_loss(outputs: list, batch: dict, lc, arch: HRNetConfig, strides) -> 
   return losses.higher_hrnet_loss(
       outputs, [batch[f"heatmaps_{s}"][:, lc.sigma_index] for s in strides],
       [batch[f"weights_{s}"] for s in strides], batch["tags"], arch.num_joints, arch.with_ae,
-      lc.push_pull)
+      lc.push_pull, lc.heatmap, lc.ohkm_top)
 
 
 # ---------------------------------------------------------------- state

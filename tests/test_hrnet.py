@@ -52,6 +52,16 @@ def test_variant_output_shapes_and_auto_inference(name):
   assert convert.infer_config(shapes) == cfg
 
 
+def test_fresh_heads_start_near_zero():
+  # HigherHRNet's init: training from scratch then learns; heads of O(1) output
+  # collapsed a small teacher to all-zero heatmaps on the synthetic data.
+  module = HigherHRNet(config=SMALL)
+  x = jax.random.normal(jax.random.key(1), (2, 64, 64, 3))
+  variables = module.init(jax.random.key(0), x)
+  for out in module.apply(variables, x, train=True, mutable=["batch_stats"])[0]:
+    assert 0 < float(jnp.abs(out).max()) < 0.05
+
+
 def test_output_channels_follow_tags():
   assert SMALL.output_channels(0) == 34 and SMALL.output_channels(1) == 17
   assert VARIANTS["shared_tag"].output_channels(0) == 18

@@ -31,6 +31,17 @@ def test_outputs_for_every_variant(stem, tags, colour):
   assert student.StudentConfig.from_dict(cfg.to_dict()) == cfg
 
 
+def test_fresh_head_starts_near_zero():
+  cfg = student.StudentConfig(stem="own", own_stem_channels=(8, 16), stem_features=16,
+                              channels=16, segmentation_channels=8, detector_steps=2)
+  module = student.AttentionStudent(config=cfg)
+  x = jax.random.normal(jax.random.key(1), (2, 64, 64, 6))
+  variables = module.init(jax.random.key(0), x)
+  out = module.apply(variables, x, train=True, mutable=["batch_stats"])[0]
+  for key in ("heatmaps", "tags"):
+    assert 0 < float(jnp.abs(out[key]).max()) < 0.25, key  # default init: O(1)
+
+
 def test_default_student_is_a_tenth_of_the_w48_teacher():
   module = student.AttentionStudent()
   row = summary.summarize(module, (640, 640), with_xla_total=False)

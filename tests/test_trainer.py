@@ -135,7 +135,8 @@ def test_two_devices_give_the_one_device_loss_curve(synthetic_root, tmp_path):
   losses = json.loads(line[len("LOSSES"):])
   one, two = losses["1"], losses["2"]
   assert len(one) == len(two) == 4
-  np.testing.assert_allclose(two, one, rtol=1e-4)
+  np.testing.assert_allclose(two[:2], one[:2], rtol=1e-5)  # same data and parameters
+  np.testing.assert_allclose(two, one, rtol=1e-3)  # later steps drift with reduction order
   assert one[-1] < one[0] * 1.5 and len(set(one)) > 1  # a real curve, not a constant
 
 

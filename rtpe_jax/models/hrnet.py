@@ -127,11 +127,12 @@ class _Layers(nn.Module):
   dtype: Any = jnp.float32
 
   def conv(self, features: int, kernel: int, stride: int = 1, padding: int | None = None,
-           bias: bool = False, name: str | None = None) -> nn.Conv:
+           bias: bool = False, name: str | None = None,
+           kernel_init=nn.initializers.lecun_normal()) -> nn.Conv:
     p = kernel // 2 if padding is None else padding
     return nn.Conv(features, (kernel, kernel), strides=(stride, stride),
                    padding=((p, p), (p, p)), use_bias=bias, dtype=self.dtype,
-                   param_dtype=jnp.float32, name=name)
+                   param_dtype=jnp.float32, kernel_init=kernel_init, name=name)
 
   def bn(self, train: bool, name: str) -> nn.BatchNorm:
     return nn.BatchNorm(use_running_average=not train, momentum=BN_MOMENTUM,
@@ -294,8 +295,11 @@ class HigherHRNet(_Layers):
   def _heads(self, x, train):
     cfg = self.config
     pad = 1 if cfg.final_kernel == 3 else 0
+    # HigherHRNet's init: near-zero maps at the start, so that training from
+    # scratch does not begin by killing the units behind huge initial outputs.
+    final_init = nn.initializers.normal(0.001)
     y = self.conv(cfg.output_channels(0), cfg.final_kernel, padding=pad, bias=True,
-                  name="final_layers_0")(x)
+                  kernel_init=final_init, name="final_layers_0")(x)
     outputs = [y]
     for i, features in enumerate(cfg.deconv_channels):
       if cfg.deconv_cat[i]:
@@ -310,6 +314,6 @@ class HigherHRNet(_Layers):
       for b in range(cfg.deconv_blocks):
         x = BasicBlock(dtype=self.dtype, features=features, name=f"deconv_layers_{i}_{b + 1}_0")(x, train)
       y = self.conv(cfg.output_channels(i + 1), cfg.final_kernel, padding=pad, bias=True,
-                    name=f"final_layers_{i + 1}")(x)
+                    kernel_init=final_init, name=f"final_layers_{i + 1}")(x)
       outputs.append(y)
     return [o.astype(jnp.float32) for o in outputs]

@@ -188,7 +188,8 @@ class AttentionStudent(_Layers):
                                          name=f"detector_{step}")(h, train)
       h = total
     out = nn.Conv(cfg.num_joints + cfg.tag_channels, (3, 3), padding=((1, 1), (1, 1)),
-                  dtype=self.dtype, name="head")(h)
+                  dtype=self.dtype, kernel_init=nn.initializers.normal(0.001),
+                  name="head")(h)  # near-zero maps at the start, as HigherHRNet's heads
     f32 = lambda a: a.astype(jnp.float32)
     return {"heatmaps": f32(out[..., :cfg.num_joints]), "tags": f32(out[..., cfg.num_joints:]),
             "segmentation": f32(logits), "stem": f32(stem_features), **extra}
