@@ -30,7 +30,7 @@ def test_build_holds_the_raw_examples(tfds_dir, synthetic_root, synthetic_store)
     got = examples[int(want["image_id"])]
     # The same JPEG bytes; TensorFlow's and Pillow's decoders differ by a few levels.
     difference = np.abs(got["image"].astype(int) - want["image"])
-    assert difference.max() <= 10 and difference.mean() < 1
+    assert difference.max() <= 10 and difference.mean() < 2  # another image: tens
     np.testing.assert_array_equal(got["joints"], want["joints"])
     np.testing.assert_array_equal(got["ignore_mask"][..., 0], want["ignore_mask"])
     np.testing.assert_array_equal(got["person_mask"][..., 0], want["person_mask"])
