@@ -12,7 +12,11 @@ Rows (each with the machine it ran on):
 - whole path: the same models from a 640 x 480 RGB uint8 image to COCO
   keypoints: resize and pad on the host, network + NMS + top-k on the device,
   grouping on the host, keypoints mapped back (`rtpe_jax.predict`; no flip
-  run), batch 1 latency and batch 16 images/s;
+  run), batch 1 latency and batch 16 images/s, and the people found per
+  image: with random weights that is the grouping's load (none for a student
+  whose heads start near zero, hundreds of spurious ones for a teacher whose
+  activations grow through its random stages), so read it with the grouping
+  rows, which time realistic loads;
 - train step: images/s of the jitted student step of configs/distill_coco_w48.py
   (phase 1, frozen W48 stem, bfloat16) on random batches of its shapes;
 - input pipeline: augmented training samples/s (bench/input_pipeline.py);
@@ -97,10 +101,11 @@ def whole_path_rows(name, dtype, size, batches, args, model) -> list[dict]:
       out = predict.run_batch(model, images, flip=False)
       return [predict.group_frame(out, index=i) for i in range(batch)]
 
-    whole()  # compile
+    people = np.mean([len(scores) for _, scores in whole()])  # also compiles
     seconds = median_s(whole, args.runs, args.warmup)
     rows.append({"kind": "whole path", "model": name, "input": size, "dtype": dtype,
-                 "batch": batch, "latency_ms": 1e3 * seconds, "images_per_s": batch / seconds})
+                 "batch": batch, "latency_ms": 1e3 * seconds, "images_per_s": batch / seconds,
+                 "people": float(people)})
   return rows
 
 
@@ -192,12 +197,12 @@ def grouping_rows(args) -> list[dict]:
 
 def table(rows: list[dict]) -> str:
   lines = ["| what | model | input | dtype | batch | params | GMAC | ms (median) | images/s "
-           "| machine |", "|" + " --- |" * 10]
+           "| people/image | machine |", "|" + " --- |" * 11]
   for r in rows:
     fmt = lambda key, f: format(r[key], f) if r.get(key) is not None else ""
     lines.append(f"| {r['kind']} | {r['model']} | {r['input']} | {r['dtype']} | {r['batch']} "
                  f"| {fmt('params', ',')} | {fmt('gmac_conv', '.2f')} | {fmt('latency_ms', '.1f')} "
-                 f"| {fmt('images_per_s', '.1f')} | {r['machine']} |")
+                 f"| {fmt('images_per_s', '.1f')} | {fmt('people', '.1f')} | {r['machine']} |")
   return "\n".join(lines)
 
 

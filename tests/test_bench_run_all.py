@@ -21,6 +21,7 @@ def test_quick_suite_writes_every_row(tmp_path):
   assert all(r["machine"] and r["images_per_s"] > 0 for r in rows)
   network = [r for r in rows if r["kind"] == "network"]
   assert all(r["params"] > 0 and r["gmac_conv"] > 0 for r in network)
+  assert all(r["people"] >= 0 for r in rows if r["kind"] == "whole path")
   saved = json.load(open(out))
   assert saved["rows"] == json.loads(json.dumps(rows))
   table = open(tmp_path / "bench.md").read()
