@@ -13,10 +13,12 @@ Rows (each with the machine it ran on):
   keypoints: resize and pad on the host, network + NMS + top-k on the device,
   grouping on the host, keypoints mapped back (`rtpe_jax.predict`; no flip
   run), batch 1 latency and batch 16 images/s, and the people found per
-  image: with random weights that is the grouping's load (none for a student
-  whose heads start near zero, hundreds of spurious ones for a teacher whose
-  activations grow through its random stages), so read it with the grouping
-  rows, which time realistic loads;
+  image: with random weights that is the grouping's load (none for the
+  student, whose heads start near zero; a few to 30 spurious ones for the
+  teachers, whose BatchNorm statistics are first measured on the benchmark
+  photo by `calibrate_batch_stats`: left at identity, their activations grow
+  through the random stages and hundreds of people appear), so read it with
+  the grouping rows, which time realistic loads;
 - train step: images/s of the jitted student step of configs/distill_coco_w48.py
   (phase 1, frozen W48 stem, bfloat16) on random batches of its shapes;
 - input pipeline: augmented training samples/s (bench/input_pipeline.py);
@@ -33,9 +35,11 @@ import os
 import sys
 import tempfile
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax import traverse_util
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -43,7 +47,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import grouping as grouping_bench  # noqa: E402
 from teacher_forward import machine  # noqa: E402
 
-from rtpe_jax import predict  # noqa: E402
+from rtpe_jax import predict, preprocess  # noqa: E402
 from rtpe_jax.models import ARCHS, HigherHRNet, folding, summary  # noqa: E402
 from rtpe_jax.models.student import AttentionStudent, StudentConfig  # noqa: E402
 
@@ -67,6 +71,36 @@ def build(name: str, dtype: str, quick: bool):
   x = jnp.zeros((1, 64, 64, getattr(module.config, "input_channels", 3)))
   variables = jax.jit(lambda x: module.init(jax.random.key(0), x, train=False))(x)
   return module, variables
+
+
+def calibrate_batch_stats(module, variables: dict, images: jax.Array) -> dict:
+  """`variables` with every BatchNorm's running mean and variance set to the
+  statistics of its input on `images` (B, H, W, C), each layer normalised by
+  them as in training: a random network whose activations stay in a trained
+  network's range instead of growing through its stages, so that its maps, like
+  a trained one's, are quiet where nothing is."""
+
+  def batch_statistics(v, x):
+    stats = {}
+
+    def record(next_fun, args, kwargs, context):
+      if isinstance(context.module, nn.BatchNorm) and context.method_name == "__call__":
+        h = args[0].astype(jnp.float32)
+        axes = tuple(range(h.ndim - 1))
+        path = "/".join(context.module.path)
+        stats[f"{path}/mean"], stats[f"{path}/var"] = h.mean(axes), h.var(axes)
+      return next_fun(*args, **kwargs)
+
+    with nn.intercept_methods(record):
+      module.apply(v, x, train=True, mutable=["batch_stats"])
+    return stats
+
+  stats = traverse_util.flatten_dict(variables["batch_stats"], sep="/")
+  measured = jax.jit(batch_statistics)(variables, images)
+  if set(measured) != set(stats):
+    raise ValueError(f"{type(module).__name__}: BatchNorm statistics of {len(measured)} "
+                     f"entries measured for {len(stats)} stored")
+  return {**variables, "batch_stats": traverse_util.unflatten_dict(measured, sep="/")}
 
 
 def model_for(module, variables, input_size: int) -> predict.Model:
@@ -236,6 +270,9 @@ def main(argv=None) -> list[dict]:
   for name in args.models:
     for dtype in args.dtypes:
       module, variables = build(name, dtype, args.quick)
+      if isinstance(module, HigherHRNet):
+        photo = preprocess.normalise(jnp.asarray(synthetic_photo(480, 640)[None]))
+        variables = calibrate_batch_stats(module, variables, photo)
       for size in args.sizes:
         stats = summary.summarize(module, (size, size), with_xla_total=False)
         model = model_for(module, variables, size)

@@ -35,3 +35,21 @@ def test_random_batch_has_the_fields_the_train_step_reads():
   batch = run_all.random_batch(config)
   assert sorted(batch) == sorted(training.batch_fields(config, with_teacher=False))
   assert batch["image"].shape == (2, 64, 64, 3)
+
+
+def test_calibrated_batch_stats_make_inference_match_training_mode(tiny_model_dir):
+  import jax
+  import numpy as np
+  from rtpe_jax.models import weights
+  module, variables = weights.load_model(tiny_model_dir)
+  x = jax.random.normal(jax.random.key(1), (2, 64, 96, 3)) * 2.0 + 0.5
+  calibrated = run_all.calibrate_batch_stats(module, variables, x)
+  assert jax.tree.structure(calibrated) == jax.tree.structure(variables)
+  trained_mode, _ = module.apply(variables, x, train=True, mutable=["batch_stats"])
+  before = module.apply(variables, x, train=False)
+  after = module.apply(calibrated, x, train=False)
+  for got, want, old in zip(jax.tree.leaves(after), jax.tree.leaves(trained_mode),
+                            jax.tree.leaves(before)):
+    scale = float(np.abs(want).max())
+    np.testing.assert_allclose(got, want, atol=1e-3 * scale)
+    assert float(np.abs(old - want).max()) > 1e-2 * scale  # the stored statistics differed
