@@ -125,9 +125,9 @@ def network_rows(name, dtype, size, batches, args, model) -> list[dict]:
   return rows
 
 
-def whole_path_rows(name, dtype, size, batches, args, model) -> list[dict]:
+def whole_path_rows(name, dtype, size, batches, args, model, frame) -> list[dict]:
+  """Rows of image in, people out: `frame` (H, W, 3) uint8, repeated `batch` times."""
   rows = []
-  frame = synthetic_photo(480, 640)  # video_frames are 4:3
   for batch in batches:
     images = [frame] * batch
 
@@ -267,11 +267,12 @@ def main(argv=None) -> list[dict]:
     print(table([row]).splitlines()[-1], flush=True)
 
   print("\n".join(table([]).splitlines()))
+  frame = synthetic_photo(480, 640)  # video_frames are 4:3
   for name in args.models:
     for dtype in args.dtypes:
       module, variables = build(name, dtype, args.quick)
       if isinstance(module, HigherHRNet):
-        photo = preprocess.normalise(jnp.asarray(synthetic_photo(480, 640)[None]))
+        photo = preprocess.normalise(jnp.asarray(frame[None]))
         variables = calibrate_batch_stats(module, variables, photo)
       for size in args.sizes:
         stats = summary.summarize(module, (size, size), with_xla_total=False)
@@ -280,7 +281,7 @@ def main(argv=None) -> list[dict]:
           for row in network_rows(name, dtype, size, args.batches, args, model):
             add({**row, "params": stats["params"], "gmac_conv": stats["gmac_conv"]})
         if "whole" not in args.skip:
-          for row in whole_path_rows(name, dtype, size, args.batches, args, model):
+          for row in whole_path_rows(name, dtype, size, args.batches, args, model, frame):
             add(row)
   if "train" not in args.skip:
     add(train_step_row(args))
