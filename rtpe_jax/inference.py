@@ -8,7 +8,10 @@ one, bilinear with half-pixel centres (PyTorch's align_corners=False); average
 the heatmaps of the outputs that carry heatmaps and of the two runs (the
 mirrored run flipped back, its joint channels swapped with the COCO flip
 index, its tags too when there is one tag map per joint); keep both runs' tags;
-project heatmaps and tags to the scale-1.0 input size. Heatmaps are averaged
+project heatmaps and tags to the scale-1.0 input size (every resize with
+half-pixel centres, exact in the convention of `rtpe_jax.coordinates`, so a
+network trained on the project's targets is reported where the joint is, with
+and without the flip test). Heatmaps are averaged
 over scales. Tags: the reference implementation that produced the published
 numbers keeps the scale-1.0 tags only (D = 2 with flip); `tags_from_all_scales`
 stacks every scale's (D = 2 x scales). Then grouping (`rtpe_jax.grouping`),
@@ -28,12 +31,11 @@ import dataclasses
 import functools
 from typing import Callable, Sequence
 
-import cv2
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rtpe_jax import grouping, preprocess
+from rtpe_jax import coordinates, grouping, preprocess
 from rtpe_jax.data.coco import FLIP_INDEX
 
 Network = Callable[[object, jax.Array], Sequence[jax.Array]]
@@ -85,17 +87,24 @@ def scale_size(h: int, w: int, input_size: int, scale: float, min_scale: float):
 
 
 def resize_affine(center, scale, size) -> np.ndarray:
-  """(2, 3) image -> resized image: the width scale[0] * 200 around `center` onto
-  size[0], the same factor vertically, centre onto the middle of `size`."""
+  """(3, 3) image position -> position in the resized image of `size` (w, h): the
+  reference's resize (the width scale[0] * 200 around `center` onto size[0], the
+  same factor vertically, the centre onto the middle of `size`, as an OpenCV
+  matrix) in the project's convention (`rtpe_jax.coordinates`)."""
   k = size[0] / (scale[0] * 200.0)
-  return np.array([[k, 0.0, size[0] / 2.0 - k * center[0]],
-                   [0.0, k, size[1] / 2.0 - k * center[1]]])
+  opencv = np.array([[k, 0.0, size[0] / 2.0 - k * center[0]],
+                     [0.0, k, size[1] / 2.0 - k * center[1]]])
+  return coordinates.from_opencv(opencv)
+
+
+def resize_image(image: np.ndarray, center, scale, size) -> np.ndarray:
+  """The image (H, W, C) resized as the reference resizes it: (size[1], size[0], C)."""
+  return coordinates.warp(image, resize_affine(center, scale, size), (size[1], size[0]))
 
 
 def to_image(xy: np.ndarray, center, scale, size) -> np.ndarray:
-  """(..., 2) positions in a map of `size` (w, h) -> original image coordinates."""
-  m = resize_affine(center, scale, size)
-  return (xy - m[:, 2]) / m[0, 0]
+  """(..., 2) positions in a map of `size` (w, h) -> original image positions."""
+  return coordinates.apply(np.linalg.inv(resize_affine(center, scale, size)), xy)
 
 
 def _resize(x: jax.Array, hw) -> jax.Array:
@@ -157,7 +166,7 @@ def multi_person_maps(network: Network, variables, spec: OutputSpec, image: np.n
   heatmaps, tags = 0.0, []
   for s in sorted(cfg.scales, reverse=True):
     size, c, sc = scale_size(h, w, cfg.input_size, s, min_scale)
-    resized = cv2.warpAffine(image, resize_affine(c, sc, size), size, flags=cv2.INTER_LINEAR)
+    resized = resize_image(image, c, sc, size)
     hm, tg, _, _ = scale_maps(network, spec, cfg.flip, projected_hw, variables, resized[None])
     heatmaps = heatmaps + hm
     if s == 1.0 or len(cfg.scales) == 1 or cfg.tags_from_all_scales:

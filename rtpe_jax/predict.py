@@ -130,10 +130,9 @@ def run_batch(model: Model, images: list[np.ndarray], flip: bool = True,
   if any(image.shape != images[0].shape for image in images):
     raise ValueError("run_batch takes images of one shape; use run_network per image")
   size, center, scale = inference.scale_size(h, w, model.input_size, 1.0, 1.0)
-  affine = inference.resize_affine(center, scale, size)
   cw, ch = canvas_size(size, model.input_size, buckets)
   canvas = np.stack([
-      cv2.copyMakeBorder(cv2.warpAffine(image, affine, size, flags=cv2.INTER_LINEAR),
+      cv2.copyMakeBorder(inference.resize_image(image, center, scale, size),
                          0, ch - size[1], 0, cw - size[0], cv2.BORDER_CONSTANT,
                          value=MEAN_COLOUR) for image in images])
   valid = np.array([size[1], size[0]], np.int32)

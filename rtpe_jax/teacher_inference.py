@@ -4,8 +4,8 @@ Per image (single scale, flip test): the image is resized as the test protocol
 does; one network call on the image and its mirror gives
 - for the store: the heatmaps averaged over outputs and runs at the last
   output's resolution (1/2) and the unflipped tags at their own (1/4), each
-  with the affine map pixel -> image (map pixel p sits at input position
-  p * stride, the training targets' convention);
+  with the affine map position -> image position (`rtpe_jax.coordinates`: map
+  position u is input position stride * u, as for the training targets);
 - for `--eval`: the maps projected to the input size, grouped and mapped back:
   COCO results, as the published single-scale evaluation.
 Work is resumable (images in the store, and with `evaluate` in the results
@@ -23,13 +23,12 @@ import json
 import logging
 import os
 
-import cv2
 import jax
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from rtpe_jax import evaluation, grouping, inference
+from rtpe_jax import coordinates, evaluation, grouping, inference
 from rtpe_jax.data import coco, images
 from rtpe_jax.data import teacher_store as ts
 
@@ -79,10 +78,11 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 def store_affine(center, scale, size, stride: float) -> np.ndarray:
-  """(2, 3) map pixel -> image for a map at `stride` of the resized input."""
-  m = inference.resize_affine(center, scale, size)
-  k = m[0, 0]
-  return np.array([[stride / k, 0.0, -m[0, 2] / k], [0.0, stride / k, -m[1, 2] / k]], np.float32)
+  """(2, 3) map position -> image position for a map at `stride` of the input
+  resized to `size` (`rtpe_jax.coordinates`)."""
+  to_resized = coordinates.scaling(stride)
+  return (np.linalg.inv(inference.resize_affine(center, scale, size)) @ to_resized)[:2].astype(
+      np.float32)
 
 
 def _read_results(path: str) -> dict[int, list[dict]]:
@@ -186,8 +186,7 @@ def run(network, variables, spec: inference.OutputSpec, items: list[WorkItem], o
         continue
       h, w = image.shape[:2]
       size, center, scale = inference.scale_size(h, w, input_size, 1.0, 1.0)
-      resized = cv2.warpAffine(image, inference.resize_affine(center, scale, size), size,
-                               flags=cv2.INTER_LINEAR)
+      resized = inference.resize_image(image, center, scale, size)
       if batch and resized.shape != batch[0][1].shape:
         flush(batch)
         bar.update(len(batch))

@@ -15,7 +15,7 @@ import argparse
 import numpy as np
 from PIL import Image, ImageDraw
 
-from rtpe_jax import inference
+from rtpe_jax import coordinates, inference
 from rtpe_jax.data.images import read_image
 from rtpe_jax.data.synthetic import SKELETON
 
@@ -52,13 +52,13 @@ def draw_people(image: np.ndarray, keypoints: np.ndarray, threshold: float = 0.1
   width = max(2, round(min(canvas.size) / 200))
   for person in keypoints:
     seen = person[:, 2] > threshold
+    xy = coordinates.to_drawing(person[:, :2])
     for a, b in SKELETON:
       a, b = a - 1, b - 1
       if seen[a] and seen[b]:
-        draw.line([tuple(person[a, :2]), tuple(person[b, :2])], fill=limb_colour(a, b),
-                  width=width)
+        draw.line([tuple(xy[a]), tuple(xy[b])], fill=limb_colour(a, b), width=width)
     for k in np.nonzero(seen)[0]:
-      x, y = person[k, :2]
+      x, y = xy[k]
       r = width + 1
       draw.ellipse([x - r, y - r, x + r, y + r], fill=_side(k), outline=(0, 0, 0))
   return canvas

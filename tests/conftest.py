@@ -130,3 +130,62 @@ def small_student_dir(tmp_path_factory):
   weights.save_model(out, perturbed_variables(variables), {"model": "attention_student",
                                                             "config": cfg.to_dict()})
   return out
+
+
+@pytest.fixture(scope="session")
+def quickstart_root(tmp_path_factory):
+  """The quickstart's synthetic split: seed 0, 64 val images (and 16 train images)."""
+  from rtpe_jax.data import synthetic
+  out = str(tmp_path_factory.mktemp("quickstart_data"))
+  synthetic.write_split(out, "train2017", 16, seed=0, workers=1)
+  synthetic.write_split(out, "val2017", 64, seed=0, workers=1)
+  return out
+
+
+def perfect_maps(joints, hw, stride: int, with_tags: bool = True, sigma: float = 2.0):
+  """What a perfect network outputs for an input of `hw` (h, w) holding `joints`
+  (P, 17, 3) (input positions): the project's training targets at `stride`,
+  (h/s, w/s, 17), and with `with_tags` 17 tag maps after them, person p's tag
+  p + 1 where its Gaussian is the strongest, 0 elsewhere."""
+  from rtpe_jax.data import targets
+  out_hw = (hw[0] // stride, hw[1] // stride)
+  heatmaps = targets.gaussian_heatmaps(joints, out_hw, stride, (sigma,))[0]
+  if not with_tags:
+    return heatmaps
+  tags, best = np.zeros_like(heatmaps), np.zeros_like(heatmaps)
+  for p in range(len(joints)):
+    g = targets.gaussian_heatmaps(joints[p:p + 1], out_hw, stride, (sigma,))[0]
+    tags = np.where(g > best, p + 1.0, tags)
+    best = np.maximum(best, g)
+  return np.concatenate([heatmaps, tags], -1)
+
+
+def perfect_network(variables, images):
+  """A network for `rtpe_jax.inference` that returns `variables["outputs"]`
+  (the perfect maps of the images it is given, made beforehand)."""
+  del images
+  return variables["outputs"]
+
+
+def mirrored_as_in_training(joints, hw):
+  """joints (P, 17, 3) of an (h, w) input as the training augmentation places them
+  in its mirror image (a flip and nothing else), left and right swapped."""
+  from rtpe_jax.data import augment
+  cfg = augment.default_config()
+  cfg.update(dict(max_rotation=0.0, min_scale=1.0, max_scale=1.0, max_translate=0.0, flip=1.0,
+                  scale_type="long"))
+  side = max(hw)  # the square crop holds the whole input, centred
+  matrix, flipped = augment.random_affine(np.random.default_rng(0), hw, side, cfg)
+  out = augment.transform_joints(joints, matrix, flipped)
+  out[..., :2] -= [(side - hw[1]) / 2, (side - hw[0]) / 2]
+  return out
+
+
+def perfect_outputs(joints, hw, strides, flip: bool):
+  """`perfect_network`'s variables for one protocol-resized input of `hw` holding
+  `joints`: per stride (heatmaps and tags at the first, heatmaps at the others)
+  a batch of the image's maps and, with `flip`, its mirror's (with the joints
+  mirrored by the training augmentation, so that its convention is tested too)."""
+  runs = [joints] + ([mirrored_as_in_training(joints, hw)] if flip else [])
+  return {"outputs": [np.stack([perfect_maps(j, hw, s, with_tags=i == 0) for j in runs])
+                      for i, s in enumerate(strides)]}

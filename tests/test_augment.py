@@ -1,5 +1,7 @@
 """Augmentation: one affine for image, masks, joints and teacher maps; flips swap sides."""
 
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -39,9 +41,9 @@ def test_flip_mirrors_and_swaps_left_right_joints_and_teacher_channels():
   cfg = _config(size=256, max_rotation=0.0, min_scale=1.0, max_scale=1.0, max_translate=0.0,
                 flip=1.0)
   sample = pipeline.train_sample(raw, tf.constant([0, 0], tf.int64), cfg)
-  # Crop: the shorter side (200) onto 256 around the centre; mirrored: x -> 299 - x.
+  # Crop: the shorter side (200) onto 256 around the centre; mirrored: x -> 300 - x.
   scale = 256 / 200
-  to_crop = lambda x, y: ((w - 1 - x - w / 2) * scale + 128, (y - h / 2) * scale + 128)
+  to_crop = lambda x, y: ((w - x - w / 2) * scale + 128, (y - h / 2) * scale + 128)
   got = sample["joints"].numpy()[0]
   np.testing.assert_allclose(got[9, :2], to_crop(200, 60), atol=1e-3)  # was the right wrist
   np.testing.assert_allclose(got[10, :2], to_crop(120, 100), atol=1e-3)
@@ -130,3 +132,95 @@ def test_colour_jitter_changes_colours_but_not_geometry():
   a, b = pipeline.train_sample(raw, seed, plain), pipeline.train_sample(raw, seed, jitter)
   assert np.abs(a["image"].numpy() - b["image"].numpy()).max() > 0.1
   np.testing.assert_array_equal(a["person_mask_4"], b["person_mask_4"])
+
+
+def _peak(maps: np.ndarray, x: float, y: float, k: int, radius: int = 3):
+  """Sub-pixel peak (x, y) of channel k near map position (x, y): a parabola
+  through the logarithms around the window's maximum (exact for a Gaussian);
+  None near the border or where the window is flat."""
+  h, w = maps.shape[:2]
+  cx, cy = int(x), int(y)
+  if not (radius + 1 <= cx < w - radius - 1 and radius + 1 <= cy < h - radius - 1):
+    return None
+  window = maps[cy - radius - 1:cy + radius + 2, cx - radius - 1:cx + radius + 2, k]
+  if window.max() <= 0.2:
+    return None
+  iy, ix = np.unravel_index(window[1:-1, 1:-1].argmax(), (2 * radius + 1,) * 2)
+  iy, ix = iy + 1, ix + 1
+  log = np.log(np.maximum(window, 1e-6))
+
+  def vertex(before, at, after):
+    curvature = before - 2 * at + after
+    return 0.0 if curvature >= 0 else 0.5 * (before - after) / curvature
+
+  return np.array([cx - radius - 1 + ix + vertex(*log[iy, ix - 1:ix + 2]),
+                   cy - radius - 1 + iy + vertex(*log[iy - 1:iy + 2, ix])])
+
+
+@pytest.fixture(scope="module")
+def perfect_teacher_store(quickstart_root, tmp_path_factory):
+  """The store a perfect HigherHRNet (outputs at 1/4 and 1/2: the project's
+  targets) leaves after the teacher run (`teacher_inference.run`) on the
+  quickstart's 16 training images, at a 256-px input with the flip test."""
+  from conftest import perfect_network, perfect_outputs
+  from rtpe_jax import coordinates, inference, teacher_inference
+  out = str(tmp_path_factory.mktemp("perfect_teacher"))
+  items, ground_truth = teacher_inference.coco_work(quickstart_root, "train2017")
+  spec = inference.OutputSpec()  # HigherHRNet's: heatmaps + tags at 1/4, heatmaps at 1/2
+  for item in items:
+    ann = coco.image_annotations(ground_truth, quickstart_root, "train2017", item.image_id)
+    size, center, scale = inference.scale_size(item.height, item.width, 256, 1.0, 1.0)
+    joints = ann.joints.copy()
+    joints[..., :2] = coordinates.apply(inference.resize_affine(center, scale, size),
+                                        joints[..., :2])
+    variables = perfect_outputs(joints, (size[1], size[0]), (4, 2), flip=True)
+    teacher_inference.run(perfect_network, variables, spec, [item], out, 256, progress=False)
+  return os.path.join(out, "teacher")
+
+
+@pytest.mark.parametrize("stride", [4, 2])
+def test_stored_teacher_maps_land_on_the_ground_truth_of_the_crop(quickstart_root,
+                                                                  perfect_teacher_store, stride):
+  """A perfect teacher's maps, stored and read back, warped by the training
+  augmentation (rotation, scale, translation, flip) onto the crop's grid at
+  `stride`, peak where the crop's ground-truth targets peak (and the masks sit
+  where the image's people are)."""
+  cfg = _config(size=256, max_rotation=30.0, min_scale=0.75, max_scale=1.5, flip=0.5)
+  cfg.root, cfg.train_split, cfg.teacher_store = quickstart_root, "train2017", perfect_teacher_store
+  cfg.teacher_stride, cfg.output_strides = stride, (stride,)
+  source = pipeline.make_source(cfg, cfg.train_split, require_people=True)
+  offsets, mask_offsets = [], []
+  for index in range(len(source)):
+    raw = {k: tf.constant(v) for k, v in source.load_dict(index).items()}
+    for seed in range(2):
+      sample = pipeline.train_sample(raw, tf.constant([seed, index], tf.int64), cfg)
+      sample = {k: np.asarray(v) for k, v in sample.items()}
+      truth, teacher = sample[f"heatmaps_{stride}"][0], sample["teacher_heatmaps"]
+      for person in sample["joints"]:
+        for k, (x, y, v) in enumerate(person):
+          want = _peak(truth, x / stride, y / stride, k) if v > 0 else None
+          got = _peak(teacher, x / stride, y / stride, k) if want is not None else None
+          if got is not None:
+            offsets.append(got - want)
+      mask_offsets.append(_mask_offset(raw, sample, index, seed, cfg, stride))
+  offsets = np.array(offsets)
+  assert len(offsets) > 300
+  assert np.abs(np.median(offsets, 0)).max() <= 0.1, np.median(offsets, 0)
+  assert np.abs(np.median(np.array(mask_offsets), 0)).max() <= 0.1, np.median(mask_offsets, 0)
+
+
+def _mask_offset(raw, sample, index, seed, cfg, stride):
+  """Centroid of the pipeline's person mask at `stride` minus that of the image's
+  person mask carried into the crop at full resolution and averaged over
+  stride x stride blocks, in output cells."""
+  from rtpe_jax import coordinates
+  from rtpe_jax.data import augment
+  rng = np.random.default_rng([seed, index])
+  matrix, _ = augment.random_affine(rng, raw["image"].shape[:2], cfg.input_size, cfg.augment)
+  full = coordinates.warp(raw["person_mask"].numpy().astype(np.float32), matrix,
+                          (cfg.input_size, cfg.input_size), nearest=True)
+  n = cfg.input_size // stride
+  blocks = full.reshape(n, stride, n, stride).mean((1, 3))
+  centroid = lambda m: np.array([(m.sum(0) * np.arange(n)).sum(), (m.sum(1) * np.arange(n)).sum()]
+                                ) / max(m.sum(), 1e-6)
+  return centroid(sample[f"person_mask_{stride}"]) - centroid(blocks)

@@ -5,7 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rtpe_jax import inference, preprocess
+from conftest import perfect_network, perfect_outputs
+from rtpe_jax import coordinates, evaluation, inference, preprocess
+from rtpe_jax.data import coco
 from rtpe_jax.models import load_teacher
 
 BLOBS = ((60.0, 80.0, 0.0), (220.0, 130.0, 1.0))  # x, y, green (-> tag)
@@ -65,8 +67,9 @@ def test_sizes_follow_the_reference_rule():
   assert inference.scale_size(640, 480, 512, 1.0, 1.0)[0] == (512, 704)
   size, center, scale = inference.scale_size(427, 640, 512, 2.0, 0.5)
   assert size == (1536, 1024) and tuple(center) == (320, 214)
-  np.testing.assert_allclose(inference.to_image(
-      np.array([[size[0] / 2, size[1] / 2]]), center, scale, size), [center])
+  # The reference maps the centre pixel onto the middle pixel of the resized input.
+  middle = np.array([[size[0] / 2, size[1] / 2]]) + 0.5
+  np.testing.assert_allclose(inference.to_image(middle, center, scale, size), [center + 0.5])
 
 
 def test_tiny_teacher_runs_the_protocol(tiny_model_dir):
@@ -78,3 +81,65 @@ def test_tiny_teacher_runs_the_protocol(tiny_model_dir):
   assert keypoints.shape[1:] == (17, 3) and scores.shape == (len(keypoints),)
   results = inference.coco_results(7, keypoints, scores)
   assert all(len(r["keypoints"]) == 51 and r["image_id"] == 7 for r in results)
+
+
+def _matched_offsets(truth: np.ndarray, people: np.ndarray, within: float = 4.0) -> np.ndarray:
+  """(N, 2) predicted - true position of every labelled joint, each true person
+  paired with the predicted person nearest on average (offsets beyond `within`
+  pixels, grouping mistakes, left out)."""
+  out = []
+  for person in truth:
+    labelled = person[:, 2] > 0
+    if not labelled.any() or not len(people):
+      continue
+    distance = np.linalg.norm(people[:, labelled, :2] - person[labelled, :2], axis=-1)
+    best = people[np.argmin(distance.mean(-1))]
+    d = best[labelled, :2] - person[labelled, :2]
+    out += list(d[(np.abs(d).max(-1) < within) & (best[labelled, 2] > 0)])
+  return np.array(out).reshape(-1, 2)
+
+
+def perfect_protocol_run(root: str, strides, flip: bool, input_size: int = 256):
+  """AP and mean joint offset (x, y) of a perfect network (the project's own
+  targets, one tag map per joint, a distinct tag per person) put through the
+  test protocol, grouping and COCOeval on the val split of `root`."""
+  ground_truth = coco.load_coco(root, "val2017")
+  image_ids = coco.select_image_ids(ground_truth)
+  spec = inference.OutputSpec(with_heatmaps=(True,) * len(strides),
+                              with_tags=(True,) + (False,) * (len(strides) - 1))
+  cfg = inference.ProtocolConfig(input_size=input_size, flip=flip)
+  results, offsets = [], []
+  for image_id in image_ids:
+    ann = coco.image_annotations(ground_truth, root, "val2017", image_id)
+    size, center, scale = inference.scale_size(ann.height, ann.width, input_size, 1.0, 1.0)
+    joints = ann.joints.copy()
+    joints[..., :2] = coordinates.apply(inference.resize_affine(center, scale, size),
+                                        joints[..., :2])
+    variables = perfect_outputs(joints, (size[1], size[0]), strides, flip)
+    image = np.zeros((ann.height, ann.width, 3), np.uint8)
+    keypoints, scores = inference.predict_people(perfect_network, variables, spec, image, cfg)
+    results += inference.coco_results(image_id, keypoints, scores)
+    offsets.append(_matched_offsets(ann.joints, keypoints))
+  stats = evaluation.evaluate(ground_truth, results, image_ids)
+  offsets = np.concatenate(offsets)
+  assert len(offsets) > 1000
+  return stats["AP"], offsets.mean(0)
+
+
+def test_a_perfect_network_is_reported_on_the_joints_with_and_without_flip(quickstart_root):
+  """The chain targets -> network -> flip test -> projection -> grouping -> image:
+  nothing in it may move a joint (a half-pixel slip in any convention shows here)."""
+  ap, offset = perfect_protocol_run(quickstart_root, (4,), flip=False)
+  ap_flip, offset_flip = perfect_protocol_run(quickstart_root, (4,), flip=True)
+  assert ap >= 0.94, ap
+  assert ap - ap_flip <= 0.005, (ap, ap_flip)
+  assert np.abs(offset).max() <= 0.1, offset
+  assert np.abs(offset_flip).max() <= 0.1, offset_flip
+
+
+def test_a_perfect_higher_hrnet_reaches_the_ceiling(quickstart_root):
+  """Outputs at strides 4 and 2 (HigherHRNet's), averaged at 1/2: AP >= 0.99."""
+  for flip in (False, True):
+    ap, offset = perfect_protocol_run(quickstart_root, (4, 2), flip=flip)
+    assert ap >= 0.99, (flip, ap)
+    assert np.abs(offset).max() <= 0.1, (flip, offset)

@@ -1,12 +1,12 @@
 """Augmentation: one random affine per sample, applied to everything (NumPy + OpenCV).
 
-Coordinates are pixel indices (pixel centres at integers). The affine `M` (3, 3)
-maps image coordinates to input coordinates of the (S, S) training crop; an
-output map at stride s has pixel p at input position p * s, so it sees the image
-through diag(1/s, 1/s, 1) @ M. The teacher's maps carry their own affine `A`
-(map pixel -> image), so they are resampled through M_s @ A onto the student's
-output grid. A horizontal flip is part of M and also swaps the left/right joint
-channels (`coco.FLIP_INDEX`) of joints, heatmaps and tags.
+Positions follow `rtpe_jax.coordinates` (pixel p spans [p, p + 1)). The affine
+`M` (3, 3) maps image positions to positions in the (S, S) training crop; an
+output map at stride s sees the image through `to_stride(s) @ M`. The teacher's
+maps carry their own affine `A` (map position -> image), so they are resampled
+through to_stride(s) @ M @ A onto the student's output grid. A horizontal flip
+is part of M (x -> W - x) and also swaps the left/right joint channels
+(`coco.FLIP_INDEX`) of joints, heatmaps and tags.
 
 Crops stay uint8 RGB; normalisation and the LAB/HSV input are computed on the
 device (`rtpe_jax.preprocess`). OpenCV does the resampling (it releases the GIL,
@@ -21,6 +21,7 @@ import cv2
 import ml_collections
 import numpy as np
 
+from rtpe_jax import coordinates
 from rtpe_jax.data.coco import FLIP_INDEX
 
 cv2.setNumThreads(1)  # tf.data parallelises over samples
@@ -39,28 +40,16 @@ def default_config() -> ml_collections.ConfigDict:
   ))
 
 
-def _translation(dx, dy) -> np.ndarray:
-  return np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]])
-
-
-def _scaling(s) -> np.ndarray:
-  return np.array([[s, 0.0, 0.0], [0.0, s, 0.0], [0.0, 0.0, 1.0]])
-
-
 def crop_affine(center, crop_side: float, rotation_deg: float, out_size: int) -> np.ndarray:
   """(3, 3): the square of side `crop_side` around `center` (x, y), rotated, onto
-  an (out_size, out_size) crop. Image (x, y, 1) -> crop (x, y, 1)."""
+  an (out_size, out_size) crop: image position -> crop position."""
   a = math.radians(rotation_deg)
   rotation = np.array([[math.cos(a), math.sin(a), 0.0], [-math.sin(a), math.cos(a), 0.0],
                        [0.0, 0.0, 1.0]])
   half = out_size / 2.0
-  return (_translation(half, half) @ rotation @ _scaling(out_size / crop_side) @
-          _translation(-center[0], -center[1]))
-
-
-def horizontal_flip(width: int) -> np.ndarray:
-  """(3, 3): x -> width - 1 - x."""
-  return np.array([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+  return (coordinates.translation(half, half) @ rotation @
+          coordinates.scaling(out_size / crop_side) @
+          coordinates.translation(-center[0], -center[1]))
 
 
 def random_affine(rng: np.random.Generator, image_hw, out_size: int, cfg):
@@ -73,27 +62,14 @@ def random_affine(rng: np.random.Generator, image_hw, out_size: int, cfg):
   center = (w / 2 + rng.uniform(-shift, shift), h / 2 + rng.uniform(-shift, shift))
   flip = bool(rng.uniform() < cfg.flip)
   matrix = crop_affine(center, crop_side, rotation, out_size)
-  return (matrix @ horizontal_flip(w) if flip else matrix), flip
-
-
-def at_stride(matrix: np.ndarray, stride: float) -> np.ndarray:
-  """Image -> output-map affine for a map at `stride` of the crop."""
-  return _scaling(1.0 / stride) @ matrix
-
-
-def warp(image: np.ndarray, matrix: np.ndarray, out_hw) -> np.ndarray:
-  """image (H, W[, C]) resampled (bilinear) so that out[matrix @ p] = image[p];
-  0 outside. Keeps the dtype (uint8 images, float32 maps)."""
-  out = cv2.warpAffine(image, matrix[:2].astype(np.float64), (out_hw[1], out_hw[0]),
-                       flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-  return out.reshape(*out_hw, *image.shape[2:])
+  return (matrix @ coordinates.flip(w) if flip else matrix), flip
 
 
 def transform_joints(joints: np.ndarray, matrix: np.ndarray, flip: bool) -> np.ndarray:
   """joints (P, 17, 3) in the image -> (P, 17, 3) in the crop; visibility kept;
   a flip also swaps left and right joints."""
   out = joints.astype(np.float32).copy()
-  out[..., :2] = joints[..., :2] @ matrix[:2, :2].T + matrix[:2, 2]
+  out[..., :2] = coordinates.apply(matrix, joints[..., :2])
   return out[:, FLIP_INDEX] if flip else out
 
 
@@ -107,15 +83,14 @@ def warp_teacher(quantised: np.ndarray, low, step, teacher_affine, matrix, strid
   """Stored teacher maps resampled onto the crop's output grid at `stride`.
 
   quantised (h, w, C) uint8 as in the store (value = low + q * step per channel),
-  teacher_affine (2, 3) map pixel -> image. Returns (out_h, out_w, C) float32, 0
+  teacher_affine (2, 3) map position -> image position. Returns (out_h, out_w, C) float32, 0
   outside the teacher's map; channels not swapped. The warp is linear, so it runs
   on the codes and on a plane of ones and dequantises after:
   low * warp(1) + step * warp(q) is the warp of the dequantised maps.
   """
-  a = np.vstack([np.asarray(teacher_affine, np.float64), [0.0, 0.0, 1.0]])
-  to_output = at_stride(matrix, stride) @ a
-  codes = warp(quantised.astype(np.float32), to_output, out_hw)
-  inside = warp(np.ones(quantised.shape[:2], np.float32), to_output, out_hw)
+  to_output = coordinates.to_stride(stride) @ matrix @ coordinates.as_3x3(teacher_affine)
+  codes = coordinates.warp(quantised.astype(np.float32), to_output, out_hw)
+  inside = coordinates.warp(np.ones(quantised.shape[:2], np.float32), to_output, out_hw)
   return codes * step + inside[..., None] * low
 
 
@@ -145,20 +120,21 @@ def augment_example(raw: dict, seed, input_size: int, mask_stride: int, teacher_
   raw: image (H, W, 3) uint8, joints (P, 17, 3), ignore_mask and person_mask
   (H, W) uint8, and optionally the teacher's quantised planes: teacher_heatmap_q
   (h, w, 17) and teacher_tag_q (h', w', T) uint8 with their low/step and
-  teacher_heatmap_affine / teacher_tag_affine (2, 3). seed: two ints. Returns image (S, S, 3) uint8, joints
-  (P, 17, 3) in crop pixels, masks (S/m, S/m, 2) uint8 [valid, person] at
+  teacher_heatmap_affine / teacher_tag_affine (2, 3). seed: two ints. Returns image
+  (S, S, 3) uint8, joints (P, 17, 3) as crop positions, masks (S/m, S/m, 2) uint8 [valid, person] at
   `mask_stride` m, teacher_heatmaps / teacher_tags (S/t, S/t, C) float32.
   """
   rng = np.random.default_rng([int(s) for s in seed])
   matrix, flip = random_affine(rng, raw["image"].shape[:2], input_size, cfg)
-  image = warp(raw["image"], matrix, (input_size, input_size))
+  image = coordinates.warp(raw["image"], matrix, (input_size, input_size))
   jitter = cfg.colour_jitter
   if any(jitter[k] > 0 for k in ("brightness", "contrast", "saturation", "hue")):
     image = colour_jitter(image, rng, jitter)
   out_hw = (input_size // mask_stride,) * 2
   masks = np.stack([1 - raw["ignore_mask"], raw["person_mask"]], -1)
   out = {"image": image, "joints": transform_joints(raw["joints"], matrix, flip),
-         "masks": (warp(masks * np.uint8(255), at_stride(matrix, mask_stride), out_hw) > 127)
+         "masks": (coordinates.warp(masks * np.uint8(255),
+                                    coordinates.to_stride(mask_stride) @ matrix, out_hw) > 127)
                   .astype(np.uint8)}
   if "teacher_heatmap_q" in raw:
     out_hw = (input_size // teacher_stride,) * 2

@@ -218,11 +218,13 @@ def _with_targets(values, cfg) -> dict:
   sample = {"image_id": image_id, "image": image}
   masks = tf.cast(masks, tf.float32)
   for s in cfg.output_strides:
-    # A stride k times the finest samples every k-th pixel: the very same image points.
+    # A pixel at k times the finest stride covers k x k finest pixels (rtpe_jax.coordinates).
     k = s // finest
     out_hw = (size // s, size // s)
-    sample[f"weights_{s}"] = masks[::k, ::k, 0]
-    sample[f"person_mask_{s}"] = masks[::k, ::k, 1]
+    pooled = masks if k == 1 else tf.cast(
+        tf.nn.avg_pool2d(masks[None], k, k, "VALID")[0] >= 0.5, tf.float32)
+    sample[f"weights_{s}"] = pooled[..., 0]
+    sample[f"person_mask_{s}"] = pooled[..., 1]
     sample[f"heatmaps_{s}"] = tf.stack(
         [targets.gaussian_heatmap_tf(joints, out_hw, s, sigma) for sigma in cfg.sigmas])
   t = cfg.tag_stride

@@ -31,6 +31,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 from pycocotools import mask as mask_utils
 
+from rtpe_jax import coordinates
+
 KEYPOINT_NAMES = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
     "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
@@ -207,7 +209,8 @@ def _annotation(mask: np.ndarray, polygons, keypoints: np.ndarray | None, iscrow
   if iscrowd:
     segmentation = _uncompressed_rle(mask)
   else:
-    segmentation = [[round(float(c), 2) for pt in poly for c in pt] for poly in polygons]
+    segmentation = [[round(float(c), 2) for pt in coordinates.from_drawing(poly) for c in pt]
+                    for poly in polygons]
   kps = np.zeros((17, 3)) if keypoints is None else keypoints
   return {"segmentation": segmentation, "area": area, "bbox": bbox, "iscrowd": int(iscrowd),
           "keypoints": [round(float(v), 2) if i % 3 < 2 else int(v)
@@ -224,6 +227,27 @@ def _uncompressed_rle(mask: np.ndarray) -> dict:
   if flat[0]:
     counts = [0] + counts
   return {"counts": counts, "size": list(mask.shape)}
+
+
+FACE = (0, 1, 2)  # nose and eyes: drawn only on figures that face the camera
+
+
+def keypoint_labels(joints: np.ndarray, later_masks, w: int, h: int) -> np.ndarray:
+  """COCO keypoints (17, 3) of a figure drawn at `joints` (17, 2) (PIL's drawing
+  coordinates): positions in the project's convention (`rtpe_jax.coordinates`),
+  v = 1 where a figure drawn later covers the joint, v = 2 where it is seen, and
+  unlabelled (0, 0, 0) outside the image and where a photo would not show it: the
+  nose and eyes of a figure seen from the back (its head is hair), as COCO
+  annotators leave unseen face joints out."""
+  positions = coordinates.from_drawing(joints)
+  keypoints = np.zeros((17, 3))
+  facing = facing_camera(joints)
+  for k, (x, y) in enumerate(positions):
+    if not (0 <= x < w and 0 <= y < h) or (k in FACE and not facing):
+      continue
+    covered = any(m[int(y), int(x)] for m in later_masks)
+    keypoints[k] = (x, y, 1 if covered else 2)
+  return keypoints
 
 
 def make_image(seed: int, split: str, index: int, size: int = 256):
@@ -267,12 +291,7 @@ def make_image(seed: int, split: str, index: int, size: int = 256):
   for p, (joints, _, _, with_keypoints) in enumerate(people):
     keypoints = None
     if with_keypoints:
-      keypoints = np.zeros((17, 3))
-      for k, (x, y) in enumerate(joints):
-        if not (0 <= x < w and 0 <= y < h):
-          continue
-        covered = any(m[int(y), int(x)] for m in masks[p + 1:])
-        keypoints[k] = (x, y, 1 if covered else 2)
+      keypoints = keypoint_labels(joints, masks[p + 1:], w, h)
       if not keypoints[:, 2].any():
         keypoints = None
     ann = _annotation(masks[p], outlines[p], keypoints, iscrowd=False)
@@ -325,7 +344,8 @@ def write_split(out: str, split: str, count: int, seed: int, size: int = 256,
 
 def video_frames(num_frames: int = 24, size: int = 256, people: int = 3, seed: int = 0):
   """RGB uint8 frames (size * 4/3 x size) of figures walking across a fixed
-  background, and their joints per frame (num_frames, people, 17, 2)."""
+  background, and their joints per frame (num_frames, people, 17, 2) as positions
+  (`rtpe_jax.coordinates`)."""
   rng = np.random.default_rng([seed, 2])
   w, h = int(size * 4 / 3), size
   background = _background(rng, w, h)
@@ -343,7 +363,7 @@ def video_frames(num_frames: int = 24, size: int = 256, people: int = 3, seed: i
       frame_joints.append(j)
     frames.append(np.asarray(image))
     joints.append(frame_joints)
-  return frames, np.asarray(joints)
+  return frames, coordinates.from_drawing(joints)
 
 
 def write_video(path: str, num_frames: int = 24, size: int = 256, seed: int = 0,
