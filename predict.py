@@ -38,6 +38,8 @@ def main(argv=None) -> int:
   parser.add_argument("--no-flip", action="store_true", help="skip the mirrored run")
   parser.add_argument("--no-fold", action="store_true", help="keep batch norm unfolded")
   parser.add_argument("--threshold", type=float, default=0.1, help="joints drawn above this")
+  parser.add_argument("--min-score", type=float, default=0.2,
+                      help="people drawn from this score (mean joint value) up; all are saved")
   args = parser.parse_args(argv)
 
   from rtpe_jax import inference, predict, visualize
@@ -55,7 +57,8 @@ def main(argv=None) -> int:
     h, w = frames[0].shape[:2]
     writer = cv2_writer(os.path.join(args.out, "overlay.avi"), w, h)
     for index, (frame, (keypoints, scores)) in enumerate(zip(frames, timing["results"])):
-      drawn = np.asarray(visualize.draw_people(frame, keypoints, args.threshold))
+      drawn = np.asarray(visualize.draw_people(frame, keypoints, args.threshold, scores,
+                                               args.min_score))
       writer.write(drawn[..., ::-1])
       results += inference.coco_results(index, keypoints, scores)
     writer.release()
@@ -74,7 +77,7 @@ def main(argv=None) -> int:
       keypoints, scores = predict.predict_image(model, image, flip)
       seconds.append(time.perf_counter() - start)
       name = os.path.splitext(os.path.basename(path))[0]
-      visualize.draw_people(image, keypoints, args.threshold).save(
+      visualize.draw_people(image, keypoints, args.threshold, scores, args.min_score).save(
           os.path.join(args.out, f"{name}.png"))
       results += inference.coco_results(_image_id(path, index), keypoints, scores)
       print(f"{path}: {len(scores)} people, {1000 * seconds[-1]:.0f} ms")

@@ -11,6 +11,7 @@ same workdir resumes. Several hosts: one process each with --multiprocess
 
 import logging as std_logging
 import os
+import time
 
 import jax
 from absl import app, flags, logging
@@ -41,11 +42,17 @@ def main(argv):
   import tensorflow as tf
   tf.config.set_visible_devices([], "GPU")  # tf.data only; the accelerators are JAX's
   logging.info("devices: %s", jax.devices())
+  start = time.perf_counter()
   stats = trainer.train_and_evaluate(FLAGS.config, FLAGS.workdir)
   if jax.process_index() == 0:
     workdir = os.path.abspath(FLAGS.workdir)
-    print(f"\nminival ({FLAGS.config.eval.split or FLAGS.config.data.eval_split}):")
+    config = FLAGS.config
+    print(f"\nminival ({config.eval.split or config.data.eval_split}), "
+          f"{(time.perf_counter() - start) / 60:.1f} min in train.py:")
     print(evaluation.format_table(stats))
+    if config.target_ap:
+      verdict = "reached" if stats["AP"] >= config.target_ap else "NOT reached"
+      print(f"target AP >= {config.target_ap:.2f}: {verdict} (AP {stats['AP']:.4f})")
     print(f"TensorBoard logs: tensorboard --logdir {workdir}")
     print(f"checkpoints:      {workdir}/checkpoints (best by AP: {workdir}/best)")
     print(f"exported model:   {workdir}/export")

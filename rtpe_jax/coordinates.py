@@ -22,7 +22,9 @@ tests of tests/test_inference.py and tests/test_augment.py):
 - affines are (3, 3) matrices on positions; OpenCV's warpAffine puts pixel
   centres at integers, so `warp` converts (`opencv_affine`) and the reference
   test protocol's OpenCV matrices are read back with `from_opencv`;
-- PIL draws with pixel centres at integers too (`to_drawing`).
+- PIL draws at float coordinates in this convention too (a disc or polygon
+  drawn around c has its centroid at position c), so the synthetic figures are
+  drawn, and the overlays draw people, at their positions.
 """
 
 from __future__ import annotations
@@ -81,13 +83,3 @@ def warp(image: np.ndarray, matrix, out_hw, nearest: bool = False) -> np.ndarray
   out = cv2.warpAffine(image, opencv_affine(matrix), (int(out_hw[1]), int(out_hw[0])),
                        flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
   return out.reshape(*out_hw, *image.shape[2:])
-
-
-def to_drawing(xy) -> np.ndarray:
-  """Positions (..., 2) -> PIL's drawing coordinates (pixel centres at integers)."""
-  return np.asarray(xy, np.float64) - 0.5
-
-
-def from_drawing(xy) -> np.ndarray:
-  """PIL's drawing coordinates (..., 2) -> positions."""
-  return np.asarray(xy, np.float64) + 0.5

@@ -56,6 +56,7 @@ def default_config() -> ml_collections.ConfigDict:
   config.histogram_every = 0  # parameter and gradient histograms (0: never)
   config.image_every = 0  # input, targets and outputs as pictures (0: never)
   config.max_nonfinite = 20  # stop after this many skipped steps in a row
+  config.target_ap = 0.0  # the AP a config is meant to reach: the closing table says if it did
   config.devices = 0  # use the first N local devices (0: all)
   config.data = pipeline.default_config()
   config.model = ml_collections.ConfigDict()
@@ -71,7 +72,8 @@ def default_config() -> ml_collections.ConfigDict:
   config.eval = ml_collections.ConfigDict(dict(
       split="", ids="", max_images=0,  # split "" = data.eval_split; ids: a file of ids
       input_size=0, flip=True, scales=(1.0,),  # input_size 0 = data.input_size
-      overlays=4))  # pictures of the people found in the first N images, at the end
+      overlays=4,  # pictures of the people found in the first N images, at the end
+      overlay_min_score=0.2))  # people drawn in them from this score (mean joint value) up
   return config
 
 
@@ -147,6 +149,7 @@ class Evaluator:
     split = config.eval.split or cfg.eval_split
     ids_file = config.eval.ids or cfg.eval_ids
     ids = coco.read_id_list(ids_file) if ids_file else None
+    self.root, self.split = cfg.root, split
     self.ground_truth = coco.load_coco(cfg.root, split)
     self.image_ids = coco.select_image_ids(self.ground_truth, whitelist=ids)
     if config.eval.max_images:
@@ -173,14 +176,17 @@ class Evaluator:
   def __call__(self, variables) -> dict[str, float]:
     return evaluation.evaluate(self.ground_truth, self.results(variables), self.image_ids)
 
-  def write_overlays(self, variables, out_dir: str, count: int) -> list[str]:
-    """Overlay PNGs (people, heatmaps, tags) of the first `count` images."""
+  def write_overlays(self, variables, out_dir: str, count: int,
+                     min_score: float = 0.2) -> list[str]:
+    """Overlay PNGs (people with score >= min_score, ground truth, heatmaps,
+    tags) of the first `count` images."""
     os.makedirs(out_dir, exist_ok=True)
     paths = []
     for image_id, image in list(zip(self.image_ids, self.images))[:count]:
       path = os.path.join(out_dir, f"{image_id}.png")
-      visualize.overlay_with_maps(self.network, variables, self.spec, image,
-                                  self.protocol).save(path)
+      truth = coco.image_annotations(self.ground_truth, self.root, self.split, image_id).joints
+      visualize.overlay_with_maps(self.network, variables, self.spec, image, self.protocol,
+                                  min_score=min_score, truth=truth).save(path)
       paths.append(path)
     return paths
 
@@ -347,7 +353,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     if lead:
       host = training.host_tree(state.variables())
       export_model(os.path.join(workdir, "export"), host, arch)
-      evaluator.write_overlays(host, os.path.join(workdir, "overlays"), config.eval.overlays)
+      evaluator.write_overlays(host, os.path.join(workdir, "overlays"), config.eval.overlays,
+                               config.eval.overlay_min_score)
   finally:
     del batches  # an endless tf.data iterator must go before the interpreter exits
     checkpoints.wait_until_finished()

@@ -1,10 +1,13 @@
-"""Overlays: the COCO skeleton of every person on the image, and map panels.
+"""Overlays: the COCO skeletons of the people found on the image, and map panels.
 
   python -m rtpe_jax.visualize --teacher models/hrnet_w48_640 --image FILE --out PNG \
-      [--input-size N] [--threshold 0.1]
+      [--input-size N] [--threshold 0.1] [--min-score 0.2]
 
 Left side of the body in blue, right side in orange, the centre line in green;
-joints below the threshold are left out. Beside the overlay: the heatmaps (max
+people whose score (mean joint value) is below `min_score` and joints below
+`threshold` are left out: the parser returns up to 30 groups per image, most
+of them weak stray joints that would bury the real people. Beside the overlay:
+the ground truth when it is known (an evaluation's overlays), the heatmaps (max
 over joints) and the first tag map, at the input resolution.
 """
 
@@ -15,7 +18,7 @@ import argparse
 import numpy as np
 from PIL import Image, ImageDraw
 
-from rtpe_jax import coordinates, inference
+from rtpe_jax import inference
 from rtpe_jax.data.images import read_image
 from rtpe_jax.data.synthetic import SKELETON
 
@@ -45,14 +48,18 @@ def limb_colour(a: int, b: int):
   return _side(a) if _side(a) == _side(b) else CENTRE
 
 
-def draw_people(image: np.ndarray, keypoints: np.ndarray, threshold: float = 0.1) -> Image.Image:
-  """image (H, W, 3) uint8, keypoints (P, 17, 3) x, y, value -> the overlay."""
+def draw_people(image: np.ndarray, keypoints: np.ndarray, threshold: float = 0.1,
+                scores: np.ndarray | None = None, min_score: float = 0.0) -> Image.Image:
+  """image (H, W, 3) uint8, keypoints (P, 17, 3) x, y, value -> the overlay of
+  the people whose score (P,) is at least `min_score` (all without scores)."""
   canvas = Image.fromarray(image).convert("RGB")
   draw = ImageDraw.Draw(canvas)
   width = max(2, round(min(canvas.size) / 200))
-  for person in keypoints:
+  for p, person in enumerate(keypoints):
+    if scores is not None and scores[p] < min_score:
+      continue
     seen = person[:, 2] > threshold
-    xy = coordinates.to_drawing(person[:, :2])
+    xy = person[:, :2]  # PIL draws at positions (rtpe_jax.coordinates)
     for a, b in SKELETON:
       a, b = a - 1, b - 1
       if seen[a] and seen[b]:
@@ -64,20 +71,36 @@ def draw_people(image: np.ndarray, keypoints: np.ndarray, threshold: float = 0.1
   return canvas
 
 
+def _captioned(picture: Image.Image, text: str) -> Image.Image:
+  draw = ImageDraw.Draw(picture)
+  draw.rectangle([0, 0, picture.width, 12], fill=(0, 0, 0))
+  draw.text((3, 0), text, fill=(255, 255, 255))
+  return picture
+
+
 def _unit(x: np.ndarray) -> np.ndarray:
   """Heatmaps as they are when in [0, 1], else scaled by their max (untrained networks)."""
   return x / max(1.0, float(x.max()))
 
 
 def overlay_with_maps(network, variables, spec, image: np.ndarray, cfg: inference.ProtocolConfig,
-                      threshold: float = 0.1) -> Image.Image:
-  """The overlay, then the heatmap and tag panels, side by side at the image's height."""
+                      threshold: float = 0.1, min_score: float = 0.2,
+                      truth: np.ndarray | None = None) -> Image.Image:
+  """The people found (score >= min_score), the ground truth `truth` (P, 17, 3)
+  COCO keypoints when given, then the heatmap and tag panels, side by side at the
+  image's height."""
   heatmaps, tags, (center, scale, size) = inference.multi_person_maps(network, variables, spec,
                                                                       image, cfg)
-  (keypoints, _), = inference.group_and_map(heatmaps, tags, center, scale, size, cfg.grouping)
-  panels = [draw_people(image, keypoints, threshold),
-            Image.fromarray(heat(_unit(np.asarray(heatmaps[0]).max(-1)))),
-            Image.fromarray(diverging(np.asarray(tags[0, ..., 0, 0])))]
+  (keypoints, scores), = inference.group_and_map(heatmaps, tags, center, scale, size, cfg.grouping)
+  shown = int(np.sum(scores >= min_score))
+  panels = [_captioned(draw_people(image, keypoints, threshold, scores, min_score),
+                       f"found: {shown} with score >= {min_score:g} (of {len(scores)})")]
+  if truth is not None:
+    labelled = truth[truth[:, :, 2].max(-1) > 0]
+    panels.append(_captioned(draw_people(image, labelled, threshold=0.0),
+                             f"ground truth: {len(labelled)}"))
+  panels += [Image.fromarray(heat(_unit(np.asarray(heatmaps[0]).max(-1)))),
+             Image.fromarray(diverging(np.asarray(tags[0, ..., 0, 0])))]
   h = image.shape[0]
   panels = [p.resize((max(1, round(p.width * h / p.height)), h)) for p in panels]
   out = Image.new("RGB", (sum(p.width for p in panels) + 8 * (len(panels) - 1), h), "white")
@@ -94,14 +117,17 @@ def main(argv=None):
   parser.add_argument("--image", required=True)
   parser.add_argument("--out", required=True)
   parser.add_argument("--input-size", type=int)
-  parser.add_argument("--threshold", type=float, default=0.1)
+  parser.add_argument("--threshold", type=float, default=0.1, help="joints drawn above this")
+  parser.add_argument("--min-score", type=float, default=0.2,
+                      help="people drawn from this score (mean joint value) up")
   args = parser.parse_args(argv)
   from rtpe_jax.models import load_teacher
   model, variables = load_teacher(args.teacher)
   spec = inference.OutputSpec.for_hrnet(model.config)
   cfg = inference.ProtocolConfig(input_size=args.input_size or model.config.input_size)
   image = read_image(args.image, 0)
-  overlay_with_maps(model.apply, variables, spec, image, cfg, args.threshold).save(args.out)
+  overlay_with_maps(model.apply, variables, spec, image, cfg, args.threshold,
+                    args.min_score).save(args.out)
   print(args.out)
 
 

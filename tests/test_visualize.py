@@ -30,3 +30,33 @@ def test_command_line_writes_the_picture(tiny_model_dir, tmp_path):
                   "--input-size", "128"])
   picture = Image.open(out)
   assert picture.height == 128 and picture.width > 3 * image.width
+
+
+def test_people_below_the_score_threshold_are_not_drawn():
+  image = np.zeros((100, 100, 3), np.uint8)
+  people = np.zeros((2, 17, 3), np.float32)
+  people[0, 5], people[0, 7] = (30, 20, 0.9), (30, 80, 0.9)  # a left upper arm
+  people[1, 6], people[1, 8] = (70, 20, 0.9), (70, 80, 0.9)  # a right upper arm
+  drawn = np.asarray(visualize.draw_people(image, people, 0.1, np.array([0.5, 0.1]), 0.2))
+  assert tuple(drawn[50, 30]) == visualize.LEFT
+  assert not drawn[50, 70].any()
+  both = np.asarray(visualize.draw_people(image, people, 0.1, np.array([0.5, 0.1]), 0.05))
+  assert tuple(both[50, 70]) == visualize.RIGHT
+
+
+def test_evaluation_overlay_shows_the_ground_truth_beside(tiny_model_dir):
+  from rtpe_jax import inference
+  from rtpe_jax.models import load_teacher
+  model, variables = load_teacher(tiny_model_dir)
+  image = np.zeros((128, 128, 3), np.uint8)
+  truth = np.zeros((1, 17, 3), np.float32)
+  truth[0, 11], truth[0, 13] = (20, 30, 2), (20, 100, 2)  # a left thigh
+  cfg = inference.ProtocolConfig(input_size=128)
+  spec = inference.OutputSpec.for_hrnet(model.config)
+  alone = visualize.overlay_with_maps(model.apply, variables, spec, image, cfg, min_score=1e9)
+  both = visualize.overlay_with_maps(model.apply, variables, spec, image, cfg, min_score=1e9,
+                                     truth=truth)
+  assert both.width == alone.width + 128 + 8
+  panel = np.asarray(both)[:, 128 + 8:2 * 128 + 8]
+  assert tuple(panel[65, 20]) == visualize.LEFT
+  assert not np.asarray(alone)[20:, :128].any()  # no one scores 1e9: an empty overlay

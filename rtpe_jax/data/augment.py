@@ -33,7 +33,8 @@ def default_config() -> ml_collections.ConfigDict:
       max_rotation=30.0,  # degrees, uniform in [-r, r]
       min_scale=0.75,  # the crop covers scale x the image's shorter (or longer) side
       max_scale=1.5,
-      scale_type="short",  # "short" or "long"
+      scale_type="short",  # "short", "long", or "none": scale x the crop's own side
+                           # (scale 1: the image at its own size)
       max_translate=0.2,  # of the crop side, uniform in [-t, t] per axis
       flip=0.5,  # probability of a horizontal flip
       colour_jitter=dict(brightness=0.0, contrast=0.0, saturation=0.0, hue=0.0),  # 0: off
@@ -55,7 +56,10 @@ def crop_affine(center, crop_side: float, rotation_deg: float, out_size: int) ->
 def random_affine(rng: np.random.Generator, image_hw, out_size: int, cfg):
   """One random (3, 3) image -> crop affine and whether it flips."""
   h, w = image_hw
-  side = min(h, w) if cfg.scale_type == "short" else max(h, w)
+  sides = {"short": min(h, w), "long": max(h, w), "none": out_size}
+  if cfg.scale_type not in sides:
+    raise ValueError(f"scale_type {cfg.scale_type!r}: use one of {sorted(sides)}")
+  side = sides[cfg.scale_type]
   crop_side = side * rng.uniform(cfg.min_scale, cfg.max_scale)
   rotation = rng.uniform(-cfg.max_rotation, cfg.max_rotation)
   shift = crop_side * cfg.max_translate
@@ -131,11 +135,12 @@ def augment_example(raw: dict, seed, input_size: int, mask_stride: int, teacher_
   if any(jitter[k] > 0 for k in ("brightness", "contrast", "saturation", "hue")):
     image = colour_jitter(image, rng, jitter)
   out_hw = (input_size // mask_stride,) * 2
-  masks = np.stack([1 - raw["ignore_mask"], raw["person_mask"]], -1)
+  # Beyond the image the crop is black, as the test protocol pads: nothing to find
+  # there, and the loss says so (not ignored, no person).
+  masks = np.stack([raw["ignore_mask"], raw["person_mask"]], -1) * np.uint8(255)
+  masks = coordinates.warp(masks, coordinates.to_stride(mask_stride) @ matrix, out_hw) > 127
   out = {"image": image, "joints": transform_joints(raw["joints"], matrix, flip),
-         "masks": (coordinates.warp(masks * np.uint8(255),
-                                    coordinates.to_stride(mask_stride) @ matrix, out_hw) > 127)
-                  .astype(np.uint8)}
+         "masks": np.stack([~masks[..., 0], masks[..., 1]], -1).astype(np.uint8)}
   if "teacher_heatmap_q" in raw:
     out_hw = (input_size // teacher_stride,) * 2
     for kind in ("heatmap", "tag"):

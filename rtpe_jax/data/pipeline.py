@@ -18,7 +18,8 @@ A training sample (batched with a leading B):
   image          (S, S, 3)  uint8 RGB (normalised and turned into the LAB/HSV
                             input on the device: rtpe_jax.preprocess)
   heatmaps_{s}   (len(sigmas), S/s, S/s, 17)  ground truth per output stride s
-  weights_{s}    (S/s, S/s) loss weights (0 on crowds, unannotated people, padding)
+  weights_{s}    (S/s, S/s) loss weights: 0 on crowds and unannotated people (1 beyond
+                            the image: the crop is black there, with nothing to find)
   person_mask_{s}(S/s, S/s) union of the people's segmentations
   tags           (max_people, 17, 2) int32 at `tag_stride` (see targets.tag_targets)
   joints         (max_people, 17, 3) in crop pixels
@@ -52,6 +53,7 @@ def default_config() -> ml_collections.ConfigDict:
       root="data/synthetic",  # COCO layout: images/{split}/, annotations/
       train_split="train2017",
       eval_split="val2017",
+      train_ids="",  # optional file of image ids to train on (default: every image with people)
       eval_ids="",  # optional file of image ids (e.g. a minival list)
       tfds_dir="",  # read the TFDS build (`tfds_coco`) in this data_dir instead of `root`
       input_size=512,
@@ -298,6 +300,12 @@ def make_source(cfg, split: str, require_people: bool, image_ids=None) -> CocoSo
                     cfg.skip_missing_teacher)
 
 
+def train_source(cfg) -> CocoSource:
+  """The training split's source: images with people, those of `train_ids` if set."""
+  ids = coco.read_id_list(cfg.train_ids) if cfg.get("train_ids") else None
+  return make_source(cfg, cfg.train_split, require_people=True, image_ids=ids)
+
+
 def train_dataset(cfg, start: int = 0, source: CocoSource | None = None,
                   process_index: int | None = None, process_count: int | None = None,
                   batch: bool = True) -> tf.data.Dataset:
@@ -308,7 +316,7 @@ def train_dataset(cfg, start: int = 0, source: CocoSource | None = None,
     from rtpe_jax.data import tfds_coco
     raw = tfds_coco.raw_dataset(cfg, cfg.train_split, pi, pc)
     return _finish(raw, cfg, start, pi, pc, batch, num_images=None)
-  source = source or make_source(cfg, cfg.train_split, require_people=True)
+  source = source or train_source(cfg)
   return _finish(source, cfg, start, pi, pc, batch, len(source))
 
 

@@ -31,8 +31,6 @@ import numpy as np
 from PIL import Image, ImageDraw
 from pycocotools import mask as mask_utils
 
-from rtpe_jax import coordinates
-
 KEYPOINT_NAMES = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
     "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
@@ -209,8 +207,7 @@ def _annotation(mask: np.ndarray, polygons, keypoints: np.ndarray | None, iscrow
   if iscrowd:
     segmentation = _uncompressed_rle(mask)
   else:
-    segmentation = [[round(float(c), 2) for pt in coordinates.from_drawing(poly) for c in pt]
-                    for poly in polygons]
+    segmentation = [[round(float(c), 2) for pt in poly for c in pt] for poly in polygons]
   kps = np.zeros((17, 3)) if keypoints is None else keypoints
   return {"segmentation": segmentation, "area": area, "bbox": bbox, "iscrowd": int(iscrowd),
           "keypoints": [round(float(v), 2) if i % 3 < 2 else int(v)
@@ -233,16 +230,15 @@ FACE = (0, 1, 2)  # nose and eyes: drawn only on figures that face the camera
 
 
 def keypoint_labels(joints: np.ndarray, later_masks, w: int, h: int) -> np.ndarray:
-  """COCO keypoints (17, 3) of a figure drawn at `joints` (17, 2) (PIL's drawing
-  coordinates): positions in the project's convention (`rtpe_jax.coordinates`),
-  v = 1 where a figure drawn later covers the joint, v = 2 where it is seen, and
-  unlabelled (0, 0, 0) outside the image and where a photo would not show it: the
-  nose and eyes of a figure seen from the back (its head is hair), as COCO
-  annotators leave unseen face joints out."""
-  positions = coordinates.from_drawing(joints)
+  """COCO keypoints (17, 3) of a figure drawn at `joints` (17, 2), positions as in
+  `rtpe_jax.coordinates` (PIL draws in that convention): v = 1 where a figure
+  drawn later covers the joint, v = 2 where it is seen, and unlabelled (0, 0, 0)
+  outside the image and where a photo would not show it: the nose and eyes of a
+  figure seen from the back (its head is hair), as COCO annotators leave unseen
+  face joints out."""
   keypoints = np.zeros((17, 3))
   facing = facing_camera(joints)
-  for k, (x, y) in enumerate(positions):
+  for k, (x, y) in enumerate(joints):
     if not (0 <= x < w and 0 <= y < h) or (k in FACE and not facing):
       continue
     covered = any(m[int(y), int(x)] for m in later_masks)
@@ -363,7 +359,7 @@ def video_frames(num_frames: int = 24, size: int = 256, people: int = 3, seed: i
       frame_joints.append(j)
     frames.append(np.asarray(image))
     joints.append(frame_joints)
-  return frames, coordinates.from_drawing(joints)
+  return frames, np.asarray(joints)
 
 
 def write_video(path: str, num_frames: int = 24, size: int = 256, seed: int = 0,
@@ -385,7 +381,7 @@ def write_video(path: str, num_frames: int = 24, size: int = 256, seed: int = 0,
 def main(argv=None) -> None:
   parser = argparse.ArgumentParser(description="Writes a synthetic COCO-format keypoint dataset.")
   parser.add_argument("--out", help="dataset directory (COCO layout)")
-  parser.add_argument("--train", type=int, default=256, help="training images (default 256)")
+  parser.add_argument("--train", type=int, default=1024, help="training images (default 1024)")
   parser.add_argument("--val", type=int, default=64, help="validation images (default 64)")
   parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--size", type=int, default=256, help="image height in pixels")

@@ -12,7 +12,9 @@ The attention student (`../shared/docs/student.md`, phases 1-2):
   -> concatenated with the alternate colour space (LAB/HSV) branch (two
      stride-2 3x3 conv-BN-ReLU) and a 1x1 conv back to `channels`
   -> keypoint detector: `detector_steps` CAMs, each refining the sum of the
-     previous outputs -> 3x3 conv to 17 heatmaps and `tag_channels` (0, 1 or 17).
+     previous outputs (with `detector_levels` > 1 each step is a multi-resolution
+     CAM as in the segmentation branch: more context at little cost) -> 3x3 conv
+     to 17 heatmaps and `tag_channels` (0, 1 or 17).
 Input: (B, H, W, 3) normalised RGB, or (B, H, W, 6) with the alternate colour
 space in the last three channels (`rtpe_jax.preprocess.network_inputs`).
 """
@@ -40,6 +42,7 @@ class StudentConfig:
   segmentation_channels: int = 32
   dilations: tuple[int, ...] = (1, 2, 3, 4)
   detector_steps: int = 3
+  detector_levels: int = 1  # resolutions each detector CAM step sees (1/4, 1/8, ...): context
   colour_channels: int = 16  # 0: no alternate colour space input
   num_joints: int = 17
   tag_channels: int = 1  # 0, 1 (shared) or num_joints
@@ -109,6 +112,20 @@ def _upsample_to(x, hw):
   return jax.image.resize(x, (x.shape[0], *hw, x.shape[-1]), "linear", antialias=False)
 
 
+def multi_resolution_cam(x, levels: int, dilations, dtype, train: bool, prefix: str):
+  """Sum of CAMs on x (B, h, w, C) and on its 2x, 4x, ... average-pooled copies
+  (`levels` resolutions), each upsampled back: (B, h, w, C). Called inside a
+  module's compact method: the CAMs are its submodules `{prefix}{level}`."""
+  hw = x.shape[1:3]
+  total = 0.0
+  for level in range(levels):
+    pooled = nn.avg_pool(x, (2**level, 2**level), (2**level, 2**level)) if level else x
+    out = ContextAwareModule(dtype=dtype, dilations=dilations, name=f"{prefix}{level}")(pooled,
+                                                                                       train)
+    total = total + (_upsample_to(out, hw) if level else out)
+  return total
+
+
 class SegmentationBranch(_Layers):
   """(B, h, w, C) features -> (B, h, w, 1) person logits from CAMs at three resolutions."""
 
@@ -117,14 +134,8 @@ class SegmentationBranch(_Layers):
 
   @nn.compact
   def __call__(self, x, train: bool = False):
-    hw = x.shape[1:3]
     x = nn.relu(self.bn(train, "reduce_bn")(self.conv(self.channels, 1, name="reduce")(x)))
-    total = 0.0
-    for level in range(3):
-      pooled = nn.avg_pool(x, (2**level, 2**level), (2**level, 2**level)) if level else x
-      out = ContextAwareModule(dtype=self.dtype, dilations=self.dilations,
-                               name=f"cam_{level}")(pooled, train)
-      total = total + (_upsample_to(out, hw) if level else out)
+    total = multi_resolution_cam(x, 3, self.dilations, self.dtype, train, "cam_")
     return nn.Conv(1, (3, 3), padding=((1, 1), (1, 1)), dtype=self.dtype, name="logits")(total)
 
 
@@ -150,6 +161,13 @@ class AttentionStudent(_Layers):
   (B, H/4, W/4, 1), stem features (B, H/4, W/4, 256)."""
 
   config: StudentConfig = StudentConfig()
+
+  def _head_bias(self, key, shape, dtype=jnp.float32):
+    """Near-empty maps at the start, as HigherHRNet's heads (their weights are
+    near zero too): heatmaps 0, or as logits a 1 % prior (RetinaNet's)."""
+    del key
+    prior = -jnp.log(99.0) if self.config.heatmap_sigmoid else 0.0
+    return jnp.zeros(shape, dtype).at[:self.config.num_joints].set(prior)
 
   @nn.compact
   def __call__(self, x, train: bool = False, attention_divisor: float = 1.0):
@@ -184,12 +202,17 @@ class AttentionStudent(_Layers):
       f = nn.relu(self.bn(train, "merge_bn")(self.conv(cfg.channels, 1, name="merge")(f)))
     total, h = 0.0, f
     for step in range(cfg.detector_steps):
-      total = total + ContextAwareModule(dtype=self.dtype, dilations=cfg.dilations,
-                                         name=f"detector_{step}")(h, train)
+      if cfg.detector_levels == 1:
+        out = ContextAwareModule(dtype=self.dtype, dilations=cfg.dilations,
+                                 name=f"detector_{step}")(h, train)
+      else:
+        out = multi_resolution_cam(h, cfg.detector_levels, cfg.dilations, self.dtype, train,
+                                   f"detector_{step}_")
+      total = total + out
       h = total
     out = nn.Conv(cfg.num_joints + cfg.tag_channels, (3, 3), padding=((1, 1), (1, 1)),
                   dtype=self.dtype, kernel_init=nn.initializers.normal(0.001),
-                  name="head")(h)  # near-zero maps at the start, as HigherHRNet's heads
+                  bias_init=self._head_bias, name="head")(h)
     f32 = lambda a: a.astype(jnp.float32)
     return {"heatmaps": f32(out[..., :cfg.num_joints]), "tags": f32(out[..., cfg.num_joints:]),
             "segmentation": f32(logits), "stem": f32(stem_features), **extra}
