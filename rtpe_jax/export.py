@@ -148,7 +148,8 @@ def main(argv=None) -> None:
   runs = {saved: run_saved_model(saved, images)}
   for float16 in (False, True):
     path = os.path.join(args.out, f"student_float{16 if float16 else 32}.tflite")
-    runs[export_tflite(saved, path, float16)] = run_tflite(path, images)
+    written = export_tflite(saved, path, float16)
+    runs[written] = run_tflite(written, images)
   for path, out in runs.items():
     diff = max(float(np.abs(out[k] - reference[k]).max()) for k in ("heatmaps", "tags"))
     print(f"{path}: max |heatmap, tag - JAX| = {diff:.2e}")

@@ -67,3 +67,15 @@ def test_tflite_float16_within_tolerance(exported):
   scale = np.abs(reference["heatmaps"]).max()
   np.testing.assert_allclose(got["values"][..., 0], reference["values"][..., 0],
                              atol=1e-2 * scale)
+
+
+def test_command_line_writes_and_checks_every_format(small_student_dir, tmp_path, capsys):
+  """The README's command: SavedModel and both TFLite files written, then each
+  read back and compared with JAX (the float32 file first written, then read)."""
+  out = tmp_path / "export"
+  export.main(["--model", small_student_dir, "--out", str(out), "--height", "64",
+               "--width", "64"])
+  printed = capsys.readouterr().out
+  for name in ("saved_model", "student_float32.tflite", "student_float16.tflite"):
+    assert (out / name).exists(), name
+    assert name in printed, printed
