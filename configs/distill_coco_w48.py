@@ -1,6 +1,6 @@
 """The real recipe: the attention student on the frozen W48 stem, distilled from
 HigherHRNet-W48 (640) predictions on COCO train2017; phases 1 and 2 of
-`../shared/docs/student.md`.
+docs/student.md.
 
   python convert_hrnet_weights.py pose_higher_hrnet_w48_640.pth.tar models/hrnet_w48_640
   python infer_teacher.py --teacher models/hrnet_w48_640 --coco data/coco --split train2017 \

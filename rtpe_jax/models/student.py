@@ -1,6 +1,6 @@
 """Students: Context-Aware Modules on a stem, with a human-segmentation attention branch.
 
-The attention student (`../shared/docs/student.md`, phases 1-2):
+The attention student (docs/student.md, phases 1-2):
   stem (the converted teacher stem, frozen; or its own small stem, phase 3)
     (B, H/4, W/4, 256)
   -> mid stem: 1x1 conv-BN-ReLU to `channels`
