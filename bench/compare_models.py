@@ -15,7 +15,6 @@ import statistics
 import time
 
 import jax
-import jax.numpy as jnp
 
 from rtpe_jax.models import summary, weights
 from teacher_forward import machine

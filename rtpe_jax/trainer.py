@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import time
 
 import flax.traverse_util as traverse_util
 import jax

@@ -1,12 +1,10 @@
 """Batch norm folded into convolutions: the same outputs, fewer ops."""
 
 import jax
-import jax.numpy as jnp
-import numpy as np
 import pytest
 from conftest import SMALL_STUDENT, perturbed_variables, relative_error
 
-from rtpe_jax.models import folding, hrnet, student, weights
+from rtpe_jax.models import folding, student, weights
 
 
 def _student():

@@ -119,6 +119,3 @@ def _kept_statistics(folded: dict, path: str) -> bool:
     node = node[name]
   return True
 
-
-def is_folded(variables: dict) -> bool:
-  return "folded_bias" in variables
