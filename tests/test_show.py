@@ -28,3 +28,19 @@ def test_colour_maps():
   np.testing.assert_array_equal(visualize.heat(np.array([[0.0, 1.0]])), [[[0, 0, 0], [255, 255, 255]]])
   np.testing.assert_array_equal(visualize.diverging(np.array([[-2.0, 0.0, 2.0]])),
                                 [[[0, 0, 255], [255, 255, 255], [255, 0, 0]]])
+
+
+def test_command_line_as_the_readme_shows_it(synthetic_root, tmp_path):
+  """`python -m rtpe_jax.data.show --config configs/quickstart.py --out DIR
+  --stand_in_teacher`, on the test's synthetic data."""
+  import os
+  import subprocess
+  import sys
+  repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  out = tmp_path / "show"
+  result = subprocess.run(
+      [sys.executable, "-m", "rtpe_jax.data.show", "--config", "configs/quickstart.py",
+       f"--config.data.root={synthetic_root}", "--out", str(out), "--samples", "2",
+       "--stand_in_teacher"], cwd=repo, capture_output=True, text=True, timeout=600)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert len([f for f in os.listdir(out) if f.endswith(".png")]) == 2, os.listdir(out)
