@@ -37,7 +37,7 @@ distill: $(STAMP)
 	$(PY) infer_teacher.py --teacher out/teacher_synthetic/export --coco data/synthetic \
 	  --split train2017 --out out/teacher_synthetic/predictions --input-size 256
 	$(PY) train.py --config configs/distill_synthetic.py --workdir out/distill_synthetic
-	$(PY) bench/compare_models.py out/teacher_synthetic/export out/distill_synthetic/export \
+	$(PY) -m bench.compare_models out/teacher_synthetic/export out/distill_synthetic/export \
 	  --input-size 256
 
 clean:

@@ -1,6 +1,6 @@
 """Parameters, compute and CPU/GPU latency of trained model directories, side by side.
 
-  python bench/compare_models.py out/teacher_synthetic/export out/distill_synthetic/export \
+  python -m bench.compare_models out/teacher_synthetic/export out/distill_synthetic/export \
       --input-size 256
 
 One row per model: parameters, GMAC of the convolutions (rtpe_jax.models.summary)
@@ -11,25 +11,17 @@ float32, `block_until_ready`, after a warm-up).
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import jax
 
+from bench.common import machine, median_seconds
 from rtpe_jax.models import summary, weights
-from teacher_forward import machine
 
 
 def latency_ms(module, variables, size: int, runs: int) -> float:
   x = jax.random.normal(jax.random.key(0), (1, size, size, weights.input_channels(module)))
   forward = jax.jit(lambda v, x: module.apply(v, x, train=False))
-  jax.block_until_ready(forward(variables, x))
-  times = []
-  for _ in range(runs):
-    t0 = time.perf_counter()
-    jax.block_until_ready(forward(variables, x))
-    times.append(time.perf_counter() - t0)
-  return 1e3 * statistics.median(times)
+  return 1e3 * median_seconds(lambda: forward(variables, x), runs, warmup=1)
 
 
 def main(argv=None) -> list[dict]:

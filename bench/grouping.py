@@ -1,6 +1,6 @@
 """Milliseconds per image for the whole post-processing, against plain NumPy.
 
-  python bench/grouping.py [--runs 50] [--size 256] [--json FILE]
+  python -m bench.grouping [--runs 50] [--size 256] [--json FILE]
 
 Maps: 17 x 256 x 256 heatmaps with 1, 5 and 20 people (Gaussian peaks on a
 noisy floor) and two tag maps per joint (as after the flip test). Timed: NMS,
@@ -12,12 +12,11 @@ the same people (checked before timing).
 
 import argparse
 import json
-import platform
-import time
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from bench.common import machine, median_seconds
 from rtpe_jax import grouping, inference
 
 
@@ -87,19 +86,6 @@ def full_path(group, heatmaps, tags, mapping):
   return keypoints, scores
 
 
-def median_ms(fn, runs: int, warmup: int = 2) -> float:
-  """Median milliseconds of `fn()` (which blocks until its results are ready)
-  over `runs` calls after `warmup` calls."""
-  for _ in range(warmup):
-    fn()
-  times = []
-  for _ in range(runs):
-    start = time.perf_counter()
-    fn()
-    times.append(time.perf_counter() - start)
-  return 1e3 * float(np.median(times))
-
-
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--runs", type=int, default=50)
@@ -115,15 +101,16 @@ def main():
     a, b = full_path(ours, heatmaps, tags, mapping), full_path(numpy_group, heatmaps, tags, mapping)
     np.testing.assert_allclose(a[0], b[0], atol=1e-4)
     row = {"people": count, "found": len(a[0]),
-           "jax_ms": median_ms(lambda: full_path(ours, heatmaps, tags, mapping), args.runs),
-           "numpy_ms": median_ms(lambda: full_path(numpy_group, heatmaps, tags, mapping),
-                                 max(5, args.runs // 5))}
+           "jax_ms": 1e3 * median_seconds(lambda: full_path(ours, heatmaps, tags, mapping),
+                                          args.runs),
+           "numpy_ms": 1e3 * median_seconds(lambda: full_path(numpy_group, heatmaps, tags, mapping),
+                                            max(5, args.runs // 5))}
     row["speedup"] = row["numpy_ms"] / row["jax_ms"]
     rows.append(row)
     print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}))
   if args.json:
     with open(args.json, "w") as f:
-      json.dump({"machine": platform.processor() or platform.machine(), "rows": rows}, f, indent=1)
+      json.dump({"machine": machine(), "rows": rows}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Augmented training samples per second of the tf.data pipeline, with teacher maps.
 
-  python bench/input_pipeline.py [--size 512] [--images 64] [--batch 32] [--batches 20]
+  python -m bench.input_pipeline [--size 512] [--images 64] [--batch 32] [--batches 20]
 
 Writes a synthetic COCO-format dataset of COCO-sized images (480 px high, 360 to
 600 wide) and a teacher store of ground-truth stand-in maps at 1/2 resolution
@@ -13,12 +13,10 @@ Reports the median over batches after warm-up.
 import argparse
 import json
 import os
-import platform
 import tempfile
-import time
 
-import numpy as np
 
+from bench.common import machine, median_seconds
 from rtpe_jax.data import pipeline, synthetic, teacher_store as ts
 
 
@@ -31,14 +29,9 @@ def bench(root: str, store: str, size: int, batch: int, batches: int, warmup: in
   cfg = pipeline.default_config()
   cfg.root, cfg.teacher_store, cfg.input_size, cfg.batch_size = root, store, size, batch
   iterator = iter(pipeline.train_dataset(cfg, process_index=0, process_count=1))
-  times = []
-  for i in range(warmup + batches):
-    start = time.perf_counter()
-    next(iterator)
-    if i >= warmup:
-      times.append(time.perf_counter() - start)
+  seconds = median_seconds(iterator.__next__, batches, warmup)
   del iterator  # an endless iterator must go before the interpreter exits
-  return batch / float(np.median(times))
+  return batch / seconds
 
 
 def main():
@@ -53,7 +46,7 @@ def main():
     root, store = prepare(tmp, args.images)
     rate = bench(root, store, args.size, args.batch, args.batches)
   result = {"samples_per_s": round(rate, 1), "input_size": args.size, "batch": args.batch,
-            "cpus": os.cpu_count(), "machine": platform.processor() or platform.machine()}
+            "cpus": os.cpu_count(), "machine": machine()}
   print(json.dumps(result))
   if args.json:
     with open(args.json, "w") as f:

@@ -1,6 +1,6 @@
 """Each inference optimisation of rtpe_jax.predict measured before and after.
 
-  python bench/optimisations.py [--size 512] [--runs 20] [--frames 24] [--quick]
+  python -m bench.optimisations [--size 512] [--runs 20] [--frames 24] [--quick]
 
 For the default student (random weights) on this machine, medians of --runs:
 - batch norm folded into the convolutions vs not (network alone, batch 1);
@@ -15,22 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import grouping as grouping_bench  # noqa: E402
-import run_all  # noqa: E402
-from teacher_forward import machine  # noqa: E402
-
-from rtpe_jax import grouping, inference, predict  # noqa: E402
-from rtpe_jax.data import synthetic  # noqa: E402
+from bench import grouping as grouping_bench
+from bench import run_all
+from bench.common import machine, median_seconds
+from rtpe_jax import grouping, inference, predict
+from rtpe_jax.data import synthetic
 
 
 def network_ms(model: predict.Model, size: int, runs: int) -> float:
@@ -38,7 +31,7 @@ def network_ms(model: predict.Model, size: int, runs: int) -> float:
   call = lambda: jax.block_until_ready(inference.scale_maps(
       model.network, model.spec, False, None, model.variables, x))
   call()
-  return 1e3 * run_all.median_s(call, runs, 2)
+  return 1e3 * median_seconds(call, runs, 2)
 
 
 def unfolded(module, variables, size) -> predict.Model:
@@ -56,7 +49,7 @@ def host_candidates_ms(model: predict.Model, size: int, runs: int) -> tuple[floa
   host = lambda: grouping_bench.numpy_candidates(np.asarray(heatmaps[0]), np.asarray(tags[0]))
   device()
   host()
-  return 1e3 * run_all.median_s(device, runs, 2), 1e3 * run_all.median_s(host, runs, 2)
+  return 1e3 * median_seconds(device, runs, 2), 1e3 * median_seconds(host, runs, 2)
 
 
 def stream_fps(model: predict.Model, frames, overlap: bool) -> float:

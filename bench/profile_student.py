@@ -1,6 +1,6 @@
 """Where the default student's time goes: a jax.profiler trace, summed per XLA op.
 
-  python bench/profile_student.py [--size 512] [--dtype float32] [--runs 5] [--top 10]
+  python -m bench.profile_student [--size 512] [--dtype float32] [--runs 5] [--top 10]
 
 Traces `--runs` forward passes (batch 1, batch norm folded, random weights),
 reads the Perfetto trace the profiler writes, sums the time of each compiled
@@ -22,10 +22,9 @@ import tempfile
 import jax
 import jax.numpy as jnp
 
+from bench.common import DTYPES
 from rtpe_jax.models import folding
 from rtpe_jax.models.student import AttentionStudent, StudentConfig
-
-DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 
 def op_sources(hlo_text: str) -> dict[str, str]:

@@ -1,8 +1,8 @@
 """Every speed figure of the README in one run: one JSON and one Markdown table.
 
-  python bench/run_all.py --out bench/results_cpu.json           # the full suite
-  python bench/run_all.py --quick --out /tmp/quick.json          # CI-sized (a test runs it)
-  python bench/run_all.py --models student --sizes 512 --dtypes bfloat16 --batches 1
+  python -m bench.run_all --out bench/results_cpu.json         # the full suite
+  python -m bench.run_all --quick --out /tmp/quick.json        # CI-sized (a test runs it)
+  python -m bench.run_all --models student --sizes 512 --dtypes bfloat16 --batches 1
 
 Rows (each with the machine it ran on):
 - network: the W48 and W32 teachers and the default student (random weights:
@@ -21,7 +21,7 @@ Rows (each with the machine it ran on):
   the grouping rows, which time realistic loads;
 - train step: images/s of the jitted student step of configs/distill_coco_w48.py
   (phase 1, frozen W48 stem, bfloat16) on random batches of its shapes;
-- input pipeline: augmented training samples/s (bench/input_pipeline.py);
+- input pipeline: augmented training samples/s (bench.input_pipeline);
   needs TensorFlow, skipped where it is missing (the GPU machine);
 - grouping: ms per image of the host grouping with 1, 5 and 20 people.
 Timings are medians of --runs calls after --warmup calls.
@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 
 import flax.linen as nn
@@ -41,29 +40,20 @@ import jax.numpy as jnp
 import numpy as np
 from flax import traverse_util
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import grouping as grouping_bench  # noqa: E402
-from teacher_forward import machine  # noqa: E402
-
-from rtpe_jax import predict, preprocess  # noqa: E402
-from rtpe_jax.models import ARCHS, HigherHRNet, folding, summary  # noqa: E402
-from rtpe_jax.models.student import AttentionStudent, StudentConfig  # noqa: E402
+from bench import grouping as grouping_bench
+from bench.common import DTYPES, machine, median_seconds
+from rtpe_jax import predict, preprocess
+from rtpe_jax.models import ARCHS, HigherHRNet, folding, summary
+from rtpe_jax.models.student import AttentionStudent, StudentConfig
 
 QUICK_STUDENT = StudentConfig(stem="own", own_stem_channels=(16, 32), stem_features=32,
                               channels=32, segmentation_channels=8, dilations=(1, 2, 4),
                               detector_steps=2, colour_channels=8)
 
 
-def median_s(fn, runs: int, warmup: int) -> float:
-  """Median seconds of `fn()` over `runs` calls after `warmup` calls."""
-  return grouping_bench.median_ms(fn, runs, warmup) / 1e3
-
-
 def build(name: str, dtype: str, quick: bool):
   """(module, float32 variables) with random weights: a teacher arch or the student."""
-  dt = predict.DTYPES[dtype]
+  dt = DTYPES[dtype]
   if name == "student":
     module = AttentionStudent(config=QUICK_STUDENT if quick else StudentConfig(), dtype=dt)
   else:
@@ -119,7 +109,7 @@ def network_rows(name, dtype, size, batches, args, model) -> list[dict]:
         model.network, model.spec, False, 30, 5, model.variables, x,
         np.array([size, size], np.int32)))
     forward()  # compile
-    seconds = median_s(forward, args.runs, args.warmup)
+    seconds = median_seconds(forward, args.runs, args.warmup)
     rows.append({"kind": "network", "model": name, "input": size, "dtype": dtype,
                  "batch": batch, "latency_ms": 1e3 * seconds, "images_per_s": batch / seconds})
   return rows
@@ -136,7 +126,7 @@ def whole_path_rows(name, dtype, size, batches, args, model, frame) -> list[dict
       return [predict.group_frame(out, index=i) for i in range(batch)]
 
     people = np.mean([len(scores) for _, scores in whole()])  # also compiles
-    seconds = median_s(whole, args.runs, args.warmup)
+    seconds = median_seconds(whole, args.runs, args.warmup)
     rows.append({"kind": "whole path", "model": name, "input": size, "dtype": dtype,
                  "batch": batch, "latency_ms": 1e3 * seconds, "images_per_s": batch / seconds,
                  "people": float(people)})
@@ -174,7 +164,7 @@ def train_step_row(args) -> dict:
     state, m = step(state, batch)
     jax.block_until_ready(m)
 
-  seconds = median_s(run, args.runs, args.warmup)
+  seconds = median_seconds(run, args.runs, args.warmup)
   b = config.data.batch_size
   return {"kind": "train step", "model": "student (distill_coco_w48" +
           (", quick" if args.quick else "") + ")", "input": config.data.input_size,
@@ -183,24 +173,15 @@ def train_step_row(args) -> dict:
 
 
 def random_batch(config) -> dict:
-  """Arrays of the shapes and dtypes of a training batch of `config` (the
-  layout of `rtpe_jax.data.pipeline`; teacher maps when the loss reads them)."""
-  from rtpe_jax import training
-  b, s, m = config.data.batch_size, config.data.input_size, config.data.max_people
-  h, t = s // training.STUDENT_STRIDE, s // config.data.teacher_stride
-  rng = np.random.default_rng(0)
-  index = rng.integers(0, (s // config.data.tag_stride) ** 2, (b, m, 17, 1))
-  arrays = {
-      "image": rng.integers(0, 256, (b, s, s, 3), np.uint8),
-      "weights_4": np.ones((b, h, h), np.float32),
-      "person_mask_4": (rng.uniform(0, 1, (b, h, h)) > 0.7).astype(np.float32),
-      "heatmaps_4": rng.uniform(0, 1, (b, len(config.data.sigmas), h, h, 17)).astype(np.float32),
-      "tags": np.concatenate([index, np.ones_like(index)], -1).astype(np.int32),
-      "teacher_heatmaps": rng.uniform(0, 1, (b, t, t, 17)).astype(np.float32),
-      "teacher_tags": rng.normal(0, 1, (b, t, t, 17)).astype(np.float32),
-  }
-  fields = training.batch_fields(config, with_teacher=bool(config.data.teacher_store))
-  return {f: arrays[f] for f in fields}
+  """Random arrays of the fields the train step of `config` reads, shaped and
+  typed as the pipeline's batches (`rtpe_jax.data.schema`; the teacher's maps,
+  17 tag channels, when the config has a store)."""
+  from rtpe_jax import keypoints, training
+  from rtpe_jax.data import schema
+  with_teacher = bool(config.data.teacher_store)
+  fields = schema.sample_fields(config.data, keypoints.NUM_JOINTS if with_teacher else None)
+  arrays = schema.random_batch(fields, config.data.batch_size)
+  return {name: arrays[name] for name in training.batch_fields(config, with_teacher)}
 
 
 def input_pipeline_row(args) -> dict | None:
@@ -223,7 +204,7 @@ def grouping_rows(args) -> list[dict]:
   for people in (1, 5, 20):
     heatmaps, tags = grouping_bench.make_maps(people, size, seed=people)
     from rtpe_jax import grouping
-    ms = grouping_bench.median_ms(lambda: grouping.group(heatmaps[None], tags[None]), args.runs)
+    ms = 1e3 * median_seconds(lambda: grouping.group(heatmaps[None], tags[None]), args.runs)
     rows.append({"kind": "grouping", "model": f"{people} people", "input": size, "dtype": "",
                  "batch": 1, "latency_ms": ms, "images_per_s": 1e3 / ms})
   return rows

@@ -1,8 +1,8 @@
 """Teacher forward speed: images/s and latency of HigherHRNet on this machine.
 
-  python bench/teacher_forward.py                       # W32-512 and W48-640, batch 1 and 8,
-                                                        # float32 and bfloat16, 20 timed runs
-  python bench/teacher_forward.py --arch w48_640 --batch 8 --dtype bfloat16 --runs 50
+  python -m bench.teacher_forward     # W32-512 and W48-640, batch 1 and 8,
+                                      # float32 and bfloat16, 20 timed runs
+  python -m bench.teacher_forward --arch w48_640 --batch 8 --dtype bfloat16 --runs 50
 
 Weights are random unless --teacher points to a converted model directory (the
 speed does not depend on their values). Each configuration is compiled once,
@@ -14,31 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import statistics
 import time
 
 import jax
 import jax.numpy as jnp
 
+from bench.common import DTYPES, machine, median_seconds
 from rtpe_jax.models import ARCHS, HigherHRNet, load_teacher
-
-DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
-
-
-def machine() -> str:
-  """The device the benchmark ran on, in words."""
-  device = jax.devices()[0]
-  if device.platform != "cpu":
-    return device.device_kind
-  name = platform.machine()
-  try:
-    with open("/proc/cpuinfo") as f:
-      name = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-  except (OSError, StopIteration):
-    pass
-  return f"CPU {name}, {os.cpu_count()} cores"
 
 
 def build(arch: str | None, dtype: str, teacher: str | None = None):
@@ -58,17 +40,10 @@ def bench_one(module, variables, batch: int, dtype: str, runs: int, warmup: int)
   t0 = time.perf_counter()
   jax.block_until_ready(forward(variables, x))
   compile_s = time.perf_counter() - t0
-  for _ in range(warmup):
-    jax.block_until_ready(forward(variables, x))
-  times = []
-  for _ in range(runs):
-    t0 = time.perf_counter()
-    jax.block_until_ready(forward(variables, x))
-    times.append(time.perf_counter() - t0)
-  median = statistics.median(times)
+  median = median_seconds(lambda: forward(variables, x), runs, warmup)
   return {"arch": module.config.name, "input": size, "batch": batch, "dtype": dtype,
           "runs": runs, "latency_ms_median": 1e3 * median,
-          "latency_ms_min": 1e3 * min(times), "images_per_s": batch / median,
+          "images_per_s": batch / median,
           "first_call_s": compile_s, "jax": jax.__version__}
 
 

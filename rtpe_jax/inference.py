@@ -36,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rtpe_jax import coordinates, grouping, preprocess
-from rtpe_jax.data.coco import FLIP_INDEX
+from rtpe_jax.keypoints import FLIP_INDEX
 
 Network = Callable[[object, jax.Array], Sequence[jax.Array]]
 

@@ -18,7 +18,7 @@ COMPUTE_DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": j
 
 def compute_dtype(policy: str):
   if policy not in COMPUTE_DTYPES:
-    raise ValueError(f"precision {policy!r}: use one of {sorted(COMPUTE_DTYPES)}")
+    raise ValueError(f"compute dtype {policy!r}: use one of {sorted(COMPUTE_DTYPES)}")
   return COMPUTE_DTYPES[policy]
 
 

@@ -31,8 +31,8 @@ import numpy as np
 
 from rtpe_jax import grouping, inference, preprocess
 from rtpe_jax.models import folding, weights
+from rtpe_jax.precision import compute_dtype
 
-DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
 MEAN_COLOUR = tuple(int(round(255 * m)) for m in preprocess.MEAN_RGB)
 
 
@@ -62,9 +62,7 @@ def network_and_spec(module, fold: bool):
 def load(model_dir: str, dtype: str = "float32", fold: bool = True,
          input_size: int | None = None) -> Model:
   """A trained student or a (converted or trained) HigherHRNet from its model directory."""
-  if dtype not in DTYPES:
-    raise ValueError(f"dtype {dtype!r}: use one of {sorted(DTYPES)}")
-  module, variables = weights.load_model(model_dir, DTYPES[dtype])
+  module, variables = weights.load_model(model_dir, compute_dtype(dtype))
   channels = weights.input_channels(module)
   if fold:
     variables = folding.fold_batch_norm(module, variables, jnp.zeros((1, 64, 64, channels)))

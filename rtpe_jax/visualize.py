@@ -20,9 +20,8 @@ from PIL import Image, ImageDraw
 
 from rtpe_jax import inference
 from rtpe_jax.data.images import read_image
-from rtpe_jax.data.synthetic import SKELETON
+from rtpe_jax.keypoints import SKELETON, joint_colour, limb_colour
 
-LEFT, RIGHT, CENTRE = (40, 110, 255), (255, 140, 0), (30, 200, 80)
 
 
 def heat(x: np.ndarray) -> np.ndarray:
@@ -37,15 +36,6 @@ def diverging(x: np.ndarray) -> np.ndarray:
   pos, neg = np.clip(x, 0, 1)[..., None], np.clip(-x, 0, 1)[..., None]
   rgb = np.ones_like(pos) - pos * np.array([0, 1, 1]) - neg * np.array([1, 1, 0])
   return (255 * rgb).astype(np.uint8)
-
-
-def _side(k: int):
-  return CENTRE if k == 0 else (LEFT if k % 2 == 1 else RIGHT)
-
-
-def limb_colour(a: int, b: int):
-  """A limb between two joints of one side takes that side's colour, else the centre's."""
-  return _side(a) if _side(a) == _side(b) else CENTRE
 
 
 def draw_people(image: np.ndarray, keypoints: np.ndarray, threshold: float = 0.1,
@@ -67,7 +57,7 @@ def draw_people(image: np.ndarray, keypoints: np.ndarray, threshold: float = 0.1
     for k in np.nonzero(seen)[0]:
       x, y = xy[k]
       r = width + 1
-      draw.ellipse([x - r, y - r, x + r, y + r], fill=_side(k), outline=(0, 0, 0))
+      draw.ellipse([x - r, y - r, x + r, y + r], fill=joint_colour(k), outline=(0, 0, 0))
   return canvas
 
 

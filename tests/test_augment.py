@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rtpe_jax import coordinates
-from rtpe_jax.data import augment, coco, pipeline
+from rtpe_jax import coordinates, keypoints
+from rtpe_jax.data import augment, coco, coco_source, pipeline
 from rtpe_jax.data import teacher_store as ts
 
 
@@ -22,7 +22,7 @@ def _raw(image, joints, ignore, people, teacher_heatmaps, teacher_tags, stride=2
   return {"image_id": tf.constant(1, tf.int64), "image": tf.constant(image, tf.uint8),
           "joints": tf.constant(joints, tf.float32),
           "ignore_mask": tf.constant(ignore, tf.uint8), "person_mask": tf.constant(people, tf.uint8),
-          **{k: tf.constant(v) for k, v in pipeline.teacher_fields(ts.TeacherPrediction(
+          **{k: tf.constant(v) for k, v in coco_source.teacher_fields(ts.TeacherPrediction(
               np.asarray(teacher_heatmaps, np.float32), np.asarray(teacher_tags, np.float32),
               np.array([[stride, 0, 0], [0, stride, 0]], np.float32))).items()}}
 
@@ -49,8 +49,8 @@ def test_flip_mirrors_and_swaps_left_right_joints_and_teacher_channels():
   np.testing.assert_allclose(got[9, :2], to_crop(200, 60), atol=1e-3)  # was the right wrist
   np.testing.assert_allclose(got[10, :2], to_crop(120, 100), atol=1e-3)
   centre = sample["teacher_heatmaps"].numpy()[32]
-  np.testing.assert_allclose(centre[32], np.asarray(coco.FLIP_INDEX, np.float32), atol=1e-4)
-  np.testing.assert_allclose(sample["teacher_tags"].numpy()[32, 32], coco.FLIP_INDEX, atol=1e-4)
+  np.testing.assert_allclose(centre[32], np.asarray(keypoints.FLIP_INDEX, np.float32), atol=1e-4)
+  np.testing.assert_allclose(sample["teacher_tags"].numpy()[32, 32], keypoints.FLIP_INDEX, atol=1e-4)
   # The ground-truth heatmap of the left wrist now peaks where the right wrist went.
   peak = np.unravel_index(sample["heatmaps_4"].numpy()[0, ..., 9].argmax(), (64, 64))
   assert np.abs(np.array(peak[::-1]) - np.array(to_crop(200, 60)) / 4).max() <= 1
@@ -107,7 +107,7 @@ def test_augmented_noses_land_on_the_drawn_noses(synthetic_root):
   """In plain and mirrored crops the labelled nose sits at the centroid of the
   red disc drawn for it, to a fifth of a pixel on average (the image, its labels
   and the augmentation share one convention, rtpe_jax.coordinates)."""
-  source = pipeline.CocoSource(synthetic_root, "train2017")
+  source = coco_source.CocoSource(synthetic_root, "train2017")
   cfg = _config(size=256)
   offsets = {False: [], True: []}
   for index in range(len(source)):

@@ -1,14 +1,9 @@
 """The grouping benchmark agrees with its NumPy baseline (CI-sized)."""
 
-import os
-import sys
-
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
-
-import grouping as bench_grouping  # noqa: E402
-from rtpe_jax import grouping  # noqa: E402
+from bench import grouping as bench_grouping
+from rtpe_jax import grouping
 
 
 def test_numpy_baseline_finds_the_same_people():

@@ -1,11 +1,7 @@
 """The input pipeline benchmark runs (CI-sized)."""
 
-import os
-import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
-
-import input_pipeline  # noqa: E402
+from bench import input_pipeline
 
 
 def test_benchmark_reports_a_rate(synthetic_root, synthetic_store):

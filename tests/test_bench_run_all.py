@@ -1,14 +1,10 @@
 """bench/run_all.py in its CI-sized form: every kind of row, with its machine."""
 
 import json
-import os
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
-
-import run_all  # noqa: E402
+from bench import run_all
 
 
 @pytest.mark.slow
@@ -53,3 +49,13 @@ def test_calibrated_batch_stats_make_inference_match_training_mode(tiny_model_di
     scale = float(np.abs(want).max())
     np.testing.assert_allclose(got, want, atol=1e-3 * scale)
     assert float(np.abs(old - want).max()) > 1e-2 * scale  # the stored statistics differed
+
+
+def test_random_batch_is_shaped_as_the_pipeline_declares_it():
+  from configs import quickstart
+  from rtpe_jax.data import schema
+  config = quickstart.get_config("runlocal")
+  batch = run_all.random_batch(config)
+  declared = {f.name: f for f in schema.sample_fields(config.data)}
+  for name, array in batch.items():
+    assert array.shape[1:] == declared[name].shape and array.dtype == declared[name].dtype, name

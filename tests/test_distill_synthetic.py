@@ -3,7 +3,6 @@ full-sized run): train a small teacher -> store its predictions with
 infer_teacher.py -> distill the student from them -> evaluate and compare both."""
 
 import os
-import sys
 
 import pytest
 
@@ -13,8 +12,7 @@ from rtpe_jax import trainer
 from rtpe_jax.data import teacher_store
 from rtpe_jax.models import weights
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
-import compare_models  # noqa: E402
+from bench import compare_models
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rtpe_jax.data import coco, pipeline, teacher_store as ts
+from rtpe_jax.data import coco, coco_source, pipeline, schema, teacher_store as ts
+from rtpe_jax.data.images import ImageError
 
 
 @pytest.fixture
@@ -34,6 +35,9 @@ def test_train_batches_have_fixed_shapes(cfg):
       "teacher_heatmaps": (4, 32, 32, 17), "teacher_tags": (4, 32, 32, 17)}
   assert batch["image"].dtype == np.uint8
   assert batch["heatmaps_4"].max() > 0.9 and batch["teacher_heatmaps"].max() > 0.5
+  declared = schema.sample_fields(cfg, tag_channels=17)  # what the schema says a sample is
+  assert {f.name: ((4, *f.shape), np.dtype(f.dtype)) for f in declared} == {
+      k: (v.shape, v.dtype) for k, v in batch.items()}
 
 
 def test_deterministic_resumable_and_sharded(cfg):
@@ -76,12 +80,12 @@ def test_eval_dataset_is_one_unaugmented_pass(cfg, synthetic_root):
 def test_corrupt_jpeg_is_named(cfg, synthetic_root, tmp_path):
   root = str(tmp_path / "coco")
   shutil.copytree(synthetic_root, root)
-  source = pipeline.CocoSource(root, "train2017")
+  source = coco_source.CocoSource(root, "train2017")
   info = source.coco.loadImgs(source.image_ids[0])[0]
   path = os.path.join(root, "images", "train2017", info["file_name"])
   with open(path, "r+b") as f:
     f.truncate(os.path.getsize(path) // 3)
-  with pytest.raises(pipeline.ImageError, match=rf"{path}: image {info['id']} does not decode"):
+  with pytest.raises(ImageError, match=rf"{path}: image {info['id']} does not decode"):
     source.load(0)
   cfg.root = root
   cfg.teacher_store = ""
@@ -91,7 +95,7 @@ def test_corrupt_jpeg_is_named(cfg, synthetic_root, tmp_path):
 
 
 def test_missing_teacher_entries_are_named_or_skipped(cfg, synthetic_root, tmp_path, caplog):
-  source = pipeline.CocoSource(synthetic_root, "train2017")
+  source = coco_source.CocoSource(synthetic_root, "train2017")
   kept = source.image_ids[2:]
   store = str(tmp_path / "partial")
   full = ts.TeacherStore(cfg.teacher_store)
@@ -112,7 +116,7 @@ def test_missing_teacher_entries_are_named_or_skipped(cfg, synthetic_root, tmp_p
 def test_corrupt_teacher_entry_is_named_or_skipped(cfg, tmp_path):
   store = str(tmp_path / "store")
   shutil.copytree(cfg.teacher_store, store)
-  source = pipeline.CocoSource(cfg.root, "train2017", store=store)
+  source = coco_source.CocoSource(cfg.root, "train2017", store=store)
   victim = source.image_ids[0]
   bin_path, offset, length = source.store._where[victim]
   with open(bin_path, "r+b") as f:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from rtpe_jax.data import pipeline, tfds_coco
+from rtpe_jax.data import coco_source, pipeline, schema, tfds_coco
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +21,7 @@ def tfds_dir(synthetic_root, synthetic_store, tmp_path_factory):
 
 
 def test_build_holds_the_raw_examples(tfds_dir, synthetic_root, synthetic_store):
-  source = pipeline.CocoSource(synthetic_root, "train2017", store=synthetic_store)
+  source = coco_source.CocoSource(synthetic_root, "train2017", store=synthetic_store)
   ds = tfds.load("coco_distill/with_teacher", split="train", data_dir=tfds_dir, download=False)
   examples = {int(e["image_id"]): e for e in tfds.as_numpy(ds)}
   assert sorted(examples) == source.image_ids
@@ -34,7 +34,7 @@ def test_build_holds_the_raw_examples(tfds_dir, synthetic_root, synthetic_store)
     np.testing.assert_array_equal(got["joints"], want["joints"])
     np.testing.assert_array_equal(got["ignore_mask"][..., 0], want["ignore_mask"])
     np.testing.assert_array_equal(got["person_mask"][..., 0], want["person_mask"])
-    for key in pipeline.TEACHER_FIELDS:
+    for key in schema.TEACHER_FIELDS:
       np.testing.assert_array_equal(got[key], want[key])
   validation = tfds.load("coco_distill/with_teacher", split="validation", data_dir=tfds_dir,
                          download=False)

@@ -3,7 +3,7 @@
 import numpy as np
 from PIL import Image
 
-from rtpe_jax import visualize
+from rtpe_jax import keypoints, visualize
 from rtpe_jax.data.synthetic import make_image
 
 
@@ -15,9 +15,9 @@ def test_joints_and_limbs_are_drawn_in_their_side_colours():
   person[0, 6] = (140, 60, 1.0)  # right shoulder
   person[0, 8] = (140, 140, 0.05)  # right elbow, below the threshold
   drawn = np.asarray(visualize.draw_people(image, person, threshold=0.1))
-  assert tuple(drawn[100, 60]) == visualize.LEFT  # the left upper arm
-  assert tuple(drawn[60, 100]) == visualize.CENTRE  # shoulder to shoulder
-  assert tuple(drawn[60, 140]) == visualize.RIGHT  # the right shoulder joint
+  assert tuple(drawn[100, 60]) == keypoints.LEFT  # the left upper arm
+  assert tuple(drawn[60, 100]) == keypoints.CENTRE  # shoulder to shoulder
+  assert tuple(drawn[60, 140]) == keypoints.RIGHT  # the right shoulder joint
   assert not drawn[140, 140].any() and not drawn[100, 140].any()
 
 
@@ -38,10 +38,10 @@ def test_people_below_the_score_threshold_are_not_drawn():
   people[0, 5], people[0, 7] = (30, 20, 0.9), (30, 80, 0.9)  # a left upper arm
   people[1, 6], people[1, 8] = (70, 20, 0.9), (70, 80, 0.9)  # a right upper arm
   drawn = np.asarray(visualize.draw_people(image, people, 0.1, np.array([0.5, 0.1]), 0.2))
-  assert tuple(drawn[50, 30]) == visualize.LEFT
+  assert tuple(drawn[50, 30]) == keypoints.LEFT
   assert not drawn[50, 70].any()
   both = np.asarray(visualize.draw_people(image, people, 0.1, np.array([0.5, 0.1]), 0.05))
-  assert tuple(both[50, 70]) == visualize.RIGHT
+  assert tuple(both[50, 70]) == keypoints.RIGHT
 
 
 def test_evaluation_overlay_shows_the_ground_truth_beside(tiny_model_dir):
@@ -58,5 +58,5 @@ def test_evaluation_overlay_shows_the_ground_truth_beside(tiny_model_dir):
                                      truth=truth)
   assert both.width == alone.width + 128 + 8
   panel = np.asarray(both)[:, 128 + 8:2 * 128 + 8]
-  assert tuple(panel[65, 20]) == visualize.LEFT
+  assert tuple(panel[65, 20]) == keypoints.LEFT
   assert not np.asarray(alone)[20:, :128].any()  # no one scores 1e9: an empty overlay

@@ -15,8 +15,7 @@ import rtpe_jax.teacher_inference, rtpe_jax.data.teacher_store
 import rtpe_jax.training, rtpe_jax.optim, rtpe_jax.precision
 import rtpe_jax.predict, rtpe_jax.models.folding, rtpe_jax.export
 import infer_teacher, predict
-sys.path.insert(0, "bench")
-import run_all, optimisations, profile_student
+import bench.run_all, bench.optimisations, bench.profile_student, bench.teacher_forward
 print("ok")
 """
 

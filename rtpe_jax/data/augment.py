@@ -6,7 +6,7 @@ output map at stride s sees the image through `to_stride(s) @ M`. The teacher's
 maps carry their own affine `A` (map position -> image), so they are resampled
 through to_stride(s) @ M @ A onto the student's output grid. A horizontal flip
 is part of M (x -> W - x) and also swaps the left/right joint channels
-(`coco.FLIP_INDEX`) of joints, heatmaps and tags.
+(`keypoints.FLIP_INDEX`) of joints, heatmaps and tags.
 
 Crops stay uint8 RGB; normalisation and the LAB/HSV input are computed on the
 device (`rtpe_jax.preprocess`). OpenCV does the resampling (it releases the GIL,
@@ -22,7 +22,7 @@ import ml_collections
 import numpy as np
 
 from rtpe_jax import coordinates
-from rtpe_jax.data.coco import FLIP_INDEX
+from rtpe_jax.keypoints import FLIP_INDEX
 
 cv2.setNumThreads(1)  # tf.data parallelises over samples
 

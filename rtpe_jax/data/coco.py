@@ -20,9 +20,8 @@ import numpy as np
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
-NUM_JOINTS = 17
-# COCO's left/right swap of the 17 joints (horizontal flip).
-FLIP_INDEX = (0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15)
+from rtpe_jax.keypoints import NUM_JOINTS
+
 
 
 @dataclasses.dataclass

@@ -8,28 +8,16 @@ parallel workers, and resumes exactly from any position (`start`). An endless
 iterator must be deleted before the interpreter exits (its Python calls would
 otherwise wait for the interpreter lock at shutdown); `take(n)` ends by itself.
 
-A raw example (from the COCO layout, `CocoSource`, or from the TFDS build,
-`tfds_coco`) is a dict: image (H, W, 3) uint8, image_id, joints (P, 17, 3),
-ignore_mask and person_mask (H, W) uint8, and with a teacher store the
-record's fields as stored (`TEACHER_FIELDS`: deflated planes, quantisation,
-affines); the maps are warped before they are dequantised.
-
-A training sample (batched with a leading B):
-  image          (S, S, 3)  uint8 RGB (normalised and turned into the LAB/HSV
-                            input on the device: rtpe_jax.preprocess)
-  heatmaps_{s}   (len(sigmas), S/s, S/s, 17)  ground truth per output stride s
-  weights_{s}    (S/s, S/s) loss weights: 0 on crowds and unannotated people (1 beyond
-                            the image: the crop is black there, with nothing to find)
-  person_mask_{s}(S/s, S/s) union of the people's segmentations
-  tags           (max_people, 17, 2) int32 at `tag_stride` (see targets.tag_targets)
-  joints         (max_people, 17, 3) in crop pixels
-  teacher_heatmaps, teacher_tags  (S/t, S/t, 17 | T) at `teacher_stride` t
-  image_id
+What travels, stage by stage, is declared once in `rtpe_jax.data.schema`: a
+raw example (from the COCO layout, `CocoSource`, or from the TFDS build,
+`tfds_coco`), the augmented example, the training sample. Examples are dicts
+by field name; only the `tf.numpy_function` boundary passes them as tuples, in
+the schema's order. A teacher record travels encoded; its maps are warped
+before they are dequantised.
 """
 
 from __future__ import annotations
 
-import logging
 import zlib
 
 import jax
@@ -37,15 +25,11 @@ import ml_collections
 import numpy as np
 import tensorflow as tf
 
-from rtpe_jax.data import augment, coco, targets
-from rtpe_jax.data.images import ImageError, read_image
+from rtpe_jax.data import augment, coco, schema, targets
+from rtpe_jax.data.coco_source import CocoSource
+from rtpe_jax.data.images import read_image
 from rtpe_jax.data import teacher_store as ts
 
-
-# The teacher's record in a raw example, as stored (see teacher_store).
-TEACHER_FIELDS = ["teacher_heatmap_data", "teacher_tag_data", "teacher_heatmap_hw", "teacher_tag_hw",
-                  "teacher_heatmap_affine", "teacher_tag_affine", "teacher_heatmap_low",
-                  "teacher_heatmap_step", "teacher_tag_low", "teacher_tag_step", "teacher_ok"]
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -73,87 +57,19 @@ def default_config() -> ml_collections.ConfigDict:
   ))
 
 
-class CocoSource:
-  """Random access to raw examples of one split of a COCO-layout directory."""
+def _tf_dtype(dtype: str) -> tf.DType:
+  return tf.string if dtype == "string" else tf.as_dtype(np.dtype(dtype))
 
-  def __init__(self, root: str, split: str, image_ids=None, require_people: bool = True,
-               store: str = "", skip_missing_teacher: bool = False):
-    self.root, self.split = root, split
-    self.coco = coco.load_coco(root, split)
-    self.image_ids = coco.select_image_ids(self.coco, require_people, image_ids)
-    if not self.image_ids:
-      raise ValueError(f"{coco.annotation_file(root, split)}: no images to read "
-                       f"(require_people={require_people})")
-    self.store = ts.TeacherStore(store) if store else None
-    self.skip_missing_teacher = skip_missing_teacher
-    if self.store is not None:
-      missing = [i for i in self.image_ids if i not in self.store]
-      if missing and not skip_missing_teacher:
-        raise ts.MissingPrediction(
-            f"{store}: no teacher prediction for {len(missing)} of {len(self.image_ids)} "
-            f"{split} images, e.g. {missing[:5]} (run infer_teacher.py, or set "
-            "skip_missing_teacher)")
-      if missing:
-        logging.warning("%s: skipping %d %s images without teacher predictions, e.g. %s",
-                        store, len(missing), split, missing[:5])
-        self.image_ids = [i for i in self.image_ids if i in self.store]
-    # None without a store (a store may hold 0 tag channels)
-    self.tag_channels = self.store.meta["tag_channels"] if self.store else None
-    self.field_names = self.output_signature()[0]
 
-  def __len__(self):
-    return len(self.image_ids)
-
-  def load(self, index: int):
-    """Raw example `index` as a tuple (see `output_signature`)."""
-    image_id = self.image_ids[int(index)]
-    ann = coco.image_annotations(self.coco, self.root, self.split, image_id)
-    image = read_image(ann.path, image_id)
-    if image.shape[:2] != (ann.height, ann.width):
-      raise ImageError(f"{ann.path}: image {image_id} is {image.shape[1]}x{image.shape[0]}, "
-                       f"the annotations say {ann.width}x{ann.height}")
-    out = [np.int64(image_id), image, ann.joints, ann.ignore_mask.astype(np.uint8),
-           ann.person_mask.astype(np.uint8)]
-    if self.store is not None:
-      out += self._teacher(image_id)
-    return tuple(out)
-
-  def _teacher(self, image_id: int):
-    """The stored record, still deflated (inflated by `_augmented`)."""
-    c, t = self.store.meta["num_joints"], self.tag_channels
-    try:
-      r = self.store.read_encoded(image_id)
-    except ts.CorruptPrediction as err:
-      if not self.skip_missing_teacher:
-        raise
-      logging.warning("skipping: %s", err)
-      empty = ts.TeacherPrediction(np.zeros((1, 1, c), np.float32), np.zeros((1, 1, t), np.float32),
-                                   np.eye(2, 3, dtype=np.float32))
-      return list(teacher_fields(empty, image_id, ok=False).values())
-    return _record_values(r)
-
-  def output_signature(self):
-    names = ["image_id", "image", "joints", "ignore_mask", "person_mask"]
-    types = [tf.int64, tf.uint8, tf.float32, tf.uint8, tf.uint8]
-    shapes = [[], [None, None, 3], [None, coco.NUM_JOINTS, 3], [None, None], [None, None]]
-    if self.store is not None:
-      c, t = coco.NUM_JOINTS, self.tag_channels
-      names += TEACHER_FIELDS
-      types += [tf.string, tf.string, tf.int32, tf.int32, tf.float32, tf.float32, tf.float32,
-                tf.float32, tf.float32, tf.float32, tf.bool]
-      shapes += [[], [], [2], [2], [2, 3], [2, 3], [c], [c], [t], [t], []]
-    return names, types, shapes
-
-  def load_dict(self, index: int) -> dict:
-    return dict(zip(self.field_names, self.load(index)))
-
-  def tf_load(self, index) -> dict:
-    """The raw example as a dict of tensors, inside tf.data."""
-    names, types, shapes = self.output_signature()
-    values = tf.numpy_function(self.load, [index], types, stateful=False)
-    for value, shape in zip(values, shapes):
-      value.set_shape(shape)
-    return dict(zip(names, values))
+def _numpy_function(fn, args, fields) -> dict:
+  """`fn(*args)` (a tuple in the order of `fields`) inside tf.data, as a dict of
+  tensors with the fields' static shapes."""
+  values = tf.numpy_function(fn, args, [_tf_dtype(f.dtype) for f in fields], stateful=False)
+  out = {}
+  for value, field in zip(values, fields):
+    value.set_shape(field.shape)
+    out[field.name] = value
+  return out
 
 
 def _stored_planes(data: bytes, hw, channels: int) -> np.ndarray:
@@ -167,20 +83,9 @@ def _stored_planes(data: bytes, hw, channels: int) -> np.ndarray:
   return np.ascontiguousarray(planes.transpose(1, 2, 0))
 
 
-def teacher_fields(prediction: ts.TeacherPrediction, image_id: int = 0, ok: bool = True) -> dict:
-  """The raw-example teacher fields of float maps, encoded as the store does."""
-  values = _record_values(ts.parse_record(ts.encode_record(image_id, prediction)), ok)
-  return dict(zip(TEACHER_FIELDS, values))
-
-
-def _record_values(r: ts.EncodedPrediction, ok: bool = True) -> list:
-  return [r.heatmap_data, r.tag_data, np.array(r.heatmap_hw, np.int32), np.array(r.tag_hw, np.int32),
-          r.affine.astype(np.float32), r.tag_affine.astype(np.float32), r.heatmap_low,
-          r.heatmap_step, r.tag_low, r.tag_step, np.bool_(ok)]
-
-
 def _augmented(raw: dict, seed, cfg) -> tuple:
-  """NumPy part of a sample (`augment.augment_example`), as a tuple for tf.numpy_function."""
+  """NumPy part of a sample (`augment.augment_example`): a tuple in the order of
+  `schema.augmented_fields`, for tf.numpy_function."""
   raw = dict(raw)
   teacher = "teacher_heatmap_data" in raw
   if teacher:
@@ -190,21 +95,11 @@ def _augmented(raw: dict, seed, cfg) -> tuple:
                                                 len(raw[f"teacher_{kind}_low"]))
   out = augment.augment_example(raw, seed, cfg.input_size, min(cfg.output_strides),
                                 cfg.teacher_stride, cfg.augment)
-  values = (np.int64(raw["image_id"]), out["image"], out["joints"], out["masks"])
+  out["image_id"] = np.int64(raw["image_id"])
   if teacher:
-    values += (out["teacher_heatmaps"], out["teacher_tags"], np.bool_(raw["teacher_ok"]))
-  return values
-
-
-def _augmented_signature(cfg, tag_channels: int | None):
-  """Types and shapes of `_augmented`'s tuple; tag_channels None: no teacher."""
-  size, m, t = cfg.input_size, min(cfg.output_strides), cfg.teacher_stride
-  types = [tf.int64, tf.uint8, tf.float32, tf.uint8]
-  shapes = [[], [size, size, 3], [None, coco.NUM_JOINTS, 3], [size // m, size // m, 2]]
-  if tag_channels is not None:
-    types += [tf.float32, tf.float32, tf.bool]
-    shapes += [[size // t, size // t, coco.NUM_JOINTS], [size // t, size // t, tag_channels], []]
-  return types, shapes
+    out["teacher_ok"] = np.bool_(raw["teacher_ok"])
+  tag_channels = out["teacher_tags"].shape[-1] if teacher else None
+  return tuple(out[name] for name in schema.names(schema.augmented_fields(cfg, tag_channels)))
 
 
 def _check_strides(cfg):
@@ -213,12 +108,12 @@ def _check_strides(cfg):
     raise ValueError(f"output strides {tuple(cfg.output_strides)} must be multiples of the finest")
 
 
-def _with_targets(values, cfg) -> dict:
-  """A sample dict from the augmented tuple: masks per stride, targets, padded joints."""
-  image_id, image, joints, masks = values[:4]
-  size, finest = cfg.input_size, min(cfg.output_strides)
-  sample = {"image_id": image_id, "image": image}
-  masks = tf.cast(masks, tf.float32)
+def _with_targets(example: dict, cfg) -> dict:
+  """A training sample (`schema.sample_fields`) from an augmented example: masks per
+  stride, targets, padded joints."""
+  joints, size, finest = example["joints"], cfg.input_size, min(cfg.output_strides)
+  sample = {"image_id": example["image_id"], "image": example["image"]}
+  masks = tf.cast(example["masks"], tf.float32)
   for s in cfg.output_strides:
     # A pixel at k times the finest stride covers k x k finest pixels (rtpe_jax.coordinates).
     k = s // finest
@@ -233,22 +128,19 @@ def _with_targets(values, cfg) -> dict:
   sample["tags"] = targets.tag_targets_tf(joints, (size // t, size // t), t, cfg.max_people)
   kept = joints[:cfg.max_people]
   sample["joints"] = tf.pad(kept, [[0, cfg.max_people - tf.shape(kept)[0]], [0, 0], [0, 0]])
-  if len(values) > 4:
-    sample["teacher_heatmaps"], sample["teacher_tags"] = values[4], values[5]
+  if "teacher_heatmaps" in example:
+    sample["teacher_heatmaps"] = example["teacher_heatmaps"]
+    sample["teacher_tags"] = example["teacher_tags"]
   return sample
 
 
-def _numpy_sample(fn, args, cfg, tag_channels: int | None):
-  types, shapes = _augmented_signature(cfg, tag_channels)
-  values = tf.numpy_function(fn, args, types, stateful=False)
-  for value, shape in zip(values, shapes):
-    value.set_shape(shape)
-  return values
+def _numpy_sample(fn, args, cfg, tag_channels: int | None) -> dict:
+  return _numpy_function(fn, args, schema.augmented_fields(cfg, tag_channels))
 
 
-def augmented_values(raw: dict, seed, cfg, tag_channels: int | None = None) -> tuple:
-  """The augmented tuple (`_augmented`) of a raw example of tensors; with a teacher,
-  tag_channels defaults to the static size of teacher_tag_low."""
+def augmented_example(raw: dict, seed, cfg, tag_channels: int | None = None) -> dict:
+  """The augmented example (`schema.augmented_fields`) of a raw example of tensors;
+  with a teacher, tag_channels defaults to the static size of teacher_tag_low."""
   names = sorted(raw)
   if "teacher_tag_low" not in raw:
     tag_channels = None
@@ -266,7 +158,7 @@ def augmented_values(raw: dict, seed, cfg, tag_channels: int | None = None) -> t
 def train_sample(raw: dict, seed, cfg) -> dict:
   """One augmented training sample (module docstring) from a raw example of tensors."""
   _check_strides(cfg)
-  return _with_targets(augmented_values(raw, seed, cfg), cfg)
+  return _with_targets(augmented_example(raw, seed, cfg), cfg)
 
 
 def _sample_seed(seed: int, g) -> tf.Tensor:
@@ -338,11 +230,11 @@ def _finish(source, cfg, start, pi, pc, batch, num_images):
   else:  # an endless TFDS dataset of this process (seeded shuffle)
     tags = ts.TeacherStore(cfg.teacher_store).meta["tag_channels"] if cfg.teacher_store else None
     ds = tf.data.Dataset.zip(global_index, source.skip(start)).map(
-        lambda g, raw: augmented_values(raw, _sample_seed(cfg.seed, g), cfg, tags),
+        lambda g, raw: augmented_example(raw, _sample_seed(cfg.seed, g), cfg, tags),
         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
   if cfg.teacher_store and cfg.skip_missing_teacher:
-    ds = ds.filter(lambda *values: values[-1])
-  ds = ds.map(lambda *values: _with_targets(values, cfg), num_parallel_calls=tf.data.AUTOTUNE,
+    ds = ds.filter(lambda example: example["teacher_ok"])
+  ds = ds.map(lambda example: _with_targets(example, cfg), num_parallel_calls=tf.data.AUTOTUNE,
               deterministic=True)
   if batch:
     ds = ds.batch(per_process_batch, drop_remainder=True)

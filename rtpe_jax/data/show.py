@@ -23,6 +23,7 @@ from ml_collections import config_flags
 from PIL import Image, ImageDraw
 
 from rtpe_jax import preprocess
+from rtpe_jax.keypoints import joint_colour
 from rtpe_jax.data import pipeline
 from rtpe_jax.data import teacher_store as ts
 from rtpe_jax.visualize import diverging, heat
@@ -33,15 +34,6 @@ _SAMPLES = flags.DEFINE_integer("samples", 8, "pictures to write")
 _STAND_IN = flags.DEFINE_bool("stand_in_teacher", False, "ground-truth stand-in teacher maps")
 
 PANEL = 256
-LEFT = (60, 120, 255)
-RIGHT = (255, 150, 30)
-CENTRE = (40, 220, 90)
-
-
-def _joint_colour(k: int):
-  if k == 0:
-    return CENTRE
-  return LEFT if k % 2 == 1 else RIGHT
 
 
 def _panel(rgb: np.ndarray, title: str, joints: np.ndarray | None = None,
@@ -57,8 +49,8 @@ def _panel(rgb: np.ndarray, title: str, joints: np.ndarray | None = None,
         if v > 0:
           cx, cy = (x * scale + 0.5) * factor - 0.5, (y * scale + 0.5) * factor - 0.5
           r = 3 if v == 2 else 2
-          draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=_joint_colour(k) if v == 2 else None,
-                       outline=_joint_colour(k))
+          draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=joint_colour(k) if v == 2 else None,
+                       outline=joint_colour(k))
   draw.rectangle([0, 0, image.width, 14], fill=(0, 0, 0))
   draw.text((3, 1), title, fill=(255, 255, 255))
   return image

@@ -31,16 +31,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 from pycocotools import mask as mask_utils
 
-KEYPOINT_NAMES = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
-    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
-    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
-# COCO's skeleton, 1-based joint indices as in the annotation files.
-SKELETON = (
-    (16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12), (7, 13), (6, 7), (6, 8),
-    (7, 9), (8, 10), (9, 11), (2, 3), (1, 2), (1, 3), (2, 4), (3, 5), (4, 6), (5, 7))
-CATEGORY = {"id": 1, "name": "person", "supercategory": "person",
-            "keypoints": list(KEYPOINT_NAMES), "skeleton": [list(s) for s in SKELETON]}
+from rtpe_jax import keypoints
+
 SPLITS = {"train2017": 0, "val2017": 1}
 # Limbs drawn as thick segments: (joint a, joint b, relative width).
 LIMBS = ((5, 7, 0.09), (7, 9, 0.07), (6, 8, 0.09), (8, 10, 0.07),
@@ -331,7 +323,7 @@ def write_split(out: str, split: str, count: int, seed: int, size: int = 256,
       "info": {"description": f"rtpe-jax synthetic person keypoints, seed {seed}",
                "version": "1.0", "year": 2026},
       "licenses": [],
-      "images": images, "annotations": annotations, "categories": [CATEGORY]}
+      "images": images, "annotations": annotations, "categories": [keypoints.CATEGORY]}
   path = os.path.join(out, "annotations", f"person_keypoints_{split}.json")
   with open(path, "w") as f:
     json.dump(dataset, f)

@@ -24,21 +24,26 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from rtpe_jax.data import coco, pipeline
+from rtpe_jax.data import coco, schema
+from rtpe_jax.data.coco_source import CocoSource
+from rtpe_jax.data.images import ImageError
 
-_TEACHER_FEATURES = {
-    "teacher_heatmap_data": tfds.features.Tensor(shape=(), dtype=np.str_),
-    "teacher_tag_data": tfds.features.Tensor(shape=(), dtype=np.str_),
-    "teacher_heatmap_hw": tfds.features.Tensor(shape=(2,), dtype=np.int32),
-    "teacher_tag_hw": tfds.features.Tensor(shape=(2,), dtype=np.int32),
-    "teacher_heatmap_affine": tfds.features.Tensor(shape=(2, 3), dtype=np.float32),
-    "teacher_tag_affine": tfds.features.Tensor(shape=(2, 3), dtype=np.float32),
-    "teacher_heatmap_low": tfds.features.Tensor(shape=(None,), dtype=np.float32),
-    "teacher_heatmap_step": tfds.features.Tensor(shape=(None,), dtype=np.float32),
-    "teacher_tag_low": tfds.features.Tensor(shape=(None,), dtype=np.float32),
-    "teacher_tag_step": tfds.features.Tensor(shape=(None,), dtype=np.float32),
-    "teacher_ok": tfds.features.Tensor(shape=(), dtype=np.bool_),
+_ENCODED = {  # the JPEG as it is on disk; masks as PNG
+    "image": tfds.features.Image(shape=(None, None, 3), encoding_format="jpeg"),
+    "ignore_mask": tfds.features.Image(shape=(None, None, 1), encoding_format="png"),
+    "person_mask": tfds.features.Image(shape=(None, None, 1), encoding_format="png"),
 }
+
+
+def features(with_teacher: bool) -> tfds.features.FeaturesDict:
+  """The features of a raw example (`schema.raw_fields`): images and masks encoded,
+  the rest as tensors."""
+  out = {}
+  for f in schema.raw_fields(with_teacher):
+    dtype = np.str_ if f.dtype == "string" else np.dtype(f.dtype)
+    out[f.name] = _ENCODED.get(f.name) or tfds.features.Tensor(shape=f.shape, dtype=dtype)
+  return tfds.features.FeaturesDict(out)
+
 SPLITS = {"train": ("train2017", True), "validation": ("val2017", False)}
 
 
@@ -63,16 +68,8 @@ class CocoDistill(tfds.core.GeneratorBasedBuilder):
     super().__init__(*args, **kwargs)
 
   def _info(self) -> tfds.core.DatasetInfo:
-    features = {
-        "image_id": tfds.features.Scalar(dtype=np.int64),
-        "image": tfds.features.Image(shape=(None, None, 3), encoding_format="jpeg"),
-        "joints": tfds.features.Tensor(shape=(None, coco.NUM_JOINTS, 3), dtype=np.float32),
-        "ignore_mask": tfds.features.Image(shape=(None, None, 1), encoding_format="png"),
-        "person_mask": tfds.features.Image(shape=(None, None, 1), encoding_format="png"),
-    }
-    if self.builder_config.name == "with_teacher":
-      features.update(_TEACHER_FEATURES)
-    return self.dataset_info_from_configs(features=tfds.features.FeaturesDict(features))
+    return self.dataset_info_from_configs(
+        features=features(self.builder_config.name == "with_teacher"))
 
   def _split_generators(self, dl_manager):
     root = os.fspath(dl_manager.manual_dir)
@@ -84,11 +81,11 @@ class CocoDistill(tfds.core.GeneratorBasedBuilder):
             if os.path.exists(coco.annotation_file(root, split))}
 
   def _generate_examples(self, root: str, split: str, require_people: bool, store: str):
-    source = pipeline.CocoSource(root, split, require_people=require_people, store=store)
+    source = CocoSource(root, split, require_people=require_people, store=store)
     for index, image_id in enumerate(source.image_ids):
       try:
         raw = source.load_dict(index)
-      except pipeline.ImageError as err:
+      except ImageError as err:
         logging.warning("left out: %s", err)
         continue
       file_name = source.coco.loadImgs(image_id)[0]["file_name"]
