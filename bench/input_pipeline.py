@@ -17,6 +17,7 @@ import tempfile
 
 
 from bench.common import machine, median_seconds
+from rtpe_jax import config as config_lib
 from rtpe_jax.data import pipeline, synthetic, teacher_store as ts
 
 
@@ -26,7 +27,7 @@ def prepare(out: str, images: int) -> tuple[str, str]:
 
 
 def bench(root: str, store: str, size: int, batch: int, batches: int, warmup: int = 3):
-  cfg = pipeline.default_config()
+  cfg = config_lib.data_config()
   cfg.root, cfg.teacher_store, cfg.input_size, cfg.batch_size = root, store, size, batch
   iterator = iter(pipeline.train_dataset(cfg, process_index=0, process_count=1))
   seconds = median_seconds(iterator.__next__, batches, warmup)

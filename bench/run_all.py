@@ -189,7 +189,7 @@ def input_pipeline_row(args) -> dict | None:
     import tensorflow  # noqa: F401
   except ImportError:
     return None
-  import input_pipeline
+  from bench import input_pipeline
   size, batch = (128, 4) if args.quick else (512, 32)
   with tempfile.TemporaryDirectory() as tmp:
     root, store = input_pipeline.prepare(tmp, 8 if args.quick else 64)

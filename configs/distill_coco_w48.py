@@ -24,7 +24,7 @@ of 16 images of 512 px.
 
 import ml_collections
 
-from rtpe_jax import trainer
+from rtpe_jax import config as config_lib
 
 STEPS_PER_EPOCH = 64115 // 16  # COCO train2017 images with people / batch
 
@@ -32,7 +32,7 @@ STEPS_PER_EPOCH = 64115 // 16  # COCO train2017 images with people / batch
 def get_config(arg: str = "phase2") -> ml_collections.ConfigDict:
   args = set(arg.split(",")) if arg else {"phase2"}
   phase = "phase1" if "phase1" in args else "phase2"
-  config = trainer.default_config()
+  config = config_lib.default_config()
   config.task = "student"
   config.precision = "bfloat16"
   config.total_steps = (20 if phase == "phase1" else 140) * STEPS_PER_EPOCH

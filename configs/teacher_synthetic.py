@@ -6,18 +6,18 @@
 
 It stands in for the published W48 (not on these machines), so that distillation
 can be shown end to end (`configs/distill_synthetic.py`). HigherHRNet's loss
-(heatmaps at 1/4 and 1/2, associative embedding at 1/4) with the quickstart's
-weighting, hard-joint mining and Adam schedule, and HigherHRNet's near-zero
-init of the heatmap heads (without it this short run collapsed to all-zero
-heatmaps, README). W16-like widths, one module per stage, the quickstart's
-192-px crops. The README gives its cost and AP on a 2-core CPU (1500 steps,
-about 52 minutes on a shared machine). `get_config("runlocal")`: a
-seconds-long smoke run.
+(heatmaps at 1/4 and 1/2, associative embedding at 1/4) and its near-zero init
+of the heatmap heads (without it a short run collapsed to all-zero heatmaps),
+with what the synthetic configs share (configs/common.py: 192-px crops at the
+evaluation's scale, the loss weighting, hard-joint mining, the Adam schedule).
+W16-like widths, one module per stage; 1500 steps. `get_config("runlocal")`:
+a seconds-long smoke run.
 """
 
 import ml_collections
 
-from rtpe_jax import trainer
+from configs import common
+from rtpe_jax import config as config_lib
 
 
 def small_arch() -> dict:
@@ -32,46 +32,18 @@ def small_arch() -> dict:
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
-  config = trainer.default_config()
+  config = common.synthetic(config_lib.default_config(), steps=1500)
   config.task = "teacher"
-  config.total_steps = 1500
   config.log_every = 50
   config.checkpoint_every = 250
   config.eval_every = 750
   config.image_every = 250
-
-  config.data.root = "data/synthetic"
-  config.data.input_size = 192  # the quickstart's crops and augmentation
   config.data.output_strides = (4, 2)  # the order of HigherHRNet's outputs
-  config.data.sigmas = (2.0,)
-  config.data.batch_size = 16
-  config.data.augment.max_rotation = 15.0
-  config.data.augment.min_scale = 0.9
-  config.data.augment.max_scale = 1.4
-
   config.model.arch = small_arch()
-  config.loss.heatmap = 1000.0  # the quickstart's loss: see its config
-  config.loss.push_pull = 1.0
-  config.loss.ohkm_top = 8
-
-  config.optimizer.name = "adam"
-  config.optimizer.frozen = ()
-  config.optimizer.clip_norm = 5.0
-  config.optimizer.schedule = dict(kind="cosine", peak=3e-3, floor=1e-5, period=1500,
-                                   warmup=50, peak_decay=1.0, floor_decay=1.0, period_mult=1.0)
   config.attention = dict(divisor=1.0, steps=0)
-  config.eval.flip = True
-  config.eval.input_size = 256  # the synthetic images' own height
-
   if arg == "runlocal":
-    config.total_steps = 4
-    config.log_every = 2
-    config.checkpoint_every = 2
-    config.eval_every = 0
-    config.image_every = 0
-    config.data.input_size = 64
-    config.eval.input_size = 64
-    config.data.batch_size = 2
-    config.eval.max_images = 2
-    config.eval.overlays = 1
+    common.runlocal(config)
+    config.total_steps, config.checkpoint_every = 4, 2
+    config.eval_every = config.image_every = config.histogram_every = 0
+    config.data.input_size = config.eval.input_size = 64
   return config

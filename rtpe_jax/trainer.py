@@ -34,46 +34,11 @@ from rtpe_jax.data import coco, pipeline
 from rtpe_jax.data.images import read_image
 from rtpe_jax.grouping import GroupingConfig
 from rtpe_jax.models import weights
-from rtpe_jax.models.student import StudentConfig, protocol_outputs
+from rtpe_jax.models.student import protocol_outputs
 
 
 class NonFiniteLossError(RuntimeError):
   """Training stopped: too many steps in a row with a non-finite loss or gradient."""
-
-
-def default_config() -> ml_collections.ConfigDict:
-  """Settings every config shares; configs/ override them."""
-  config = ml_collections.ConfigDict()
-  config.task = "student"
-  config.seed = 0
-  config.precision = "float32"  # "float32", "bfloat16" (compute; params float32) or "float16"
-  config.total_steps = 1000
-  config.log_every = 50
-  config.checkpoint_every = 500
-  config.keep_checkpoints = 2
-  config.eval_every = 500  # minival AP (0: only at the end)
-  config.histogram_every = 0  # parameter and gradient histograms (0: never)
-  config.image_every = 0  # input, targets and outputs as pictures (0: never)
-  config.max_nonfinite = 20  # stop after this many skipped steps in a row
-  config.target_ap = 0.0  # the AP a config is meant to reach: the closing table says if it did
-  config.devices = 0  # use the first N local devices (0: all)
-  config.data = pipeline.default_config()
-  config.model = ml_collections.ConfigDict()
-  config.model.student = StudentConfig().to_dict()  # task "student": update these
-  # task "teacher": config.model.arch = a name in ARCHS or a dict of HRNetConfig fields
-  config.loss = training.default_loss_config()
-  config.optimizer = optim.default_config()
-  config.attention = ml_collections.ConfigDict(dict(divisor=20.0, steps=0))  # steps 0: off
-  config.init = ml_collections.ConfigDict(dict(
-      teacher="",  # converted teacher model dir: its stem into the student's teacher_stem
-      model="",  # an exported model dir: every variable of the same path and shape
-  ))
-  config.eval = ml_collections.ConfigDict(dict(
-      split="", ids="", max_images=0,  # split "" = data.eval_split; ids: a file of ids
-      input_size=0, flip=True, scales=(1.0,),  # input_size 0 = data.input_size
-      overlays=4,  # pictures of the people found in the first N images, at the end
-      overlay_min_score=0.2))  # people drawn in them from this score (mean joint value) up
-  return config
 
 
 # ---------------------------------------------------------------- setup

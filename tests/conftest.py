@@ -61,8 +61,8 @@ def synthetic_store(synthetic_root, tmp_path_factory):
 
 def tiny_train_config(root: str, task: str = "student"):
   """A trainer config small enough to compile and run in seconds on a CPU."""
-  from rtpe_jax import trainer
-  config = trainer.default_config()
+  from rtpe_jax import config as config_lib
+  config = config_lib.default_config()
   config.task = task
   config.total_steps = 4
   config.log_every = 1

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rtpe_jax import coordinates, keypoints
+from rtpe_jax import config as config_lib, coordinates, keypoints
 from rtpe_jax.data import augment, coco, coco_source, pipeline
 from rtpe_jax.data import teacher_store as ts
 
 
 def _config(size=256, **augmentation):
-  cfg = pipeline.default_config()
+  cfg = config_lib.data_config()
   cfg.input_size = size
   cfg.augment.update(augmentation)
   return cfg

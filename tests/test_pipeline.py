@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from rtpe_jax import config as config_lib
 from rtpe_jax.data import coco, coco_source, pipeline, schema, teacher_store as ts
 from rtpe_jax.data.images import ImageError
 
 
 @pytest.fixture
 def cfg(synthetic_root, synthetic_store):
-  cfg = pipeline.default_config()
+  cfg = config_lib.data_config()
   cfg.root, cfg.teacher_store = synthetic_root, synthetic_store
   cfg.input_size, cfg.batch_size = 128, 4
   return cfg

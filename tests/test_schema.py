@@ -2,11 +2,12 @@
 
 import numpy as np
 
-from rtpe_jax.data import pipeline, schema
+from rtpe_jax import config as config_lib
+from rtpe_jax.data import schema
 
 
 def _cfg():
-  cfg = pipeline.default_config()
+  cfg = config_lib.data_config()
   cfg.input_size, cfg.output_strides, cfg.sigmas = 128, (4, 2), (2.0, 1.0)
   return cfg
 

@@ -4,12 +4,13 @@ import numpy as np
 from PIL import Image
 
 from rtpe_jax import visualize
-from rtpe_jax.data import pipeline, show
+from rtpe_jax import config as config_lib
+from rtpe_jax.data import show
 from rtpe_jax.data import teacher_store as ts
 
 
 def test_pictures_have_every_panel(synthetic_root, tmp_path):
-  cfg = pipeline.default_config()
+  cfg = config_lib.data_config()
   cfg.root, cfg.input_size, cfg.sigmas = synthetic_root, 128, (2.0, 4.0)
   cfg.colour_space = "lab"
   cfg.teacher_store = ts.write_stand_in_store(synthetic_root, ("train2017",),

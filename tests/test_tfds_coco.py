@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
+from rtpe_jax import config as config_lib
 from rtpe_jax.data import coco_source, pipeline, schema, tfds_coco
 
 pytestmark = pytest.mark.slow
@@ -42,7 +43,7 @@ def test_build_holds_the_raw_examples(tfds_dir, synthetic_root, synthetic_store)
 
 
 def test_pipeline_reads_the_build(tfds_dir, synthetic_root, synthetic_store):
-  cfg = pipeline.default_config()
+  cfg = config_lib.data_config()
   cfg.root, cfg.teacher_store, cfg.tfds_dir = synthetic_root, synthetic_store, tfds_dir
   cfg.input_size, cfg.batch_size = 128, 4
   batch = next(pipeline.train_dataset(cfg, process_index=0, process_count=1).take(1)

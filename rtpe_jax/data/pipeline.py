@@ -21,7 +21,6 @@ from __future__ import annotations
 import zlib
 
 import jax
-import ml_collections
 import numpy as np
 import tensorflow as tf
 
@@ -29,32 +28,6 @@ from rtpe_jax.data import augment, coco, schema, targets
 from rtpe_jax.data.coco_source import CocoSource
 from rtpe_jax.data.images import read_image
 from rtpe_jax.data import teacher_store as ts
-
-
-
-def default_config() -> ml_collections.ConfigDict:
-  return ml_collections.ConfigDict(dict(
-      root="data/synthetic",  # COCO layout: images/{split}/, annotations/
-      train_split="train2017",
-      eval_split="val2017",
-      train_ids="",  # optional file of image ids to train on (default: every image with people)
-      eval_ids="",  # optional file of image ids (e.g. a minival list)
-      tfds_dir="",  # read the TFDS build (`tfds_coco`) in this data_dir instead of `root`
-      input_size=512,
-      output_strides=(4, 2),
-      sigmas=(2.0,),
-      tag_stride=4,
-      max_people=targets.MAX_PEOPLE,
-      teacher_store="",  # directory written by infer_teacher.py; "" for none
-      teacher_stride=4,
-      skip_missing_teacher=False,  # False: a missing/corrupt entry is an error
-      augment=augment.default_config(),
-      colour_space="",  # "", "lab" or "hsv": the student's second input, made on the device
-                        # from the uint8 crop (rtpe_jax.preprocess.network_inputs)
-      batch_size=16,
-      seed=0,
-      prefetch=2,
-  ))
 
 
 def _tf_dtype(dtype: str) -> tf.DType:

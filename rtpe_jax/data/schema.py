@@ -28,6 +28,7 @@ import numpy as np
 from rtpe_jax.keypoints import NUM_JOINTS
 
 J = NUM_JOINTS
+MAX_PEOPLE = 30  # people per training sample (targets and tags are padded to this)
 
 
 @dataclasses.dataclass(frozen=True)

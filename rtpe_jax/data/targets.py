@@ -21,7 +21,8 @@ from typing import Sequence
 import numpy as np
 import tensorflow as tf
 
-MAX_PEOPLE = 30
+from rtpe_jax.data.schema import MAX_PEOPLE
+
 
 
 def _output_coordinates(joints: np.ndarray, output_hw: tuple[int, int], stride: float):
