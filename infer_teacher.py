@@ -17,7 +17,7 @@ import logging
 
 import jax.numpy as jnp
 
-from rtpe_jax import evaluation, inference, teacher_inference
+from rtpe_jax import evaluation, predict, teacher_inference
 from rtpe_jax.data import coco
 from rtpe_jax.models import load_teacher
 
@@ -46,16 +46,14 @@ def main(argv=None):
     parser.error("--eval needs --coco annotations")
   shard = teacher_inference.parse_shard(args.shard)
 
-  model, variables = load_teacher(args.teacher, getattr(jnp, args.dtype))
-  spec = inference.OutputSpec.for_hrnet(model.config)
-  input_size = args.input_size or model.config.input_size
+  module, variables = load_teacher(args.teacher, getattr(jnp, args.dtype))
+  model = predict.from_module(module, variables, fold=False, input_size=args.input_size)
   ids = coco.read_id_list(args.ids) if args.ids else None
   if args.coco:
     items, ground_truth = teacher_inference.coco_work(args.coco, args.split, ids)
   else:
     items, ground_truth = teacher_inference.folder_work(args.images), None
-  counts = teacher_inference.run(model.apply, variables, spec, items, args.out, input_size,
-                                 evaluate=args.eval, shard=shard, batch_size=args.batch,
+  counts = teacher_inference.run(model, items, args.out, evaluate=args.eval, shard=shard, batch_size=args.batch,
                                  progress=not args.no_progress, scales=tuple(args.scales))
   print(f"{counts['done']} images done, {counts['skipped']} already stored, "
         f"{counts['failed']} failed (listed in {args.out}/failures.txt)")

@@ -27,36 +27,29 @@ import os
 from typing import Callable
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from rtpe_jax import grouping, preprocess
-from rtpe_jax.models import folding, weights
+from rtpe_jax import grouping, predict
+from rtpe_jax.models import weights
 
 
 def inference_function(model_dir: str, fold: bool = True) -> tuple[Callable, dict]:
   """(f(variables, images uint8 (B, H, W, 3)) -> {heatmaps, tags, peaks}, variables)
-  of a trained student: `peaks` (B, H/4, W/4, J) are the NMS-kept heatmap values
-  (0 elsewhere), from which the export takes the top k."""
-  from rtpe_jax.models.student import AttentionStudent
-  module, variables = weights.load_model(model_dir)
-  if not isinstance(module, AttentionStudent):
-    raise ValueError(f"{model_dir}: export takes a student, not {type(module).__name__}")
-  cfg = module.config
-  if fold:
-    x = jnp.zeros((1, 64, 64, cfg.input_channels))
-    variables = folding.fold_batch_norm(module, variables, x)
+  of a trained student, its network as the predictor runs it (`predict.load`):
+  `peaks` (B, H/4, W/4, J) are the NMS-kept heatmap values (0 elsewhere), from
+  which the export takes the top k."""
+  arch = weights.read_arch(model_dir)["model"]
+  if arch != "attention_student":
+    raise ValueError(f"{model_dir}: export takes a student, not a {arch}")
+  model = predict.load(model_dir, fold=fold)
+  j = model.spec.num_joints
 
   def f(variables, images):
-    rgb, alternate = preprocess.network_inputs(images, cfg.colour_space if cfg.colour_channels
-                                               else "")
-    x = rgb if alternate is None else jnp.concatenate([rgb, alternate], -1)
-    out = (folding.folded_apply(module, variables, x) if fold
-           else module.apply(variables, x, train=False))
-    heatmaps = jax.nn.sigmoid(out["heatmaps"]) if cfg.heatmap_sigmoid else out["heatmaps"]
-    return {"heatmaps": heatmaps, "tags": out["tags"], "peaks": grouping.nms(heatmaps)}
+    out = model.network(variables, images)[0]  # stride 4: heatmaps, then tags
+    heatmaps = out[..., :j]
+    return {"heatmaps": heatmaps, "tags": out[..., j:], "peaks": grouping.nms(heatmaps)}
 
-  return f, variables
+  return f, model.variables
 
 
 def jax_candidates(outputs: dict, k: int = 30) -> dict:

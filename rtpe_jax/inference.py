@@ -18,11 +18,13 @@ stacks every scale's (D = 2 x scales). Then grouping (`rtpe_jax.grouping`),
 and the people's x, y go back to the original image through the inverse of the
 scale-1.0 affine.
 
-`network(variables, images)` takes (B, H, W, 3) normalised RGB float32 and
-returns a list of NHWC outputs (a model's `apply`, e.g. `HigherHRNet(cfg).apply`;
-it must be hashable: it is a static argument of the compiled step); `OutputSpec` says which of them carry heatmaps (the first
-`num_joints` channels) and tags (the channels after the heatmaps, or all of
-them for an output without heatmaps).
+`network(variables, images)` takes (B, H, W, 3) RGB uint8, makes the model's
+input itself (normalisation, a student's LAB/HSV: `preprocess.model_input`) and
+returns a list of NHWC outputs; `rtpe_jax.predict.network_and_spec` makes one
+of any model. It must be hashable: it is a static argument of the compiled
+step. `OutputSpec` says which outputs carry heatmaps (the first `num_joints`
+channels) and tags (the channels after the heatmaps, or all of them for an
+output without heatmaps).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rtpe_jax import coordinates, grouping, preprocess
+from rtpe_jax import coordinates, grouping
 from rtpe_jax.keypoints import FLIP_INDEX
 
 Network = Callable[[object, jax.Array], Sequence[jax.Array]]
@@ -102,9 +104,26 @@ def resize_image(image: np.ndarray, center, scale, size) -> np.ndarray:
   return coordinates.warp(image, resize_affine(center, scale, size), (size[1], size[0]))
 
 
+def protocol_resize(image: np.ndarray, input_size: int, scale: float = 1.0,
+                    min_scale: float = 1.0):
+  """The image (H, W, 3) resized for one test scale: (resized, centre, scale (sx, sy),
+  size (w, h)); the last three map positions back (`people_in_image`)."""
+  h, w = image.shape[:2]
+  size, center, affine_scale = scale_size(h, w, input_size, scale, min_scale)
+  return resize_image(image, center, affine_scale, size), center, affine_scale, size
+
+
 def to_image(xy: np.ndarray, center, scale, size) -> np.ndarray:
   """(..., 2) positions in a map of `size` (w, h) -> original image positions."""
   return coordinates.apply(np.linalg.inv(resize_affine(center, scale, size)), xy)
+
+
+def people_in_image(people: np.ndarray, center, scale, size) -> np.ndarray:
+  """Grouped people (P, J, >= 3) at the protocol size -> keypoints (P, J, 3): x, y
+  in the original image and the joint's value."""
+  keypoints = np.array(people[..., :3], np.float32)
+  keypoints[..., :2] = to_image(keypoints[..., :2], center, scale, size)
+  return keypoints
 
 
 def _resize(x: jax.Array, hw) -> jax.Array:
@@ -119,9 +138,8 @@ def scale_maps(network, spec: OutputSpec, flip: bool, projected_hw, variables, i
   maps: the averaged heatmaps at the last output's resolution and the first
   run's tags at the resolution of the first output that carries them.
   projected_hw None: no projection (None for the first two)."""
-  x = preprocess.normalise(images)
-  b = x.shape[0]
-  batch = jnp.concatenate([x, x[:, :, ::-1]]) if flip else x
+  b = images.shape[0]
+  batch = jnp.concatenate([images, images[:, :, ::-1]]) if flip else images
   outputs = network(variables, batch)
   last_hw = outputs[-1].shape[1:3]
   j = spec.num_joints
@@ -165,8 +183,7 @@ def multi_person_maps(network: Network, variables, spec: OutputSpec, image: np.n
   projected_hw = (base_size[1], base_size[0])
   heatmaps, tags = 0.0, []
   for s in sorted(cfg.scales, reverse=True):
-    size, c, sc = scale_size(h, w, cfg.input_size, s, min_scale)
-    resized = resize_image(image, c, sc, size)
+    resized = protocol_resize(image, cfg.input_size, s, min_scale)[0]
     hm, tg, _, _ = scale_maps(network, spec, cfg.flip, projected_hw, variables, resized[None])
     heatmaps = heatmaps + hm
     if s == 1.0 or len(cfg.scales) == 1 or cfg.tags_from_all_scales:
@@ -178,20 +195,8 @@ def multi_person_maps(network: Network, variables, spec: OutputSpec, image: np.n
 def group_and_map(heatmaps, tags, center, scale, size, cfg: grouping.GroupingConfig):
   """Final maps (B, h, w, J), (B, h, w, Jt, D) of images sharing one scale-1.0
   affine -> per image keypoints (P, J, 3) in the image and scores (P,)."""
-  out = []
-  for people, scores in grouping.group(heatmaps, tags, cfg):
-    keypoints = people[..., :3].copy()
-    keypoints[..., :2] = to_image(keypoints[..., :2], center, scale, size)
-    out.append((keypoints, scores))
-  return out
-
-
-def predict_people(network: Network, variables, spec: OutputSpec, image: np.ndarray,
-                   cfg: ProtocolConfig = ProtocolConfig()):
-  """People of one RGB uint8 image (H, W, 3): keypoints (P, J, 3) as x, y in the
-  image and the joint's value, and scores (P,) (mean joint value)."""
-  heatmaps, tags, (center, scale, size) = multi_person_maps(network, variables, spec, image, cfg)
-  return group_and_map(heatmaps, tags, center, scale, size, cfg.grouping)[0]
+  return [(people_in_image(people, center, scale, size), scores)
+          for people, scores in grouping.group(heatmaps, tags, cfg)]
 
 
 def coco_results(image_id: int, keypoints: np.ndarray, scores: np.ndarray) -> list[dict]:

@@ -1,4 +1,5 @@
-"""Fast single-scale prediction for applications: images or video in, people out.
+"""The one predictor: a model (directory or module + variables) and images or
+video in, people out.
 
 The network side of `rtpe_jax.inference` (same resize, flip averaging and
 grouping), arranged for throughput:
@@ -13,7 +14,10 @@ grouping), arranged for throughput:
 - on video, host grouping of frame t runs while the device runs frame t + 1.
 Padding changes what the network sees near the right and bottom edges of an
 image whose shape is not a bucket; with `buckets=()` the canvas is exactly the
-protocol size (one compile per shape, `inference.predict_people`'s result).
+protocol size (one compile per shape: the published protocol's result).
+`predict_image` with several scales runs the published multi-scale protocol.
+Every caller (the trainer's evaluator, infer_teacher.py, predict.py,
+visualize, export) builds its network here: `load` or `from_module`.
 """
 
 from __future__ import annotations
@@ -49,26 +53,36 @@ class Model:
 
 
 def network_and_spec(module, fold: bool):
-  """(network(variables, images), OutputSpec) of a student or HigherHRNet module;
-  with `fold` the network takes `folding.fold_batch_norm` variables."""
+  """(network(variables, images uint8), OutputSpec) of a student or HigherHRNet
+  module, the network as `rtpe_jax.inference` takes it; with `fold` it takes
+  `folding.fold_batch_norm` variables."""
   from rtpe_jax.models.student import AttentionStudent, protocol_outputs
-  apply = functools.partial(folding.folded_apply, module) if fold else None
+  apply = (functools.partial(folding.folded_apply, module) if fold else
+           functools.partial(module.apply, train=False))
   if isinstance(module, AttentionStudent):
     return protocol_outputs(module, apply)
-  network = (lambda v, x: apply(v, x)) if fold else (lambda v, x: module.apply(v, x, train=False))
+  network = lambda v, images: apply(v, preprocess.normalise(images))
   return network, inference.OutputSpec.for_hrnet(module.config)
+
+
+def from_module(module, variables, fold: bool = True, input_size: int | None = None,
+                name: str = "") -> Model:
+  """A student or HigherHRNet module and its variables, ready for prediction
+  (batch norm folded with `fold`); input_size: the protocol's (default: the
+  model's own, else 512)."""
+  if fold:
+    channels = weights.input_channels(module)
+    variables = folding.fold_batch_norm(module, variables, jnp.zeros((1, 64, 64, channels)))
+  network, spec = network_and_spec(module, fold)
+  size = input_size or getattr(module.config, "input_size", 512)
+  return Model(network, variables, spec, size, name=name)
 
 
 def load(model_dir: str, dtype: str = "float32", fold: bool = True,
          input_size: int | None = None) -> Model:
   """A trained student or a (converted or trained) HigherHRNet from its model directory."""
   module, variables = weights.load_model(model_dir, compute_dtype(dtype))
-  channels = weights.input_channels(module)
-  if fold:
-    variables = folding.fold_batch_norm(module, variables, jnp.zeros((1, 64, 64, channels)))
-  network, spec = network_and_spec(module, fold)
-  size = input_size or getattr(module.config, "input_size", 512)
-  return Model(network, variables, spec, size, name=model_dir)
+  return from_module(module, variables, fold, input_size, name=model_dir)
 
 
 def canvas_size(protocol_wh: tuple[int, int], input_size: int,
@@ -124,15 +138,14 @@ def run_batch(model: Model, images: list[np.ndarray], flip: bool = True,
               cfg: grouping.GroupingConfig = grouping.GroupingConfig()) -> Frame:
   """As `run_network` for several images of one shape (e.g. video frames):
   one network call on the batch (B, H, W, 3)."""
-  h, w = images[0].shape[:2]
   if any(image.shape != images[0].shape for image in images):
     raise ValueError("run_batch takes images of one shape; use run_network per image")
-  size, center, scale = inference.scale_size(h, w, model.input_size, 1.0, 1.0)
+  resized = [inference.protocol_resize(image, model.input_size) for image in images]
+  center, scale, size = resized[0][1:]
   cw, ch = canvas_size(size, model.input_size, buckets)
   canvas = np.stack([
-      cv2.copyMakeBorder(inference.resize_image(image, center, scale, size),
-                         0, ch - size[1], 0, cw - size[0], cv2.BORDER_CONSTANT,
-                         value=MEAN_COLOUR) for image in images])
+      cv2.copyMakeBorder(r[0], 0, ch - size[1], 0, cw - size[0], cv2.BORDER_CONSTANT,
+                         value=MEAN_COLOUR) for r in resized])
   valid = np.array([size[1], size[0]], np.int32)
   heatmaps, tags, candidates = _canvas_maps(model.network, model.spec, flip, cfg.max_num_people,
                                             cfg.nms_kernel, model.variables, canvas, valid)
@@ -149,16 +162,24 @@ def group_frame(frame: Frame, cfg: grouping.GroupingConfig = grouping.GroupingCo
   people, scores = grouping.group_candidates(
       candidates, heatmaps, tags, cfg,
       lambda: grouping.planar_maps(frame.heatmaps[index], frame.tags[index]))
-  keypoints = people[..., :3].copy()
-  keypoints[..., :2] = inference.to_image(keypoints[..., :2], frame.center, frame.scale,
-                                          frame.size)
-  return keypoints, scores
+  return inference.people_in_image(people, frame.center, frame.scale, frame.size), scores
 
 
 def predict_image(model: Model, image: np.ndarray, flip: bool = True,
                   buckets: tuple[float, ...] = (1.0, 1.5, 2.0),
-                  cfg: grouping.GroupingConfig = grouping.GroupingConfig()):
-  """People of one RGB uint8 image: keypoints (P, J, 3) and scores (P,)."""
+                  cfg: grouping.GroupingConfig = grouping.GroupingConfig(),
+                  scales: tuple[float, ...] = (1.0,)):
+  """People of one RGB uint8 image (H, W, 3): keypoints (P, J, 3) as x, y in the
+  image and the joint's value, and scores (P,) (mean joint value).
+
+  One scale: the device path of this module (buckets () for exactly the
+  published protocol's input). Several: the published multi-scale protocol
+  (`inference.multi_person_maps`, scale-1.0 tags), whole maps to the grouping."""
+  if tuple(scales) != (1.0,):
+    protocol = inference.ProtocolConfig(model.input_size, tuple(scales), flip, grouping=cfg)
+    heatmaps, tags, mapping = inference.multi_person_maps(model.network, model.variables,
+                                                          model.spec, image, protocol)
+    return inference.group_and_map(heatmaps, tags, *mapping, cfg)[0]
   return group_frame(run_network(model, image, flip, buckets, cfg), cfg)
 
 

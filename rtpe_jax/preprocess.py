@@ -72,3 +72,12 @@ def network_inputs(images, colour_space: str = "", dtype=jnp.float32):
   """uint8 (B, H, W, 3) -> (normalised RGB, alternate colour space or None)."""
   alternate = alternate_colour_space(images, colour_space, dtype) if colour_space else None
   return normalise(images, dtype), alternate
+
+
+def model_input(module, images, dtype=jnp.float32):
+  """uint8 RGB (B, H, W, 3) -> what `module` takes: normalised RGB, with a
+  student's alternate colour space appended, (B, H, W, 6), when it has one."""
+  cfg = getattr(module, "config", None)
+  space = cfg.colour_space if getattr(cfg, "colour_channels", 0) else ""
+  rgb, alternate = network_inputs(images, space, dtype)
+  return rgb if alternate is None else jnp.concatenate([rgb, alternate], -1)

@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from rtpe_jax import coordinates, evaluation, grouping, inference
+from rtpe_jax import coordinates, evaluation, grouping, inference, predict
 from rtpe_jax.data import coco, images
 from rtpe_jax.data import teacher_store as ts
 
@@ -111,14 +111,16 @@ def _prefetch(items, read, depth: int = 8):
       yield done, future.result()
 
 
-def run(network, variables, spec: inference.OutputSpec, items: list[WorkItem], out: str,
-        input_size: int, evaluate: bool = False, shard: tuple[int, int] = (0, 1),
-        batch_size: int = 1, grouping_cfg: grouping.GroupingConfig = grouping.GroupingConfig(),
+def run(model: predict.Model, items: list[WorkItem], out: str, evaluate: bool = False,
+        shard: tuple[int, int] = (0, 1), batch_size: int = 1,
+        grouping_cfg: grouping.GroupingConfig = grouping.GroupingConfig(),
         progress: bool = True, scales: tuple[float, ...] = (1.0,)) -> dict:
-  """Fills OUT/teacher (the store) and, with `evaluate`, OUT/results-shard*.jsonl
-  for this shard's items; results use the multi-scale protocol when `scales` is
-  not (1.0,) (the store keeps the scale-1.0 maps). Returns counts: done,
-  skipped, failed."""
+  """Runs `model` (at its input size, with the flip test) over this shard's items:
+  fills OUT/teacher (the store) and, with `evaluate`, OUT/results-shard*.jsonl;
+  results use the multi-scale protocol when `scales` is not (1.0,) (the store
+  keeps the scale-1.0 maps). Returns counts: done, skipped, failed."""
+  network, variables, spec, input_size = model.network, model.variables, model.spec, \
+      model.input_size
   i, n = shard
   items = items[i::n]
   os.makedirs(out, exist_ok=True)
@@ -163,9 +165,8 @@ def run(network, variables, spec: inference.OutputSpec, items: list[WorkItem], o
         (keypoints, scores), = inference.group_and_map(heatmaps[b:b + 1], tags[b:b + 1], c, s,
                                                        size, grouping_cfg)
       elif evaluate:
-        protocol = inference.ProtocolConfig(input_size=input_size, scales=tuple(scales),
-                                            grouping=grouping_cfg)
-        keypoints, scores = inference.predict_people(network, variables, spec, image, protocol)
+        keypoints, scores = predict.predict_image(model, image, True, buckets=(),
+                                                  cfg=grouping_cfg, scales=scales)
       if evaluate:
         entry = {"image_id": item.image_id,
                  "people": inference.coco_results(item.image_id, keypoints, scores)}
@@ -184,9 +185,7 @@ def run(network, variables, spec: inference.OutputSpec, items: list[WorkItem], o
         counts["failed"] += 1
         bar.update(1)
         continue
-      h, w = image.shape[:2]
-      size, center, scale = inference.scale_size(h, w, input_size, 1.0, 1.0)
-      resized = inference.resize_image(image, center, scale, size)
+      resized, center, scale, size = inference.protocol_resize(image, input_size)
       if batch and resized.shape != batch[0][1].shape:
         flush(batch)
         bar.update(len(batch))

@@ -29,12 +29,10 @@ import orbax.checkpoint as ocp
 from clu import metric_writers, periodic_actions
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from rtpe_jax import evaluation, inference, optim, training, visualize
+from rtpe_jax import evaluation, inference, optim, predict, training, visualize
 from rtpe_jax.data import coco, pipeline
 from rtpe_jax.data.images import read_image
-from rtpe_jax.grouping import GroupingConfig
 from rtpe_jax.models import weights
-from rtpe_jax.models.student import protocol_outputs
 
 
 class NonFiniteLossError(RuntimeError):
@@ -120,20 +118,19 @@ class Evaluator:
       self.image_ids = self.image_ids[:config.eval.max_images]
     self.images = [read_image(coco.image_path(cfg.root, split, info["file_name"]), info["id"])
                    for info in self.ground_truth.loadImgs(self.image_ids)]
-    if config.task == "student":
-      self.network, self.spec = protocol_outputs(module)
-    else:
-      self.network = module.apply
-      self.spec = inference.OutputSpec.for_hrnet(module.config)
-    self.protocol = inference.ProtocolConfig(
-        input_size=config.eval.input_size or cfg.input_size, scales=tuple(config.eval.scales),
-        flip=config.eval.flip, grouping=GroupingConfig())
+    # The published protocol: no buckets, the config's scales and flip test.
+    self.network, self.spec = predict.network_and_spec(module, fold=False)
+    self.input_size = config.eval.input_size or cfg.input_size
+    self.scales, self.flip = tuple(config.eval.scales), config.eval.flip
+
+  def model(self, variables) -> predict.Model:
+    return predict.Model(self.network, variables, self.spec, self.input_size)
 
   def results(self, variables) -> list[dict]:
-    out = []
+    model, out = self.model(variables), []
     for image_id, image in zip(self.image_ids, self.images):
-      keypoints, scores = inference.predict_people(self.network, variables, self.spec, image,
-                                                   self.protocol)
+      keypoints, scores = predict.predict_image(model, image, self.flip, buckets=(),
+                                                scales=self.scales)
       out += inference.coco_results(image_id, keypoints, scores)
     return out
 
@@ -149,8 +146,8 @@ class Evaluator:
     for image_id, image in list(zip(self.image_ids, self.images))[:count]:
       path = os.path.join(out_dir, f"{image_id}.png")
       truth = coco.image_annotations(self.ground_truth, self.root, self.split, image_id).joints
-      visualize.overlay_with_maps(self.network, variables, self.spec, image, self.protocol,
-                                  min_score=min_score, truth=truth).save(path)
+      visualize.overlay_with_maps(self.model(variables), image, self.flip, min_score=min_score,
+                                  truth=truth).save(path)
       paths.append(path)
     return paths
 

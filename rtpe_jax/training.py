@@ -31,7 +31,8 @@ from rtpe_jax.models.hrnet import ARCHS, HigherHRNet, HRNetConfig
 from rtpe_jax.models.student import AttentionStudent, StudentConfig
 from rtpe_jax.precision import LossScale, all_finite, compute_dtype
 
-# Batch fields each task reads (the pipeline's names; `s` is an output stride).
+# The fields of a training sample (`data.schema.sample_fields`) each task's step
+# reads; `s` is an output stride.
 STUDENT_FIELDS = ("image", "weights_{s}", "heatmaps_{s}", "person_mask_{s}", "tags")
 TEACHER_FIELDS = ("image", "weights_{s}", "heatmaps_{s}", "tags")
 TEACHER_MAPS = ("teacher_heatmaps", "teacher_tags")
@@ -75,25 +76,18 @@ def model_arch(config) -> dict:
   return {"model": "higher_hrnet", "config": module.config.to_dict()}
 
 
-def network_input(module, images, dtype):
-  """uint8 (B, H, W, 3) -> the module's input: normalised RGB (+ LAB/HSV)."""
-  cfg = getattr(module, "config", None)
-  space = cfg.colour_space if isinstance(cfg, StudentConfig) and cfg.colour_channels else ""
-  rgb, alternate = preprocess.network_inputs(images, space, dtype)
-  return rgb if alternate is None else jnp.concatenate([rgb, alternate], -1)
-
-
 def batch_fields(config, with_teacher: bool) -> list[str]:
   """Names of the batch entries the train step reads."""
   strides = config.data.output_strides
   names = STUDENT_FIELDS if config.task == "student" else TEACHER_FIELDS
   if config.task == "student":
     strides = [STUDENT_STRIDE]
+    fine = ["heatmaps_2", "weights_2"] if config.model.student.get("fine_heatmaps") else []
   out = []
   for name in names:
     out += [name.format(s=s) for s in strides] if "{s}" in name else [name]
-  if with_teacher and config.task == "student":
-    out += list(TEACHER_MAPS)
+  if config.task == "student":
+    out += fine + (list(TEACHER_MAPS) if with_teacher else [])
   return out
 
 
@@ -134,6 +128,12 @@ def student_loss(outputs: dict, batch: dict, lc, stride: int = STUDENT_STRIDE) -
     reduced = (losses.hard_joint_mining(per_joint, lc.ohkm_top) if lc.ohkm_top
                else jnp.mean(per_joint, -1))
     terms["heatmap"] = lc.heatmap * reduced
+    if "heatmaps_2" in outputs:
+      truth, weights_2 = batch["heatmaps_2"][:, lc.sigma_index], batch["weights_2"]
+      per_joint = _heatmap_per_joint(outputs["heatmaps_2"], truth,
+                                     _weighted(truth, weights_2, lc.background), lc)
+      terms["heatmap_2"] = lc.heatmap * (losses.hard_joint_mining(per_joint, lc.ohkm_top)
+                                         if lc.ohkm_top else jnp.mean(per_joint, -1))
   if outputs["tags"].shape[-1]:
     if lc.push_pull:
       push, pull = losses.associative_embedding(outputs["tags"], batch["tags"])
@@ -219,7 +219,7 @@ def _keep_frozen_stats(new_stats, old_stats, frozen):
 def forward_and_loss(module, config, variables, batch, train: bool, divisor=1.0, rng=None):
   """(terms, outputs, new batch_stats) of one batch; `rng` feeds any "dropout"."""
   dtype = compute_dtype(config.precision)
-  x = network_input(module, batch["image"], dtype)
+  x = preprocess.model_input(module, batch["image"], dtype)
   kwargs = {"attention_divisor": divisor} if config.task == "student" else {}
   if train:
     rngs = {"dropout": rng} if rng is not None else {}
@@ -298,7 +298,7 @@ def make_predict(module, config):
   dtype = compute_dtype(config.precision)
 
   def fn(variables, images):
-    return module.apply(variables, network_input(module, images, dtype), train=False)
+    return module.apply(variables, preprocess.model_input(module, images, dtype), train=False)
   return jax.jit(fn)
 
 

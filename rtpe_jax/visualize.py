@@ -18,7 +18,7 @@ import argparse
 import numpy as np
 from PIL import Image, ImageDraw
 
-from rtpe_jax import inference
+from rtpe_jax import predict
 from rtpe_jax.data.images import read_image
 from rtpe_jax.keypoints import SKELETON, joint_colour, limb_colour
 
@@ -73,15 +73,14 @@ def _unit(x: np.ndarray) -> np.ndarray:
   return x / max(1.0, float(x.max()))
 
 
-def overlay_with_maps(network, variables, spec, image: np.ndarray, cfg: inference.ProtocolConfig,
-                      threshold: float = 0.1, min_score: float = 0.2,
-                      truth: np.ndarray | None = None) -> Image.Image:
-  """The people found (score >= min_score), the ground truth `truth` (P, 17, 3)
-  COCO keypoints when given, then the heatmap and tag panels, side by side at the
-  image's height."""
-  heatmaps, tags, (center, scale, size) = inference.multi_person_maps(network, variables, spec,
-                                                                      image, cfg)
-  (keypoints, scores), = inference.group_and_map(heatmaps, tags, center, scale, size, cfg.grouping)
+def overlay_with_maps(model, image: np.ndarray, flip: bool = True, threshold: float = 0.1,
+                      min_score: float = 0.2, truth: np.ndarray | None = None) -> Image.Image:
+  """The people a `predict.Model` finds in `image` at the published protocol
+  (score >= min_score), the ground truth `truth` (P, 17, 3) COCO keypoints when
+  given, then the heatmap and tag panels, side by side at the image's height."""
+  frame = predict.run_network(model, image, flip, buckets=())
+  keypoints, scores = predict.group_frame(frame)
+  heatmaps, tags = frame.heatmaps, frame.tags
   shown = int(np.sum(scores >= min_score))
   panels = [_captioned(draw_people(image, keypoints, threshold, scores, min_score),
                        f"found: {shown} with score >= {min_score:g} (of {len(scores)})")]
@@ -111,13 +110,9 @@ def main(argv=None):
   parser.add_argument("--min-score", type=float, default=0.2,
                       help="people drawn from this score (mean joint value) up")
   args = parser.parse_args(argv)
-  from rtpe_jax.models import load_teacher
-  model, variables = load_teacher(args.teacher)
-  spec = inference.OutputSpec.for_hrnet(model.config)
-  cfg = inference.ProtocolConfig(input_size=args.input_size or model.config.input_size)
+  model = predict.load(args.teacher, input_size=args.input_size)
   image = read_image(args.image, 0)
-  overlay_with_maps(model.apply, variables, spec, image, cfg, args.threshold,
-                    args.min_score).save(args.out)
+  overlay_with_maps(model, image, True, args.threshold, args.min_score).save(args.out)
   print(args.out)
 
 

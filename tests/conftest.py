@@ -160,6 +160,15 @@ def perfect_maps(joints, hw, stride: int, with_tags: bool = True, sigma: float =
   return np.concatenate([heatmaps, tags], -1)
 
 
+def protocol_people(network, variables, spec, image, cfg):
+  """People of one image at the published protocol `cfg` (`inference.ProtocolConfig`):
+  the predictor without buckets."""
+  from rtpe_jax import predict
+  model = predict.Model(network, variables, spec, cfg.input_size)
+  return predict.predict_image(model, image, cfg.flip, buckets=(), cfg=cfg.grouping,
+                               scales=cfg.scales)
+
+
 def perfect_network(variables, images):
   """A network for `rtpe_jax.inference` that returns `variables["outputs"]`
   (the perfect maps of the images it is given, made beforehand)."""

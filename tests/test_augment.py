@@ -171,7 +171,7 @@ def perfect_teacher_store(quickstart_root, tmp_path_factory):
   targets) leaves after the teacher run (`teacher_inference.run`) on the
   quickstart's 16 training images, at a 256-px input with the flip test."""
   from conftest import perfect_network, perfect_outputs
-  from rtpe_jax import coordinates, inference, teacher_inference
+  from rtpe_jax import coordinates, inference, predict, teacher_inference
   out = str(tmp_path_factory.mktemp("perfect_teacher"))
   items, ground_truth = teacher_inference.coco_work(quickstart_root, "train2017")
   spec = inference.OutputSpec()  # HigherHRNet's: heatmaps + tags at 1/4, heatmaps at 1/2
@@ -182,7 +182,8 @@ def perfect_teacher_store(quickstart_root, tmp_path_factory):
     joints[..., :2] = coordinates.apply(inference.resize_affine(center, scale, size),
                                         joints[..., :2])
     variables = perfect_outputs(joints, (size[1], size[0]), (4, 2), flip=True)
-    teacher_inference.run(perfect_network, variables, spec, [item], out, 256, progress=False)
+    model = predict.Model(perfect_network, variables, spec, 256)
+    teacher_inference.run(model, [item], out, progress=False)
   return os.path.join(out, "teacher")
 
 

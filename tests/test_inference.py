@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import perfect_network, perfect_outputs
-from rtpe_jax import coordinates, evaluation, inference, preprocess
+from conftest import perfect_network, perfect_outputs, protocol_people
+from rtpe_jax import coordinates, evaluation, inference, predict
 from rtpe_jax.data import coco
 from rtpe_jax.models import load_teacher
 
@@ -24,9 +24,10 @@ def _image(h, w, blobs=BLOBS, sigma=6.0):
 
 
 def stand_in(variables, x):
-  """Heatmaps: the red channel; tags: 3 x green; as HigherHRNet's two outputs."""
+  """Heatmaps: the red channel; tags: 3 x green (of uint8 RGB x); as HigherHRNet's
+  two outputs."""
   del variables
-  rgb = x * jnp.asarray(preprocess.STD_RGB) + jnp.asarray(preprocess.MEAN_RGB)
+  rgb = x.astype(jnp.float32) / 255.0
   pool = lambda a, k: jax.lax.reduce_window(a, 0.0, jax.lax.add, (1, k, k, 1), (1, k, k, 1),
                                             "VALID") / k**2
   red, green = rgb[..., :1], rgb[..., 1:2]
@@ -42,7 +43,7 @@ def test_people_land_on_the_known_positions(hw, scales, flip):
   blobs = BLOBS if w > h else tuple((y, x, g) for x, y, g in BLOBS)
   image = _image(h, w, blobs)
   cfg = inference.ProtocolConfig(input_size=256, scales=scales, flip=flip)
-  keypoints, scores = inference.predict_people(stand_in, {}, inference.OutputSpec(), image, cfg)
+  keypoints, scores = protocol_people(stand_in, {}, inference.OutputSpec(), image, cfg)
   assert keypoints.shape == (2, 17, 3)
   for (x, y, _), person in zip(sorted(blobs), sorted(keypoints, key=lambda p: p[0, 0])):
     np.testing.assert_allclose(person[:, 0], x, atol=1.0)
@@ -73,11 +74,10 @@ def test_sizes_follow_the_reference_rule():
 
 
 def test_tiny_teacher_runs_the_protocol(tiny_model_dir):
-  model, variables = load_teacher(tiny_model_dir)
-  spec = inference.OutputSpec.for_hrnet(model.config)
+  module, variables = load_teacher(tiny_model_dir)
+  model = predict.from_module(module, variables, fold=False, input_size=128)
   image = np.random.default_rng(0).integers(0, 256, (150, 200, 3), np.uint8)
-  cfg = inference.ProtocolConfig(input_size=128)
-  keypoints, scores = inference.predict_people(model.apply, variables, spec, image, cfg)
+  keypoints, scores = predict.predict_image(model, image, buckets=())
   assert keypoints.shape[1:] == (17, 3) and scores.shape == (len(keypoints),)
   results = inference.coco_results(7, keypoints, scores)
   assert all(len(r["keypoints"]) == 51 and r["image_id"] == 7 for r in results)
@@ -117,7 +117,7 @@ def perfect_protocol_run(root: str, strides, flip: bool, input_size: int = 256):
                                         joints[..., :2])
     variables = perfect_outputs(joints, (size[1], size[0]), strides, flip)
     image = np.zeros((ann.height, ann.width, 3), np.uint8)
-    keypoints, scores = inference.predict_people(perfect_network, variables, spec, image, cfg)
+    keypoints, scores = protocol_people(perfect_network, variables, spec, image, cfg)
     results += inference.coco_results(image_id, keypoints, scores)
     offsets.append(_matched_offsets(ann.joints, keypoints))
   stats = evaluation.evaluate(ground_truth, results, image_ids)

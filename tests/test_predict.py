@@ -33,15 +33,16 @@ def _scene(index, size=128):
 
 
 def test_unpadded_prediction_is_the_protocol(model, small_student_dir):
-  """buckets=(): the canvas is the protocol's input, the people those of
-  `inference.predict_people` on the unfolded model."""
+  """buckets=(): the canvas is the protocol's input, the people those of the
+  whole-map protocol (`inference.multi_person_maps`, `group_and_map`: every map
+  to the host grouping) on the unfolded model."""
   from rtpe_jax.models import weights
-  from rtpe_jax.models.student import protocol_outputs
   module, variables = weights.load_model(small_student_dir)
-  network, spec = protocol_outputs(module)
+  network, spec = predict.network_and_spec(module, fold=False)
   image = _scene(0)
-  want, want_scores = inference.predict_people(network, variables, spec, image,
-                                               inference.ProtocolConfig(input_size=128))
+  cfg = inference.ProtocolConfig(input_size=128)
+  heatmaps, tags, mapping = inference.multi_person_maps(network, variables, spec, image, cfg)
+  (want, want_scores), = inference.group_and_map(heatmaps, tags, *mapping, cfg.grouping)
   got, scores = predict.predict_image(model, image, buckets=())
   assert len(want) > 0
   np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)

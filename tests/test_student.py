@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rtpe_jax import inference
+from rtpe_jax import predict
 from rtpe_jax.models import student, summary
 from rtpe_jax.models.hrnet import ARCHS, HRNetStem
 
@@ -72,8 +72,22 @@ def test_teacher_stem_is_the_teachers():
 def test_student_runs_the_test_protocol():
   module = student.AttentionStudent(config=student.StudentConfig(colour_channels=0, channels=16))
   variables, _ = _init(module)
-  network, spec = student.protocol_outputs(module)
+  model = predict.from_module(module, variables, fold=False, input_size=64)
   image = np.random.default_rng(0).integers(0, 256, (100, 120, 3), np.uint8)
-  keypoints, scores = inference.predict_people(network, variables, spec, image,
-                                               inference.ProtocolConfig(input_size=64))
+  keypoints, scores = predict.predict_image(model, image, buckets=())
   assert keypoints.shape[1:] == (17, 3) and len(scores) == len(keypoints)
+
+
+def test_fine_heatmaps_are_a_second_protocol_output():
+  cfg = student.StudentConfig(stem="own", stem_features=32, channels=16, segmentation_channels=8,
+                              detector_steps=1, colour_channels=0, tag_channels=17,
+                              fine_heatmaps=True)
+  module = student.AttentionStudent(config=cfg)
+  variables, x = _init(module)
+  out = module.apply(variables, x)
+  assert out["heatmaps"].shape == (2, 16, 16, 17) and out["heatmaps_2"].shape == (2, 32, 32, 17)
+  network, spec = student.protocol_outputs(module)
+  images = jnp.zeros((1, 64, 64, 3), jnp.uint8)
+  outputs = network(variables, images)
+  assert [o.shape for o in outputs] == [(1, 16, 16, 34), (1, 32, 32, 17)]
+  assert spec.with_heatmaps == (True, True) and spec.with_tags == (True, False)

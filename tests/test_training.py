@@ -136,3 +136,16 @@ def test_every_loss_weight_zero_is_an_error(synthetic_root, fixed_batch):
   module, tx, state = _state(config)
   with pytest.raises(ValueError, match="every loss weight is 0"):
     training.make_train_step(module, config, tx)(state, _fields(fixed_batch, config))
+
+
+def test_fine_heatmaps_are_trained_at_stride_2(synthetic_root):
+  from rtpe_jax.data import pipeline
+  config = tiny_train_config(synthetic_root)
+  config.data.output_strides = (4, 2)
+  config.model.student.fine_heatmaps = True
+  fields = training.batch_fields(config, with_teacher=False)
+  assert {"heatmaps_2", "weights_2", "heatmaps_4"} <= set(fields)
+  batch = next(iter(pipeline.train_dataset(config.data).take(1).as_numpy_iterator()))
+  module, tx, state = _state(config)
+  state, metrics = training.make_train_step(module, config, tx)(state, _fields(batch, config))
+  assert float(metrics["heatmap_2"]) > 0 and np.isfinite(float(metrics["total"]))

@@ -45,17 +45,13 @@ def test_people_below_the_score_threshold_are_not_drawn():
 
 
 def test_evaluation_overlay_shows_the_ground_truth_beside(tiny_model_dir):
-  from rtpe_jax import inference
-  from rtpe_jax.models import load_teacher
-  model, variables = load_teacher(tiny_model_dir)
+  from rtpe_jax import predict
+  model = predict.load(tiny_model_dir, fold=False, input_size=128)
   image = np.zeros((128, 128, 3), np.uint8)
   truth = np.zeros((1, 17, 3), np.float32)
   truth[0, 11], truth[0, 13] = (20, 30, 2), (20, 100, 2)  # a left thigh
-  cfg = inference.ProtocolConfig(input_size=128)
-  spec = inference.OutputSpec.for_hrnet(model.config)
-  alone = visualize.overlay_with_maps(model.apply, variables, spec, image, cfg, min_score=1e9)
-  both = visualize.overlay_with_maps(model.apply, variables, spec, image, cfg, min_score=1e9,
-                                     truth=truth)
+  alone = visualize.overlay_with_maps(model, image, min_score=1e9)
+  both = visualize.overlay_with_maps(model, image, min_score=1e9, truth=truth)
   assert both.width == alone.width + 128 + 8
   panel = np.asarray(both)[:, 128 + 8:2 * 128 + 8]
   assert tuple(panel[65, 20]) == keypoints.LEFT

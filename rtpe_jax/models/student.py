@@ -49,6 +49,8 @@ class StudentConfig:
   colour_space: str = "lab"  # the second input when colour_channels > 0: "lab" or "hsv"
   heatmap_sigmoid: bool = False  # heatmaps are logits (trained with BCE): sigmoid at inference
   distill_stem: bool = False  # own stem: also run the frozen teacher stem, output "teacher_stem"
+  fine_heatmaps: bool = False  # a second heatmap head at 1/2 of the input (HigherHRNet's idea)
+  fine_channels: int = 16
 
   @property
   def input_channels(self) -> int:
@@ -213,32 +215,48 @@ class AttentionStudent(_Layers):
     out = nn.Conv(cfg.num_joints + cfg.tag_channels, (3, 3), padding=((1, 1), (1, 1)),
                   dtype=self.dtype, kernel_init=nn.initializers.normal(0.001),
                   bias_init=self._head_bias, name="head")(h)
+    if cfg.fine_heatmaps:
+      extra["heatmaps_2"] = self._fine_heatmaps(x, h, out[..., :cfg.num_joints], train)
     f32 = lambda a: a.astype(jnp.float32)
     return {"heatmaps": f32(out[..., :cfg.num_joints]), "tags": f32(out[..., cfg.num_joints:]),
-            "segmentation": f32(logits), "stem": f32(stem_features), **extra}
+            "segmentation": f32(logits), "stem": f32(stem_features),
+            **{k: f32(v) for k, v in extra.items()}}
+
+  def _fine_heatmaps(self, x, features, heatmaps, train):
+    """(B, H/2, W/2, 17): the detector's features and heatmaps upsampled 2x, joined
+    with a stride-2 conv of the input (edges where the joints are), a 3x3
+    conv-BN-ReLU and a 3x3 head."""
+    cfg = self.config
+    b, h, w, _ = x.shape
+    coarse = _upsample_to(jnp.concatenate([features, heatmaps], -1), (h // 2, w // 2))
+    skip = nn.relu(self.bn(train, "fine_input_bn")(
+        self.conv(cfg.fine_channels, 3, 2, name="fine_input")(x)))
+    g = jnp.concatenate([coarse, skip], -1)
+    g = nn.relu(self.bn(train, "fine_bn")(self.conv(cfg.fine_channels, 3, name="fine")(g)))
+    return nn.Conv(cfg.num_joints, (3, 3), padding=((1, 1), (1, 1)), dtype=self.dtype,
+                   kernel_init=nn.initializers.normal(0.001), bias_init=self._head_bias,
+                   name="fine_head")(g)
 
 
 def protocol_outputs(module: AttentionStudent, apply=None):
-  """(network, OutputSpec) for `rtpe_jax.inference`: one output, heatmaps (after a
-  sigmoid if they are logits) then tags. The protocol hands the network
-  normalised RGB; the alternate colour space is made from it here. `apply`
-  (variables, x) -> outputs replaces `module.apply(..., train=False)` (e.g.
-  `models.folding.folded_apply`)."""
+  """(network, OutputSpec) for `rtpe_jax.inference`: the network takes uint8 RGB
+  (B, H, W, 3) and makes the student's input itself (`preprocess.model_input`);
+  its outputs: heatmaps (after a sigmoid if they are logits) then tags (and the
+  stride-2 heatmaps of `fine_heatmaps`). `apply` (variables, x) -> outputs
+  replaces `module.apply(..., train=False)` (e.g. `models.folding.folded_apply`)."""
   from rtpe_jax import preprocess
   from rtpe_jax.inference import OutputSpec
   cfg = module.config
 
   def network(variables, images):
-    if cfg.colour_channels:
-      rgb = preprocess.denormalise(images)
-      alt = preprocess.alternate_colour_space(rgb, cfg.colour_space, images.dtype)
-      images = jnp.concatenate([images, alt], -1)
-    out = (apply(variables, images) if apply else
-           module.apply(variables, images, train=False))
-    heatmaps = nn.sigmoid(out["heatmaps"]) if cfg.heatmap_sigmoid else out["heatmaps"]
-    return [jnp.concatenate([heatmaps, out["tags"]], -1)]
+    x = preprocess.model_input(module, images)
+    out = apply(variables, x) if apply else module.apply(variables, x, train=False)
+    as_maps = nn.sigmoid if cfg.heatmap_sigmoid else (lambda a: a)
+    outputs = [jnp.concatenate([as_maps(out["heatmaps"]), out["tags"]], -1)]
+    return outputs + ([as_maps(out["heatmaps_2"])] if cfg.fine_heatmaps else [])
 
-  spec = OutputSpec(with_heatmaps=(True,), with_tags=(cfg.tag_channels > 0,),
+  fine = (True,) if cfg.fine_heatmaps else ()
+  spec = OutputSpec(with_heatmaps=(True,) + fine, with_tags=(cfg.tag_channels > 0,) + (False,) * len(fine),
                     num_joints=cfg.num_joints, tag_per_joint=cfg.tag_channels == cfg.num_joints)
   return network, spec
 
