@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-fast demo distill clean
+.PHONY: install test test-fast lint demo distill clean
 
 install: $(STAMP)
 
@@ -18,6 +18,10 @@ $(STAMP): requirements.txt pyproject.toml
 # The whole suite, slow end-to-end tests included (what CI runs).
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -q tests
+
+# ruff (pyproject.toml [tool.ruff]); the suite runs it too (tests/test_lint.py).
+lint: $(STAMP)
+	$(PY) -m ruff check --no-cache .
 
 # Everything but the tests marked slow.
 test-fast: $(STAMP)

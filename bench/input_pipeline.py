@@ -18,12 +18,13 @@ import tempfile
 
 from bench.common import machine, median_seconds
 from rtpe_jax import config as config_lib
-from rtpe_jax.data import pipeline, synthetic, teacher_store as ts
+from rtpe_jax import testing
+from rtpe_jax.data import pipeline, synthetic
 
 
 def prepare(out: str, images: int) -> tuple[str, str]:
   synthetic.write_split(out, "train2017", images, seed=0, size=480)
-  return out, ts.write_stand_in_store(out, ("train2017",), os.path.join(out, "teacher"))
+  return out, testing.write_stand_in_store(out, ("train2017",), os.path.join(out, "teacher"))
 
 
 def bench(root: str, store: str, size: int, batch: int, batches: int, warmup: int = 3):

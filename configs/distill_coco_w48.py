@@ -9,6 +9,10 @@ docs/student.md.
   python train.py --config configs/distill_coco_w48.py:phase2 --workdir out/w48_phase2 \
       --config.init.model=out/w48_phase1/export
 
+Reading a TFDS build instead of the COCO directory (images, masks and teacher
+records in shards; `python -m rtpe_jax.data.build_tfds --manual_dir data/coco
+--data_dir data/tfds`): add `--config.data.tfds_dir=data/tfds`.
+
 Phase 1 trains the human-segmentation branch on the frozen teacher stem (COCO
 person masks, BCE with positive weight 7). Phase 2 starts from phase 1 and
 trains the keypoint detector under the segmentation's attention (logits divided

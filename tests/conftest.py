@@ -53,10 +53,10 @@ def synthetic_root(tmp_path_factory):
 @pytest.fixture(scope="session")
 def synthetic_store(synthetic_root, tmp_path_factory):
   """A teacher store of ground-truth stand-in maps for every synthetic image."""
-  from rtpe_jax.data import teacher_store
+  from rtpe_jax import testing
   out = str(tmp_path_factory.mktemp("store") / "teacher")
-  return teacher_store.write_stand_in_store(synthetic_root, ("train2017", "val2017"), out,
-                                            shard_size=10)
+  return testing.write_stand_in_store(synthetic_root, ("train2017", "val2017"), out,
+                                      shard_size=10)
 
 
 def tiny_train_config(root: str, task: str = "student"):

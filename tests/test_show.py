@@ -3,17 +3,16 @@
 import numpy as np
 from PIL import Image
 
-from rtpe_jax import visualize
+from rtpe_jax import testing, visualize
 from rtpe_jax import config as config_lib
 from rtpe_jax.data import show
-from rtpe_jax.data import teacher_store as ts
 
 
 def test_pictures_have_every_panel(synthetic_root, tmp_path):
   cfg = config_lib.data_config()
   cfg.root, cfg.input_size, cfg.sigmas = synthetic_root, 128, (2.0, 4.0)
   cfg.colour_space = "lab"
-  cfg.teacher_store = ts.write_stand_in_store(synthetic_root, ("train2017",),
+  cfg.teacher_store = testing.write_stand_in_store(synthetic_root, ("train2017",),
                                               str(tmp_path / "teacher"))
   paths = show.write_pictures(cfg, str(tmp_path / "pictures"), samples=2)
   assert len(paths) == 2

@@ -26,7 +26,6 @@ import tensorflow as tf
 
 from rtpe_jax.data import augment, coco, schema, targets
 from rtpe_jax.data.coco_source import CocoSource
-from rtpe_jax.data.images import read_image
 from rtpe_jax.data import teacher_store as ts
 
 
@@ -211,34 +210,4 @@ def _finish(source, cfg, start, pi, pc, batch, num_images):
               deterministic=True)
   if batch:
     ds = ds.batch(per_process_batch, drop_remainder=True)
-  return ds.prefetch(cfg.prefetch).with_options(_options())
-
-
-def eval_dataset(cfg, split: str | None = None, image_ids=None,
-                 process_index: int | None = None,
-                 process_count: int | None = None) -> tf.data.Dataset:
-  """One pass over every image (people or not), unaugmented, this process's share:
-  image (H, W, 3) uint8 at its original size, image_id, height, width. The test
-  protocol (rtpe_jax.inference) resizes and maps predictions back."""
-  split = split or cfg.eval_split
-  if image_ids is None and cfg.eval_ids:
-    image_ids = coco.read_id_list(cfg.eval_ids)
-  source = CocoSource(cfg.root, split, image_ids, require_people=False)
-  pi, pc = _process(process_index, process_count)
-
-  def load(index):
-    image_id = source.image_ids[int(index)]
-    info = source.coco.loadImgs(image_id)[0]
-    return np.int64(image_id), read_image(coco.image_path(source.root, split, info["file_name"]),
-                                          image_id)
-
-  def to_example(index):
-    image_id, image = tf.numpy_function(load, [index], [tf.int64, tf.uint8], stateful=False)
-    image.set_shape([None, None, 3])
-    image_id.set_shape([])
-    shape = tf.shape(image)
-    return {"image_id": image_id, "image": image, "height": shape[0], "width": shape[1]}
-
-  ds = tf.data.Dataset.range(len(source)).shard(pc, pi)
-  ds = ds.map(to_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
   return ds.prefetch(cfg.prefetch).with_options(_options())

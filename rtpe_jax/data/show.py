@@ -22,7 +22,7 @@ from absl import app, flags
 from ml_collections import config_flags
 from PIL import Image, ImageDraw
 
-from rtpe_jax import preprocess
+from rtpe_jax import preprocess, testing
 from rtpe_jax.keypoints import joint_colour
 from rtpe_jax.data import pipeline
 from rtpe_jax.data import teacher_store as ts
@@ -129,7 +129,7 @@ def main(argv):
   cfg = _CONFIG.value.data
   label = "teacher"
   if _STAND_IN.value and not cfg.teacher_store:
-    cfg.teacher_store = ts.write_stand_in_store(cfg.root, (cfg.train_split,),
+    cfg.teacher_store = testing.write_stand_in_store(cfg.root, (cfg.train_split,),
                                                 os.path.join(_OUT.value, "teacher"))
     label = "stand-in teacher"
   for path in write_pictures(cfg, _OUT.value, _SAMPLES.value, label):
