@@ -4,7 +4,10 @@
   workdir/best/         orbax: the state with the best minival AP so far
   workdir/export/       the student's (or teacher's) inference variables, a model
                         directory (`rtpe_jax.models.weights.load_model`)
-  workdir/             TensorBoard events (clu metric_writers)
+  workdir/minival_results.json  the last evaluation's COCO keypoint results
+  workdir/overlays/     the people found in the first eval images (`rtpe_jax.evaluator`)
+  workdir/             TensorBoard events (clu metric_writers; panels and
+                        histograms: `rtpe_jax.summaries`)
 
 A run restarted with the same workdir resumes from the latest checkpoint: the
 same step, parameters, optimizer state, RNG and data position (the input
@@ -29,9 +32,9 @@ import orbax.checkpoint as ocp
 from clu import metric_writers, periodic_actions
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from rtpe_jax import evaluation, inference, optim, predict, training, visualize
-from rtpe_jax.data import coco, pipeline
-from rtpe_jax.data.images import read_image
+from rtpe_jax import evaluation, optim, summaries, training
+from rtpe_jax.data import pipeline
+from rtpe_jax.evaluator import Evaluator
 from rtpe_jax.models import weights
 
 
@@ -99,89 +102,6 @@ def export_model(directory: str, variables: dict, arch: dict) -> None:
   os.rename(temporary, directory)
 
 
-# ---------------------------------------------------------------- evaluation
-
-
-class Evaluator:
-  """Minival AP of a model's variables: the test protocol and COCOeval over the
-  eval split's images (read once)."""
-
-  def __init__(self, module, config):
-    cfg = config.data
-    split = config.eval.split or cfg.eval_split
-    ids_file = config.eval.ids or cfg.eval_ids
-    ids = coco.read_id_list(ids_file) if ids_file else None
-    self.root, self.split = cfg.root, split
-    self.ground_truth = coco.load_coco(cfg.root, split)
-    self.image_ids = coco.select_image_ids(self.ground_truth, whitelist=ids)
-    if config.eval.max_images:
-      self.image_ids = self.image_ids[:config.eval.max_images]
-    self.images = [read_image(coco.image_path(cfg.root, split, info["file_name"]), info["id"])
-                   for info in self.ground_truth.loadImgs(self.image_ids)]
-    # The published protocol: no buckets, the config's scales and flip test.
-    self.network, self.spec = predict.network_and_spec(module, fold=False)
-    self.input_size = config.eval.input_size or cfg.input_size
-    self.scales, self.flip = tuple(config.eval.scales), config.eval.flip
-
-  def model(self, variables) -> predict.Model:
-    return predict.Model(self.network, variables, self.spec, self.input_size)
-
-  def results(self, variables) -> list[dict]:
-    model, out = self.model(variables), []
-    for image_id, image in zip(self.image_ids, self.images):
-      keypoints, scores = predict.predict_image(model, image, self.flip, buckets=(),
-                                                scales=self.scales)
-      out += inference.coco_results(image_id, keypoints, scores)
-    return out
-
-  def __call__(self, variables) -> dict[str, float]:
-    return evaluation.evaluate(self.ground_truth, self.results(variables), self.image_ids)
-
-  def write_overlays(self, variables, out_dir: str, count: int,
-                     min_score: float = 0.2) -> list[str]:
-    """Overlay PNGs (people with score >= min_score, ground truth, heatmaps,
-    tags) of the first `count` images."""
-    os.makedirs(out_dir, exist_ok=True)
-    paths = []
-    for image_id, image in list(zip(self.image_ids, self.images))[:count]:
-      path = os.path.join(out_dir, f"{image_id}.png")
-      truth = coco.image_annotations(self.ground_truth, self.root, self.split, image_id).joints
-      visualize.overlay_with_maps(self.model(variables), image, self.flip, min_score=min_score,
-                                  truth=truth).save(path)
-      paths.append(path)
-    return paths
-
-
-# ---------------------------------------------------------------- pictures and histograms
-
-
-def _unit_panel(x: np.ndarray) -> np.ndarray:
-  """(H, W) -> (H, W, 3) float in [0, 1] through the heat colour map."""
-  return visualize.heat(x).astype(np.float32) / 255.0
-
-
-def pictures(batch: dict, outputs, task: str, stride: int) -> dict[str, np.ndarray]:
-  """Panels of the batch's first sample: (1, H, W, 3) floats in [0, 1]."""
-  out = {"input": batch["image"][:1].astype(np.float32) / 255.0}
-  first = lambda a: np.asarray(a[0], np.float32)
-  out["weights"] = _unit_panel(first(batch[f"weights_{stride}"]))[None]
-  out["truth"] = _unit_panel(first(batch[f"heatmaps_{stride}"])[0].max(-1))[None]
-  if task == "student":
-    out["person_mask"] = _unit_panel(first(batch[f"person_mask_{stride}"]))[None]
-    if "teacher_heatmaps" in batch:
-      out["teacher"] = _unit_panel(first(batch["teacher_heatmaps"]).max(-1))[None]
-    out["student"] = _unit_panel(first(outputs["heatmaps"]).max(-1))[None]
-    attention = 1.0 / (1.0 + np.exp(-first(outputs["segmentation"])[..., 0]))
-    out["attention"] = _unit_panel(attention)[None]
-  else:
-    out["prediction"] = _unit_panel(first(outputs[0])[..., :17].max(-1))[None]
-  return out
-
-
-def _named_leaves(tree) -> dict[str, np.ndarray]:
-  return {"/".join(k): np.asarray(v) for k, v in traverse_util.flatten_dict(tree).items()}
-
-
 # ---------------------------------------------------------------- the loop
 
 
@@ -207,9 +127,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   lead = jax.process_index() == 0
   # Scalars and texts are logged and go to TensorBoard; histograms and pictures only to
   # TensorBoard (the log would drown in them). Only the first process writes files.
-  summaries = metric_writers.SummaryWriter(workdir) if lead else None
+  image_writer = metric_writers.SummaryWriter(workdir) if lead else None
   writer = metric_writers.MultiWriter([metric_writers.LoggingWriter()] +
-                                      ([summaries] if summaries else []))
+                                      ([image_writer] if image_writer else []))
   mesh = make_mesh(config.devices)
   replicated = NamedSharding(mesh, PartitionSpec())
   data_sharding = NamedSharding(mesh, PartitionSpec("data"))
@@ -264,7 +184,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
 
   def evaluate(step):
     host = training.host_tree(state.variables())
-    result = evaluator(host)
+    result = evaluator(host, os.path.join(workdir, "minival_results.json") if lead else "")
     writer.write_scalars(step, {f"minival/{k}": v for k, v in result.items()})
     logging.info("step %d minival\n%s", step, evaluation.format_table(result))
     if step not in best.all_steps():
@@ -295,15 +215,16 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
               "the data.")
       # Every process computes (the arrays span them all); the first one writes.
       if config.histogram_every and step % config.histogram_every == 0:
-        params = _named_leaves(training.host_tree(state.params))
-        grads = _named_leaves(training.host_tree(gradients(state, batch)))
-        if summaries:
-          summaries.write_histograms(step, {**{f"params/{k}": v for k, v in params.items()},
+        params = summaries.named_leaves(training.host_tree(state.params))
+        grads = summaries.named_leaves(training.host_tree(gradients(state, batch)))
+        if image_writer:
+          image_writer.write_histograms(step, {**{f"params/{k}": v for k, v in params.items()},
                                             **{f"grads/{k}": v for k, v in grads.items()}})
       if config.image_every and step % config.image_every == 0:
         outputs = training.host_tree(predict(state.variables(), batch["image"]))
-        if summaries:
-          summaries.write_images(step, pictures(host_batch, outputs, config.task, stride))
+        if image_writer:
+          image_writer.write_images(step, summaries.pictures(host_batch, outputs, config.task,
+                                                             stride))
       if step % config.checkpoint_every == 0 or step == config.total_steps:
         save(step)
       if config.eval_every and step % config.eval_every == 0 and step != config.total_steps:
