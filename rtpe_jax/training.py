@@ -15,7 +15,6 @@ of arrays as the input pipeline makes them (`rtpe_jax.data.pipeline`).
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from typing import Any
 
@@ -27,8 +26,9 @@ import numpy as np
 import optax
 
 from rtpe_jax import losses, optim, preprocess
-from rtpe_jax.models.hrnet import ARCHS, HigherHRNet, HRNetConfig
-from rtpe_jax.models.student import AttentionStudent, StudentConfig
+from rtpe_jax.models import weights
+from rtpe_jax.models.hrnet import ARCHS, HRNetConfig
+from rtpe_jax.models.student import StudentConfig
 from rtpe_jax.precision import LossScale, all_finite, compute_dtype
 
 # The fields of a training sample (`data.schema.sample_fields`) each task's step
@@ -55,25 +55,31 @@ def default_loss_config() -> ml_collections.ConfigDict:
   ))
 
 
-def build_model(config, dtype=None):
-  """The module of `config.model` in the compute dtype of `config.precision`."""
-  dtype = dtype or compute_dtype(config.precision)
+def _training_arch(config) -> dict:
+  """An `arch.json`-style description of `config.model` as trained."""
   m = config.model
   if config.task == "student":
-    return AttentionStudent(config=StudentConfig.from_dict(m.student.to_dict()), dtype=dtype)
+    return {"model": "attention_student",
+            "config": StudentConfig.from_dict(m.student.to_dict()).to_dict()}
   if config.task == "teacher":
     arch = ARCHS[m.arch] if isinstance(m.arch, str) else HRNetConfig.from_dict(m.arch.to_dict())
-    return HigherHRNet(config=arch, dtype=dtype)
+    return {"model": "higher_hrnet", "config": arch.to_dict()}
   raise ValueError(f"task {config.task!r}: use 'student' or 'teacher'")
 
 
+def build_model(config, dtype=None):
+  """The module of `config.model` in the compute dtype of `config.precision`
+  (`weights.module_for_arch`, as a model directory is loaded)."""
+  return weights.module_for_arch(_training_arch(config), dtype or compute_dtype(config.precision))
+
+
 def model_arch(config) -> dict:
-  """The `arch.json` of the model's exported inference variables."""
-  module = build_model(config)
+  """The `arch.json` of the model's exported inference variables (a student
+  without the teacher stem it may distill from)."""
+  arch = _training_arch(config)
   if config.task == "student":
-    student = dataclasses.replace(module.config, distill_stem=False)
-    return {"model": "attention_student", "config": student.to_dict()}
-  return {"model": "higher_hrnet", "config": module.config.to_dict()}
+    arch["config"]["distill_stem"] = False
+  return arch
 
 
 def batch_fields(config, with_teacher: bool) -> list[str]:
@@ -251,15 +257,7 @@ def make_train_step(module, config, tx: optax.GradientTransformation):
     divisor = (optim.attention_divisor(state.step, att.divisor, att.steps) if att
                else jnp.float32(1.0))
 
-    def loss_fn(params):
-      variables = {"params": optim.merge(params, state.frozen), "batch_stats": state.batch_stats}
-      terms, _, new_stats = forward_and_loss(module, config, variables, batch, True, divisor,
-                                             step_key)
-      terms = {k: jnp.mean(v) for k, v in terms.items()}
-      return state.loss_scale.scale_loss(terms["total"]), (terms, new_stats)
-
-    grads, (terms, new_stats) = jax.grad(loss_fn, has_aux=True)(state.params)
-    grads = state.loss_scale.unscale(grads)
+    grads, (terms, new_stats) = _gradients(module, config, state, batch, divisor, step_key)
     finite = all_finite(grads) & jnp.isfinite(terms["total"])
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
@@ -282,14 +280,28 @@ def make_train_step(module, config, tx: optax.GradientTransformation):
   return jax.jit(step_fn, donate_argnums=0)
 
 
+def _gradients(module, config, state, batch, divisor, key):
+  """(gradients of the trained parameters, (mean loss terms, new batch stats)),
+  through the state's loss scale (the gradients unscaled)."""
+  def loss_fn(params):
+    variables = {"params": optim.merge(params, state.frozen), "batch_stats": state.batch_stats}
+    terms, _, new_stats = forward_and_loss(module, config, variables, batch, True, divisor, key)
+    terms = {k: jnp.mean(v) for k, v in terms.items()}
+    return state.loss_scale.scale_loss(terms["total"]), (terms, new_stats)
+
+  grads, aux = jax.grad(loss_fn, has_aux=True)(state.params)
+  return state.loss_scale.unscale(grads), aux
+
+
 def make_gradients(module, config):
-  """`gradients(state, batch) -> grads` of the trained parameters (for histograms)."""
+  """`gradients(state, batch) -> grads` of the trained parameters, as the train
+  step computes them (for histograms)."""
+  att = config.get("attention", None)
+
   def fn(state, batch):
-    def loss_fn(params):
-      variables = {"params": optim.merge(params, state.frozen), "batch_stats": state.batch_stats}
-      terms, _, _ = forward_and_loss(module, config, variables, batch, True)
-      return jnp.mean(terms["total"])
-    return jax.grad(loss_fn)(state.params)
+    divisor = (optim.attention_divisor(state.step, att.divisor, att.steps) if att
+               else jnp.float32(1.0))
+    return _gradients(module, config, state, batch, divisor, None)[0]
   return jax.jit(fn)
 
 

@@ -14,7 +14,11 @@ The attention student (docs/student.md, phases 1-2):
   -> keypoint detector: `detector_steps` CAMs, each refining the sum of the
      previous outputs (with `detector_levels` > 1 each step is a multi-resolution
      CAM as in the segmentation branch: more context at little cost) -> 3x3 conv
-     to 17 heatmaps and `tag_channels` (0, 1 or 17).
+     to 17 heatmaps and `tag_channels` (0, 1 or 17);
+  -> with `fine_heatmaps`, a second head at 1/2: the detector's features and
+     heatmaps upsampled 2x beside a stride-2 conv of the input, a 3x3
+     conv-BN-ReLU, 3x3 to 17 heatmaps (B, H/2, W/2, 17) (HigherHRNet's idea: the
+     protocol averages both outputs' heatmaps).
 Input: (B, H, W, 3) normalised RGB, or (B, H, W, 6) with the alternate colour
 space in the last three channels (`rtpe_jax.preprocess.network_inputs`).
 """
@@ -160,7 +164,8 @@ class OwnStem(_Layers):
 class AttentionStudent(_Layers):
   """See the module docstring. Returns a dict: heatmaps (B, H/4, W/4, 17), tags
   (B, H/4, W/4, T) (T = 0: an empty last axis), segmentation logits
-  (B, H/4, W/4, 1), stem features (B, H/4, W/4, 256)."""
+  (B, H/4, W/4, 1), stem features (B, H/4, W/4, 256); heatmaps_2 (B, H/2, W/2, 17)
+  with `fine_heatmaps`."""
 
   config: StudentConfig = StudentConfig()
 
