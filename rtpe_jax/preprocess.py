@@ -27,12 +27,6 @@ def normalise(images, dtype=jnp.float32):
   return (images.astype(jnp.float32) * scale + offset).astype(dtype)
 
 
-def denormalise(x):
-  """The inverse of `normalise`: RGB in [0, 255], float32 (..., 3)."""
-  rgb = x.astype(jnp.float32) * (255.0 * jnp.asarray(STD_RGB)) + 255.0 * jnp.asarray(MEAN_RGB)
-  return jnp.clip(rgb, 0.0, 255.0)
-
-
 def rgb_to_lab(rgb):
   """sRGB in [0, 1] (..., 3) -> CIE L*a*b* (D65): L in [0, 100], a, b about [-128, 127]."""
   linear = jnp.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)

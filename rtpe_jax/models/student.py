@@ -20,7 +20,7 @@ The attention student (docs/student.md, phases 1-2):
      conv-BN-ReLU, 3x3 to 17 heatmaps (B, H/2, W/2, 17) (HigherHRNet's idea: the
      protocol averages both outputs' heatmaps).
 Input: (B, H, W, 3) normalised RGB, or (B, H, W, 6) with the alternate colour
-space in the last three channels (`rtpe_jax.preprocess.network_inputs`).
+space in the last three channels (`rtpe_jax.preprocess.model_input` makes it from uint8).
 """
 
 from __future__ import annotations
@@ -232,7 +232,7 @@ class AttentionStudent(_Layers):
     with a stride-2 conv of the input (edges where the joints are), a 3x3
     conv-BN-ReLU and a 3x3 head."""
     cfg = self.config
-    b, h, w, _ = x.shape
+    _, h, w, _ = x.shape
     coarse = _upsample_to(jnp.concatenate([features, heatmaps], -1), (h // 2, w // 2))
     skip = nn.relu(self.bn(train, "fine_input_bn")(
         self.conv(cfg.fine_channels, 3, 2, name="fine_input")(x)))
@@ -261,7 +261,8 @@ def protocol_outputs(module: AttentionStudent, apply=None):
     return outputs + ([as_maps(out["heatmaps_2"])] if cfg.fine_heatmaps else [])
 
   fine = (True,) if cfg.fine_heatmaps else ()
-  spec = OutputSpec(with_heatmaps=(True,) + fine, with_tags=(cfg.tag_channels > 0,) + (False,) * len(fine),
+  spec = OutputSpec(with_heatmaps=(True,) + fine,
+                    with_tags=(cfg.tag_channels > 0,) + (False,) * len(fine),
                     num_joints=cfg.num_joints, tag_per_joint=cfg.tag_channels == cfg.num_joints)
   return network, spec
 
