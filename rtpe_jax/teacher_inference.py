@@ -119,8 +119,8 @@ def run(model: predict.Model, items: list[WorkItem], out: str, evaluate: bool = 
   fills OUT/teacher (the store) and, with `evaluate`, OUT/results-shard*.jsonl;
   results use the multi-scale protocol when `scales` is not (1.0,) (the store
   keeps the scale-1.0 maps). Returns counts: done, skipped, failed."""
-  network, variables, spec, input_size = model.network, model.variables, model.spec, \
-      model.input_size
+  network, variables, spec = model.network, model.variables, model.spec
+  input_size = model.input_size
   i, n = shard
   items = items[i::n]
   os.makedirs(out, exist_ok=True)
