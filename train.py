@@ -39,8 +39,6 @@ def main(argv):
   std_logging.getLogger("absl").addFilter(_QuietOrbax())
   if FLAGS.multiprocess:
     jax.distributed.initialize()
-  import tensorflow as tf
-  tf.config.set_visible_devices([], "GPU")  # tf.data only; the accelerators are JAX's
   logging.info("devices: %s", jax.devices())
   start = time.perf_counter()
   stats = trainer.train_and_evaluate(FLAGS.config, FLAGS.workdir)

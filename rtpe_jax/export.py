@@ -121,6 +121,24 @@ def run_tflite(path: str, images: np.ndarray) -> dict[str, np.ndarray]:
   return {k: np.asarray(v) for k, v in runner(images=images).items()}
 
 
+def export_student(model_dir: str, out_dir: str, shape: tuple[int, int, int, int],
+                   k: int = 30) -> dict[str, float]:
+  """Exports a student model directory for uint8 images of `shape` (B, H, W, 3):
+  out_dir/saved_model, student_float32.tflite and student_float16.tflite, each
+  run on the same random images; returns {path: max |heatmap, tag - JAX|}."""
+  f, variables = inference_function(model_dir)
+  images = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+  reference = jax.device_get(jax_candidates(jax.jit(f)(variables, images), k))
+  saved = export_saved_model(f, variables, shape, os.path.join(out_dir, "saved_model"), k)
+  runs = {saved: run_saved_model(saved, images)}
+  for float16 in (False, True):
+    path = os.path.join(out_dir, f"student_float{16 if float16 else 32}.tflite")
+    written = export_tflite(saved, path, float16)
+    runs[written] = run_tflite(written, images)
+  return {path: max(float(np.abs(out[k] - reference[k]).max()) for k in ("heatmaps", "tags"))
+          for path, out in runs.items()}
+
+
 def main(argv=None) -> None:
   import argparse
   parser = argparse.ArgumentParser(description="Exports a trained student to SavedModel and TFLite.")
@@ -133,18 +151,8 @@ def main(argv=None) -> None:
   args = parser.parse_args(argv)
   if args.height % 64 or args.width % 64:
     raise SystemExit(f"--height {args.height} / --width {args.width}: use multiples of 64")
-  f, variables = inference_function(args.model)
-  shape = (args.batch, args.height, args.width, 3)
-  images = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
-  reference = jax.device_get(jax_candidates(jax.jit(f)(variables, images), args.top_k))
-  saved = export_saved_model(f, variables, shape, os.path.join(args.out, "saved_model"), args.top_k)
-  runs = {saved: run_saved_model(saved, images)}
-  for float16 in (False, True):
-    path = os.path.join(args.out, f"student_float{16 if float16 else 32}.tflite")
-    written = export_tflite(saved, path, float16)
-    runs[written] = run_tflite(written, images)
-  for path, out in runs.items():
-    diff = max(float(np.abs(out[k] - reference[k]).max()) for k in ("heatmaps", "tags"))
+  for path, diff in export_student(args.model, args.out, (args.batch, args.height, args.width, 3),
+                                   args.top_k).items():
     print(f"{path}: max |heatmap, tag - JAX| = {diff:.2e}")
 
 

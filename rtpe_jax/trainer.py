@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Callable
 
 import flax.traverse_util as traverse_util
 import jax
@@ -120,8 +121,14 @@ def _mean_metrics(history: list[dict]) -> dict[str, float]:
   return out
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
-  """Trains, checkpoints, evaluates; returns the last evaluation's numbers."""
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
+                       on_log: Callable[[int, dict[str, float]], None] | None = None) -> dict:
+  """Trains, checkpoints, evaluates; returns the last evaluation's numbers.
+
+  on_log(step, scalars): called every `log_every` steps with what goes to
+  TensorBoard (`train/loss`, `train/heatmap`, `lr/...`), e.g. to draw the loss
+  curve in a notebook as it trains."""
+  pipeline.keep_tensorflow_off_accelerators()
   workdir = os.path.abspath(workdir)
   os.makedirs(workdir, exist_ok=True)
   lead = jax.process_index() == 0
@@ -204,7 +211,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         history = []
         for label, fn in schedules.items():
           summary[f"lr/{label}"] = float(fn(step - 1))
-        writer.write_scalars(step, {k if "/" in k else f"train/{k}": v for k, v in summary.items()})
+        scalars = {k if "/" in k else f"train/{k}": v for k, v in summary.items()}
+        writer.write_scalars(step, scalars)
+        if on_log:
+          on_log(step, scalars)
         if summary["longest_nonfinite_run"] >= config.max_nonfinite:
           save(step)
           raise NonFiniteLossError(

@@ -56,7 +56,10 @@ def test_interrupted_run_resumes_as_if_never_stopped(synthetic_root, tmp_path, m
   straight, resumed = str(tmp_path / "straight"), str(tmp_path / "resumed")
   seen_straight, seen_resumed = [], []
   _recording_dataset(monkeypatch, seen_straight)
-  trainer.train_and_evaluate(config, straight)
+  logged = []
+  trainer.train_and_evaluate(config, straight, on_log=lambda step, s: logged.append((step, s)))
+  assert [step for step, _ in logged] == [1, 2, 3, 4]  # log_every 1
+  assert all(np.isfinite(s["train/total"]) and "lr/stem" in s for _, s in logged)
   _recording_dataset(monkeypatch, seen_resumed, stop_after=3)  # dies in step 4, after the save at 2
   with pytest.raises(_Interrupted):
     trainer.train_and_evaluate(config, resumed)

@@ -29,6 +29,15 @@ from rtpe_jax.data.coco_source import CocoSource
 from rtpe_jax.data import teacher_store as ts
 
 
+def keep_tensorflow_off_accelerators() -> None:
+  """tf.data runs on the host; the GPUs and TPUs are JAX's (TensorFlow would
+  otherwise take their memory). A no-op once TensorFlow has set up its devices."""
+  try:
+    tf.config.set_visible_devices([], "GPU")
+  except RuntimeError:  # already initialised (a second run in the same process)
+    pass
+
+
 def _tf_dtype(dtype: str) -> tf.DType:
   return tf.string if dtype == "string" else tf.as_dtype(np.dtype(dtype))
 
