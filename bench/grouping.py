@@ -53,6 +53,20 @@ def numpy_candidates(heatmaps, tags, cfg=grouping.GroupingConfig()):
   return {"values": values, "x": index % w, "y": index // w, "tags": picked}
 
 
+def numpy_adjust(people, heatmaps):
+  """x, y + 0.5 and +-0.25 toward the larger neighbour, on the host."""
+  people = people.copy()
+  maps = np.moveaxis(heatmaps, -1, 0)
+  p, j = np.nonzero(people[..., 2] > 0)
+  x, y = people[p, j, 0].astype(np.int64), people[p, j, 1].astype(np.int64)
+  h, w = maps.shape[1:]
+  right = maps[j, y, np.minimum(x + 1, w - 1)] > maps[j, y, np.maximum(x - 1, 0)]
+  down = maps[j, np.minimum(y + 1, h - 1), x] > maps[j, np.maximum(y - 1, 0), x]
+  people[p, j, 0] = x + 0.5 + np.where(right, 0.25, -0.25)
+  people[p, j, 1] = y + 0.5 + np.where(down, 0.25, -0.25)
+  return people
+
+
 def numpy_group(heatmaps, tags, cfg=grouping.GroupingConfig()):
   """The same algorithm in plain NumPy: NMS by a sliding max, top-k by sorting,
   refine by full-map NumPy arithmetic per person."""
@@ -62,7 +76,7 @@ def numpy_group(heatmaps, tags, cfg=grouping.GroupingConfig()):
   xy = np.stack([top["x"], top["y"]], -1).astype(np.float64)
   people = grouping.match_by_tag(top["values"].astype(np.float64), xy,
                                  top["tags"].astype(np.float64), cfg)
-  people = grouping.adjust(people, heatmaps)
+  people = numpy_adjust(people, heatmaps)
   scores = people[..., 2].mean(axis=1)
   maps = heatmaps.transpose(2, 0, 1)
   for person in people:

@@ -157,11 +157,8 @@ def group_frame(frame: Frame, cfg: grouping.GroupingConfig = grouping.GroupingCo
   """Host side of image `index` of a frame: keypoints (P, J, 3) in the image and
   scores (P,)."""
   candidates = {k: v[index] for k, v in jax.device_get(frame.candidates).items()}
-  heatmaps = np.asarray(frame.heatmaps[index], np.float32)
-  tags = np.asarray(frame.tags[index], np.float32)
-  people, scores = grouping.group_candidates(
-      candidates, heatmaps, tags, cfg,
-      lambda: grouping.planar_maps(frame.heatmaps[index], frame.tags[index]))
+  people, scores = grouping.group_candidates(candidates, frame.heatmaps[index],
+                                             frame.tags[index], cfg)
   return inference.people_in_image(people, frame.center, frame.scale, frame.size), scores
 
 

@@ -86,3 +86,42 @@ def test_both_solvers_find_minimum_cost_assignments():
       assert np.isclose(sum(cost[r, c] for r, c in pairs), best)
   with pytest.raises(ValueError, match="assignment 'greedy'"):
     grouping._assign(cost, "greedy")
+
+
+def test_the_munkres_shortcut_returns_what_munkres_returns():
+  """Where every row has its own strict minimum, `_assign` skips munkres; on
+  tie-heavy matrices (rounded distances, equal values, duplicate people) its
+  pairs are munkres's own, and the shortcut is taken at least sometimes."""
+  import munkres
+  rng = np.random.default_rng(1)
+  taken = 0
+  for _ in range(3000):
+    rows, cols = rng.integers(1, 26, 2)
+    cost = np.round(rng.uniform(0, rng.choice([0.5, 3, 20]), (rows, cols))) * 100
+    cost -= np.round(rng.uniform(0, 1, (rows, 1)), 1)
+    if rng.random() < 0.3 and cols > 1:
+      cost[:, -1] = cost[:, 0]  # two people with the same mean tag
+    if rows > cols:
+      cost = np.concatenate([cost, np.full((rows, rows - cols), 1e10)], 1)
+    want = [tuple(p) for p in munkres.Munkres().compute(cost.tolist())]
+    assert [tuple(p) for p in grouping._assign(cost, "munkres")] == want
+    taken += grouping._unique_row_minima(cost) is not None
+  assert taken > 50
+
+
+def test_refine_search_takes_the_first_maximum_on_ties():
+  """Heatmaps quantised to quarters and tags to integers: many positions share
+  the best score; the search returns the first in row-major order, as a flat
+  argmax does."""
+  rng = np.random.default_rng(2)
+  heatmaps = np.round(rng.uniform(0, 1, (17, 40, 56)) * 4) / 4
+  planes = np.round(rng.normal(0, 2, (17, 2, 40, 56)))
+  joints = rng.integers(0, 17, 12).astype(np.int32)
+  means = np.round(rng.normal(0, 2, (12, 2))).astype(np.float32)
+  x, y, value, dx, dy = (np.asarray(a) for a in grouping.refine_search(
+      heatmaps.astype(np.float32), planes.astype(np.float32), means, joints))
+  for n, k in enumerate(joints):
+    score = heatmaps[k] - np.round(np.sqrt(((planes[k] - means[n][:, None, None]) ** 2).sum(0)))
+    want_y, want_x = np.unravel_index(np.argmax(score), score.shape)
+    assert (x[n], y[n]) == (want_x, want_y)
+    assert value[n] == heatmaps[k, want_y, want_x]

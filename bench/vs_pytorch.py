@@ -1,0 +1,259 @@
+"""rtpe-jax against the public PyTorch HigherHRNet on the same machine.
+
+  python -m bench.vs_pytorch --reference PATH/TO/HigherHRNet --out bench/results_vs_pytorch.md
+  python -m bench.vs_pytorch --reference DIR --only grouping --people 20 --rounds 3
+
+DIR is a clone of the public HigherHRNet repository (its `lib/` and the
+`w32_512_adam_lr1e-3.yaml` / `w48_640_adam_lr1e-3.yaml` experiment files, found
+anywhere under `experiments/`); the reference side needs torch, yacs and
+munkres. Measured, each in a process of its own (torch's OpenMP threads and
+XLA's thread pool would slow each other down in one), rounds interleaved
+(ours, reference, then reference, ours, ...) so that a machine's drift hits both:
+
+- the teacher forward: W32-512 and W48-640, batch 1 and 8, random weights,
+  float32 on both sides and bfloat16 on ours (the network as the predictor runs
+  it: batch norm folded, uint8 in; the reference's `model(x)` on a float tensor);
+- the grouping of the same maps (17 x 256 x 256 heatmaps, two tag maps per joint
+  as after the flip test, 1, 5 and 20 people: `bench.grouping.make_maps`): NMS
+  through refinement, `rtpe_jax.grouping.group` against the reference's
+  `HeatmapParser.parse(adjust=True, refine=True)`; the people of both sides are
+  compared (same count, order and positions) before a time is reported.
+
+Each measurement is the median of `--runs` timed calls after a warm-up (and, on
+our side, compilation); a row's figure is the median over `--rounds`. The ratio
+is reference time / ours: above 1, rtpe-jax is faster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+EXPERIMENTS = {"w32_512": "w32_512_adam_lr1e-3.yaml", "w48_640": "w48_640_adam_lr1e-3.yaml"}
+MAP_SIZE = 256
+
+
+def _median_ms(fn, runs: int, warmup: int) -> float:
+  for _ in range(warmup):
+    fn()
+  times = []
+  for _ in range(runs):
+    start = time.perf_counter()
+    fn()
+    times.append(time.perf_counter() - start)
+  return 1e3 * statistics.median(times)
+
+
+# ---- the reference side (torch; no JAX in this process) --------------------------------------
+
+def _reference_config(reference: str, arch: str | None):
+  sys.path.insert(0, os.path.join(reference, "lib"))
+  from config import cfg as defaults  # the reference's yacs defaults
+  cfg = defaults.clone()
+  if arch:
+    found = glob.glob(os.path.join(reference, "experiments", "**", EXPERIMENTS[arch]),
+                      recursive=True)
+    if not found:
+      raise SystemExit(f"{reference}/experiments: no {EXPERIMENTS[arch]}")
+    cfg.merge_from_file(found[0])
+  cfg.defrost()
+  return cfg
+
+
+def reference_forward(job: dict) -> dict:
+  import torch
+  torch.set_grad_enabled(False)
+  cfg = _reference_config(job["reference"], job["arch"])
+  from models.pose_higher_hrnet import PoseHigherResolutionNet
+  model = PoseHigherResolutionNet(cfg).eval()
+  size = cfg.DATASET.INPUT_SIZE
+  x = torch.randn(job["batch"], 3, size, size)
+  return {"ms": _median_ms(lambda: model(x), job["runs"], job["warmup"]),
+          "threads": torch.get_num_threads(), "torch": torch.__version__}
+
+
+def reference_grouping(job: dict) -> dict:
+  import numpy as np
+  import torch
+  cfg = _reference_config(job["reference"], None)
+  from core.group import HeatmapParser
+  cfg.MODEL.TAG_PER_JOINT = True
+  cfg.DATASET.NUM_JOINTS = 17
+  cfg.DATASET.MAX_NUM_PEOPLE = 30
+  cfg.TEST.DETECTION_THRESHOLD, cfg.TEST.TAG_THRESHOLD = 0.1, 1.0
+  cfg.TEST.NMS_KERNEL, cfg.TEST.NMS_PADDING = 5, 2
+  cfg.TEST.USE_DETECTION_VAL, cfg.TEST.IGNORE_TOO_MUCH = True, False
+  parser = HeatmapParser(cfg)
+  maps = np.load(job["maps"])
+  det = torch.from_numpy(np.ascontiguousarray(maps["heatmaps"].transpose(2, 0, 1)[None]))
+  tag = torch.from_numpy(np.ascontiguousarray(maps["tags"].transpose(2, 0, 1, 3)[None]))
+  people, _ = parser.parse(det, tag, True, True)
+  ms = _median_ms(lambda: parser.parse(det, tag, True, True), job["runs"], job["warmup"])
+  return {"ms": ms, "people": np.asarray(people[0], np.float64)[..., :3].tolist()}
+
+
+# ---- our side -------------------------------------------------------------------------------
+
+def ours_forward(job: dict) -> dict:
+  import jax
+  import jax.numpy as jnp
+  from bench.common import DTYPES
+  from rtpe_jax import predict
+  from rtpe_jax.models import ARCHS, HigherHRNet
+  module = HigherHRNet(config=ARCHS[job["arch"]], dtype=DTYPES[job["dtype"]])
+  size = module.config.input_size
+  variables = jax.jit(module.init)(jax.random.key(1), jnp.zeros((1, size, size, 3)))
+  model = predict.from_module(module, variables)
+  forward = jax.jit(model.network)
+  x = jax.random.randint(jax.random.key(0), (job["batch"], size, size, 3), 0, 256).astype(jnp.uint8)
+  jax.block_until_ready(forward(model.variables, x))
+  run = lambda: jax.block_until_ready(forward(model.variables, x))
+  return {"ms": _median_ms(run, job["runs"], job["warmup"]), "jax": jax.__version__}
+
+
+def ours_grouping(job: dict) -> dict:
+  import numpy as np
+  from rtpe_jax import grouping
+  maps = np.load(job["maps"])
+  heatmaps, tags = maps["heatmaps"][None], maps["tags"][None]
+  run = lambda: grouping.group(heatmaps, tags)
+  people, _ = run()[0]
+  return {"ms": _median_ms(run, job["runs"], job["warmup"]),
+          "people": np.asarray(people, np.float64)[..., :3].tolist()}
+
+
+WORKERS = {("reference", "forward"): reference_forward, ("reference", "grouping"): reference_grouping,
+           ("ours", "forward"): ours_forward, ("ours", "grouping"): ours_grouping}
+
+
+def run_job(job: dict) -> dict:
+  """One measurement in a fresh process: `python -m bench.vs_pytorch --job JSON`."""
+  out = subprocess.run([sys.executable, "-m", "bench.vs_pytorch", "--job", json.dumps(job)],
+                       capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(
+                           os.path.abspath(__file__))))
+  if out.returncode:
+    raise RuntimeError(f"{job['side']} {job['what']} failed:\n{out.stderr[-3000:]}")
+  return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---- the comparison -------------------------------------------------------------------------
+
+def same_people(a: list, b: list, atol: float = 1e-3) -> bool:
+  """Same count, order, positions and values of people (P, 17, 3)."""
+  import numpy as np
+  a, b = np.asarray(a), np.asarray(b)
+  return a.shape == b.shape and bool(np.allclose(a, b, atol=atol))
+
+
+def measurements(args) -> list[dict]:
+  """The rows to measure: (label, what, ours job, reference job or None)."""
+  rows = []
+  base = {"runs": args.runs, "warmup": args.warmup, "reference": args.reference}
+  if args.only in (None, "forward"):
+    for arch in args.archs:
+      for batch in args.batches:
+        for dtype in args.dtypes:
+          job = {**base, "what": "forward", "arch": arch, "batch": batch}
+          rows.append({"label": f"HigherHRNet {arch.replace('_', '-').upper()} forward, batch "
+                                f"{batch}, ours {dtype}",
+                       "ours": {**job, "side": "ours", "dtype": dtype},
+                       "reference": {**job, "side": "reference", "dtype": "float32"}})
+  if args.only in (None, "grouping"):
+    for people in args.people:
+      job = {**base, "what": "grouping", "people": people, "runs": args.grouping_runs,
+             "maps": os.path.join(args.maps_dir, f"maps_{people}.npz")}
+      rows.append({"label": f"grouping, 17 x {MAP_SIZE} x {MAP_SIZE}, 2 tags/joint, "
+                            f"{people} {'person' if people == 1 else 'people'}",
+                   "ours": {**job, "side": "ours"}, "reference": {**job, "side": "reference"}})
+  return rows
+
+
+def write_maps(directory: str, people: list[int]) -> None:
+  import numpy as np
+  from bench.grouping import make_maps
+  for count in people:
+    heatmaps, tags = make_maps(count, MAP_SIZE)
+    np.savez(os.path.join(directory, f"maps_{count}.npz"), heatmaps=heatmaps, tags=tags)
+
+
+def compare(rows: list[dict], rounds: int, run=run_job, log=print) -> list[dict]:
+  """Runs every row `rounds` times, the two sides alternating which goes first;
+  checks the grouping sides found the same people. Fills ours_ms, reference_ms
+  (medians over rounds), ratio, and for grouping the people found."""
+  for row in rows:
+    times = {"ours": [], "reference": []}
+    for r in range(rounds):
+      for side in (("ours", "reference") if r % 2 == 0 else ("reference", "ours")):
+        result = run(row[side])
+        times[side].append(result["ms"])
+        row[f"{side}_result"] = result
+      if row["ours"]["what"] == "grouping":
+        ours, reference = row["ours_result"]["people"], row["reference_result"]["people"]
+        if not same_people(ours, reference):
+          raise AssertionError(f"{row['label']}: the two sides found different people "
+                               f"({len(ours)} vs {len(reference)})")
+        row["found"] = len(ours)
+    row["ours_ms"] = statistics.median(times["ours"])
+    row["reference_ms"] = statistics.median(times["reference"])
+    row["ratio"] = row["reference_ms"] / row["ours_ms"]
+    log(f"{row['label']}: reference {row['reference_ms']:.1f} ms, ours {row['ours_ms']:.1f} ms, "
+        f"{row['ratio']:.2f}x")
+  return rows
+
+
+def table(rows: list[dict], machine: str, date: str) -> str:
+  lines = [f"Measured {date} on {machine}; each side in its own process, rounds interleaved, "
+           "medians. ratio = reference ms / rtpe-jax ms (above 1: rtpe-jax is faster).", "",
+           "| work | PyTorch reference ms | rtpe-jax ms | ratio |", "| --- | --- | --- | --- |"]
+  for row in rows:
+    found = f" ({row['found']} found by both)" if "found" in row else ""
+    lines.append(f"| {row['label']}{found} | {row['reference_ms']:.1f} | {row['ours_ms']:.1f} | "
+                 f"{row['ratio']:.2f}x |")
+  return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> None:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--reference", help="a clone of the public HigherHRNet repository")
+  parser.add_argument("--only", choices=["forward", "grouping"])
+  parser.add_argument("--archs", nargs="+", default=list(EXPERIMENTS), choices=list(EXPERIMENTS))
+  parser.add_argument("--batches", nargs="+", type=int, default=[1, 8])
+  parser.add_argument("--dtypes", nargs="+", default=["float32", "bfloat16"])
+  parser.add_argument("--people", nargs="+", type=int, default=[1, 5, 20])
+  parser.add_argument("--rounds", type=int, default=2)
+  parser.add_argument("--runs", type=int, default=3, help="timed forward calls per measurement")
+  parser.add_argument("--grouping-runs", type=int, default=20)
+  parser.add_argument("--warmup", type=int, default=1)
+  parser.add_argument("--out", help="write the table (markdown) here")
+  parser.add_argument("--job", help=argparse.SUPPRESS)  # a worker process's one measurement
+  args = parser.parse_args(argv)
+  if args.job:
+    job = json.loads(args.job)
+    print(json.dumps(WORKERS[job["side"], job["what"]](job)))
+    return
+  if not args.reference or not os.path.isdir(os.path.join(args.reference, "lib")):
+    parser.error(f"--reference {args.reference}: give a clone of the public HigherHRNet "
+                 "repository (a directory with lib/ and experiments/)")
+  from bench.common import machine
+  with tempfile.TemporaryDirectory() as maps_dir:
+    args.maps_dir = maps_dir
+    if args.only in (None, "grouping"):
+      write_maps(maps_dir, args.people)
+    rows = compare(measurements(args), args.rounds)
+  text = table(rows, machine(), time.strftime("%Y-%m-%d"))
+  print(text)
+  if args.out:
+    with open(args.out, "w") as f:
+      f.write(f"# rtpe-jax against the PyTorch reference\n\n`python -m bench.vs_pytorch "
+              f"{' '.join(argv if argv is not None else sys.argv[1:])}`\n\n{text}")
+
+
+if __name__ == "__main__":
+  main()

@@ -1,0 +1,71 @@
+"""bench/vs_pytorch.py without the reference: our side's worker process, the
+interleaving, the people check, the table and the error without --reference."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from bench import vs_pytorch
+
+
+def test_our_grouping_worker_runs_in_its_own_process(tmp_path):
+  vs_pytorch.write_maps(str(tmp_path), [3])
+  job = {"side": "ours", "what": "grouping", "runs": 2, "warmup": 1,
+         "maps": str(tmp_path / "maps_3.npz")}
+  result = vs_pytorch.run_job(job)
+  people = np.asarray(result["people"])
+  assert result["ms"] > 0 and people.shape[1:] == (17, 3) and len(people) >= 3
+
+
+def _fake_run(ms, people=None):
+  calls = []
+
+  def run(job):
+    calls.append(job["side"])
+    out = {"ms": ms[job["side"]]}
+    if job["what"] == "grouping":
+      out["people"] = (people or {}).get(job["side"], [[[1.0, 2.0, 0.5]] * 17])
+    return out
+
+  return run, calls
+
+
+def test_rounds_alternate_and_the_ratio_is_reference_over_ours():
+  rows = [{"label": "grouping, 1 person", "ours": {"side": "ours", "what": "grouping"},
+           "reference": {"side": "reference", "what": "grouping"}}]
+  run, calls = _fake_run({"ours": 2.0, "reference": 100.0})
+  rows = vs_pytorch.compare(rows, rounds=3, run=run, log=lambda *_: None)
+  assert calls == ["ours", "reference", "reference", "ours", "ours", "reference"]
+  assert rows[0]["ratio"] == 50.0 and rows[0]["found"] == 1
+  text = vs_pytorch.table(rows, "CPU test", "2026-11-26")
+  assert "| grouping, 1 person (1 found by both) | 100.0 | 2.0 | 50.00x |" in text
+  assert "CPU test" in text and "2026-11-26" in text
+
+
+def test_different_people_stop_the_comparison():
+  rows = [{"label": "grouping", "ours": {"side": "ours", "what": "grouping"},
+           "reference": {"side": "reference", "what": "grouping"}}]
+  moved = [[[1.5, 2.0, 0.5]] * 17]
+  run, _ = _fake_run({"ours": 1.0, "reference": 1.0}, {"reference": moved})
+  with pytest.raises(AssertionError, match="different people"):
+    vs_pytorch.compare(rows, rounds=1, run=run, log=lambda *_: None)
+
+
+def test_forward_rows_cover_archs_batches_and_our_dtypes():
+  args = vs_pytorch.argparse.Namespace(
+      only="forward", archs=["w32_512", "w48_640"], batches=[1, 8],
+      dtypes=["float32", "bfloat16"], runs=3, warmup=1, reference="ref", people=[1],
+      grouping_runs=5, maps_dir="m")
+  rows = vs_pytorch.measurements(args)
+  assert len(rows) == 8
+  assert {r["ours"]["dtype"] for r in rows} == {"float32", "bfloat16"}
+  assert {r["reference"]["dtype"] for r in rows} == {"float32"}
+
+
+def test_without_a_reference_the_command_says_what_it_needs(tmp_path):
+  out = subprocess.run([sys.executable, "-m", "bench.vs_pytorch", "--reference", str(tmp_path)],
+                       capture_output=True, text=True)
+  assert out.returncode != 0
+  assert "clone of the public HigherHRNet repository" in out.stderr
