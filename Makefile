@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-fast lint demo distill clean
+.PHONY: install test test-fast lint format demo distill clean
 
 install: $(STAMP)
 
@@ -19,9 +19,15 @@ $(STAMP): requirements.txt pyproject.toml
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -q --durations=15 tests
 
-# ruff (pyproject.toml [tool.ruff]); the suite runs it too (tests/test_lint.py).
+# ruff's linter and formatter check (pyproject.toml [tool.ruff]); the suite runs both
+# (tests/test_lint.py).
 lint: $(STAMP)
 	$(PY) -m ruff check --no-cache .
+	$(PY) -m ruff format --no-cache --check .
+
+# Formats the code in place (ruff format, the settings in pyproject.toml).
+format: $(STAMP)
+	$(PY) -m ruff format --no-cache .
 
 # Everything but the tests marked slow.
 test-fast: $(STAMP)

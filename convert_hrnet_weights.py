@@ -16,9 +16,13 @@ def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("src", help="PyTorch checkpoint (.pth or .pth.tar)")
   parser.add_argument("out_dir", help="model directory to create (its parent must exist)")
-  parser.add_argument("--arch", default="auto", choices=["auto", *ARCHS],
-                      help="architecture; auto infers it from the key names and shapes, "
-                           "a named one is checked against them (default: auto)")
+  parser.add_argument(
+    "--arch",
+    default="auto",
+    choices=["auto", *ARCHS],
+    help="architecture; auto infers it from the key names and shapes, "
+    "a named one is checked against them (default: auto)",
+  )
   parser.add_argument("--overwrite", action="store_true", help="replace an existing OUT_DIR")
   args = parser.parse_args(argv)
   try:

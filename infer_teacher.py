@@ -31,8 +31,13 @@ def main(argv=None):
   parser.add_argument("--ids", help="only these image ids (a file, e.g. a minival list)")
   parser.add_argument("--out", required=True)
   parser.add_argument("--eval", action="store_true", help="also COCO results and AP")
-  parser.add_argument("--scales", type=float, nargs="+", default=[1.0],
-                      help="test scales for --eval, e.g. 2 1 0.5 (the store uses scale 1)")
+  parser.add_argument(
+    "--scales",
+    type=float,
+    nargs="+",
+    default=[1.0],
+    help="test scales for --eval, e.g. 2 1 0.5 (the store uses scale 1)",
+  )
   parser.add_argument("--shard", default="0/1", help="i/n: this process's share")
   parser.add_argument("--batch", type=int, default=1, help="images of one size per call")
   parser.add_argument("--input-size", type=int, help="default: the teacher's (512 or 640)")
@@ -53,10 +58,20 @@ def main(argv=None):
     items, ground_truth = teacher_inference.coco_work(args.coco, args.split, ids)
   else:
     items, ground_truth = teacher_inference.folder_work(args.images), None
-  counts = teacher_inference.run(model, items, args.out, evaluate=args.eval, shard=shard, batch_size=args.batch,
-                                 progress=not args.no_progress, scales=tuple(args.scales))
-  print(f"{counts['done']} images done, {counts['skipped']} already stored, "
-        f"{counts['failed']} failed (listed in {args.out}/failures.txt)")
+  counts = teacher_inference.run(
+    model,
+    items,
+    args.out,
+    evaluate=args.eval,
+    shard=shard,
+    batch_size=args.batch,
+    progress=not args.no_progress,
+    scales=tuple(args.scales),
+  )
+  print(
+    f"{counts['done']} images done, {counts['skipped']} already stored, "
+    f"{counts['failed']} failed (listed in {args.out}/failures.txt)"
+  )
   if args.eval:
     i, n = shard
     shard_ids = [it.image_id for it in items[i::n]] if n > 1 else [it.image_id for it in items]

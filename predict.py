@@ -38,8 +38,12 @@ def main(argv=None) -> int:
   parser.add_argument("--no-flip", action="store_true", help="skip the mirrored run")
   parser.add_argument("--no-fold", action="store_true", help="keep batch norm unfolded")
   parser.add_argument("--threshold", type=float, default=0.1, help="joints drawn above this")
-  parser.add_argument("--min-score", type=float, default=0.2,
-                      help="people drawn from this score (mean joint value) up; all are saved")
+  parser.add_argument(
+    "--min-score",
+    type=float,
+    default=0.2,
+    help="people drawn from this score (mean joint value) up; all are saved",
+  )
   args = parser.parse_args(argv)
 
   from rtpe_jax import inference, predict, visualize
@@ -57,17 +61,26 @@ def main(argv=None) -> int:
     h, w = frames[0].shape[:2]
     writer = cv2_writer(os.path.join(args.out, "overlay.avi"), w, h)
     for index, (frame, (keypoints, scores)) in enumerate(zip(frames, timing["results"])):
-      drawn = np.asarray(visualize.draw_people(frame, keypoints, args.threshold, scores,
-                                               args.min_score))
+      drawn = np.asarray(
+        visualize.draw_people(frame, keypoints, args.threshold, scores, args.min_score)
+      )
       writer.write(drawn[..., ::-1])
       results += inference.coco_results(index, keypoints, scores)
     writer.release()
-    print(f"{len(frames)} frames {w}x{h}: first call (compile) {timing['compile_s']:.2f} s, "
-          f"then {timing['frames_per_s']:.1f} frames/s (network, grouping, mapping back)")
+    print(
+      f"{len(frames)} frames {w}x{h}: first call (compile) {timing['compile_s']:.2f} s, "
+      f"then {timing['frames_per_s']:.1f} frames/s (network, grouping, mapping back)"
+    )
   else:
-    paths = [args.image] if args.image else sorted(
-        os.path.join(args.dir, f) for f in os.listdir(args.dir)
-        if f.lower().endswith((".jpg", ".jpeg", ".png")))
+    paths = (
+      [args.image]
+      if args.image
+      else sorted(
+        os.path.join(args.dir, f)
+        for f in os.listdir(args.dir)
+        if f.lower().endswith((".jpg", ".jpeg", ".png"))
+      )
+    )
     if not paths:
       raise SystemExit(f"{args.dir}: no .jpg/.jpeg/.png images")
     seconds = []
@@ -78,12 +91,14 @@ def main(argv=None) -> int:
       seconds.append(time.perf_counter() - start)
       name = os.path.splitext(os.path.basename(path))[0]
       visualize.draw_people(image, keypoints, args.threshold, scores, args.min_score).save(
-          os.path.join(args.out, f"{name}.png"))
+        os.path.join(args.out, f"{name}.png")
+      )
       results += inference.coco_results(_image_id(path, index), keypoints, scores)
       print(f"{path}: {len(scores)} people, {1000 * seconds[-1]:.0f} ms")
-    print(f"first image (with compile) {seconds[0]:.2f} s"
-          + (f"; median of the rest {1000 * np.median(seconds[1:]):.0f} ms" if len(seconds) > 1
-             else ""))
+    print(
+      f"first image (with compile) {seconds[0]:.2f} s"
+      + (f"; median of the rest {1000 * np.median(seconds[1:]):.0f} ms" if len(seconds) > 1 else "")
+    )
   with open(os.path.join(args.out, "keypoints.json"), "w") as f:
     json.dump(results, f)
   print(f"overlays and keypoints.json ({len(results)} people): {args.out}")
@@ -92,6 +107,7 @@ def main(argv=None) -> int:
 
 def cv2_writer(path: str, width: int, height: int, fps: float = 25.0):
   import cv2
+
   writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
   if not writer.isOpened():
     raise SystemExit(f"{path}: cannot write a video here")

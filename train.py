@@ -45,8 +45,10 @@ def main(argv):
   if jax.process_index() == 0:
     workdir = os.path.abspath(FLAGS.workdir)
     config = FLAGS.config
-    print(f"\nminival ({config.eval.split or config.data.eval_split}), "
-          f"{(time.perf_counter() - start) / 60:.1f} min in train.py:")
+    print(
+      f"\nminival ({config.eval.split or config.data.eval_split}), "
+      f"{(time.perf_counter() - start) / 60:.1f} min in train.py:"
+    )
     print(evaluation.format_table(stats))
     if config.target_ap:
       verdict = "reached" if stats["AP"] >= config.target_ap else "NOT reached"

@@ -32,17 +32,26 @@ def main(argv=None) -> list[dict]:
   args = parser.parse_args(argv)
   size = args.input_size
   rows = []
-  print(f"| model | kind | input | params | GMAC conv | latency ms (median of {args.runs}) "
-        "| machine |")
+  print(
+    f"| model | kind | input | params | GMAC conv | latency ms (median of {args.runs}) | machine |"
+  )
   print("| --- | --- | --- | --- | --- | --- | --- |")
   for path in args.models:
     module, variables = weights.load_model(path)
-    row = {"model": path, "kind": weights.read_arch(path)["model"], "input": size,
-           **summary.summarize(module, (size, size), with_xla_total=False),
-           "latency_ms": latency_ms(module, variables, size, args.runs), "machine": machine()}
+    row = {
+      "model": path,
+      "kind": weights.read_arch(path)["model"],
+      "input": size,
+      **summary.summarize(module, (size, size), with_xla_total=False),
+      "latency_ms": latency_ms(module, variables, size, args.runs),
+      "machine": machine(),
+    }
     rows.append(row)
-    print(f"| {path} | {row['kind']} | {size} | {row['params']:,} | {row['gmac_conv']:.2f} "
-          f"| {row['latency_ms']:.1f} | {row['machine']} |", flush=True)
+    print(
+      f"| {path} | {row['kind']} | {size} | {row['params']:,} | {row['gmac_conv']:.2f} "
+      f"| {row['latency_ms']:.1f} | {row['machine']} |",
+      flush=True,
+    )
   return rows
 
 

@@ -1,6 +1,7 @@
 """Milliseconds per image for the whole post-processing, against plain NumPy.
 
   python -m bench.grouping [--runs 50] [--size 256] [--json FILE]
+  python -m bench.grouping --model out/quickstart/export --image crowded.jpg
 
 Maps: 17 x 256 x 256 heatmaps with 1, 5 and 20 people (Gaussian peaks on a
 noisy floor) and two tag maps per joint (as after the flip test). Timed: NMS,
@@ -13,6 +14,7 @@ the same people (checked before timing).
 import argparse
 import json
 
+import jax
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -46,7 +48,7 @@ def numpy_candidates(heatmaps, tags, cfg=grouping.GroupingConfig()):
   window = sliding_window_view(padded, (cfg.nms_kernel, cfg.nms_kernel), axis=(0, 1))
   peaks = np.where(window.max(axis=(-2, -1)) == heatmaps, heatmaps, 0.0)
   flat = peaks.transpose(2, 0, 1).reshape(j, -1)
-  index = np.argsort(-flat, axis=1, kind="stable")[:, :cfg.max_num_people]
+  index = np.argsort(-flat, axis=1, kind="stable")[:, : cfg.max_num_people]
   values = np.take_along_axis(flat, index, 1)
   tag_maps = np.broadcast_to(tags, (h, w, j, tags.shape[-1])).transpose(2, 0, 1, 3)
   picked = np.take_along_axis(tag_maps.reshape(j, h * w, -1), index[..., None], 1)
@@ -74,8 +76,9 @@ def numpy_group(heatmaps, tags, cfg=grouping.GroupingConfig()):
   tag_maps = np.broadcast_to(tags, (h, w, j, tags.shape[-1])).transpose(2, 0, 1, 3)
   top = numpy_candidates(heatmaps, tags, cfg)
   xy = np.stack([top["x"], top["y"]], -1).astype(np.float64)
-  people = grouping.match_by_tag(top["values"].astype(np.float64), xy,
-                                 top["tags"].astype(np.float64), cfg)
+  people = grouping.match_by_tag(
+    top["values"].astype(np.float64), xy, top["tags"].astype(np.float64), cfg
+  )
   people = numpy_adjust(people, heatmaps)
   scores = people[..., 2].mean(axis=1)
   maps = heatmaps.transpose(2, 0, 1)
@@ -100,13 +103,48 @@ def full_path(group, heatmaps, tags, mapping):
   return keypoints, scores
 
 
+def share_in_path(model_dir: str, image: np.ndarray, runs: int = 20) -> dict:
+  """The grouping's share of the whole path (image -> COCO keypoints, one scale,
+  flip test) of a model on one image: medians of the whole `predict_image`, of
+  the network part (`run_network` until its maps are ready) and of the host part
+  (`group_frame` on a ready frame)."""
+  from rtpe_jax import predict
+
+  model = predict.load(model_dir)
+  frame = predict.run_network(model, image)
+  jax.block_until_ready((frame.heatmaps, frame.tags, frame.candidates))
+  people, _ = predict.group_frame(frame)
+  whole = median_seconds(lambda: predict.predict_image(model, image), runs)
+  network = median_seconds(
+    lambda: (lambda f: (f.heatmaps, f.tags, f.candidates))(predict.run_network(model, image)), runs
+  )
+  group = median_seconds(lambda: predict.group_frame(frame), runs)
+  return {
+    "people": len(people),
+    "whole_ms": 1e3 * whole,
+    "network_ms": 1e3 * network,
+    "grouping_ms": 1e3 * group,
+    "grouping_share": group / whole,
+  }
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument(
+    "--model", help="with --image: the grouping's share of this model's whole path"
+  )
+  parser.add_argument("--image", help="a (crowded) image for --model")
   parser.add_argument("--runs", type=int, default=50)
   parser.add_argument("--size", type=int, default=256)
   parser.add_argument("--people", type=int, nargs="+", default=[1, 5, 20])
   parser.add_argument("--json")
   args = parser.parse_args()
+  if args.model:
+    from rtpe_jax.data.images import read_image
+
+    row = share_in_path(args.model, read_image(args.image, 0), args.runs)
+    print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}))
+    return
   mapping = (np.array([320, 240]), np.array([3.2, 2.4]), (args.size, args.size))
   ours = lambda hm, tg: grouping.group(hm[None], tg[None])[0]
   rows = []
@@ -114,11 +152,15 @@ def main():
     heatmaps, tags = make_maps(count, args.size)
     a, b = full_path(ours, heatmaps, tags, mapping), full_path(numpy_group, heatmaps, tags, mapping)
     np.testing.assert_allclose(a[0], b[0], atol=1e-4)
-    row = {"people": count, "found": len(a[0]),
-           "jax_ms": 1e3 * median_seconds(lambda: full_path(ours, heatmaps, tags, mapping),
-                                          args.runs),
-           "numpy_ms": 1e3 * median_seconds(lambda: full_path(numpy_group, heatmaps, tags, mapping),
-                                            max(5, args.runs // 5))}
+    row = {
+      "people": count,
+      "found": len(a[0]),
+      "jax_ms": 1e3 * median_seconds(lambda: full_path(ours, heatmaps, tags, mapping), args.runs),
+      "numpy_ms": 1e3
+      * median_seconds(
+        lambda: full_path(numpy_group, heatmaps, tags, mapping), max(5, args.runs // 5)
+      ),
+    }
     row["speedup"] = row["numpy_ms"] / row["jax_ms"]
     rows.append(row)
     print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}))

@@ -47,8 +47,13 @@ def main():
   with tempfile.TemporaryDirectory() as tmp:
     root, store = prepare(tmp, args.images)
     rate = bench(root, store, args.size, args.batch, args.batches)
-  result = {"samples_per_s": round(rate, 1), "input_size": args.size, "batch": args.batch,
-            "cpus": os.cpu_count(), "machine": machine()}
+  result = {
+    "samples_per_s": round(rate, 1),
+    "input_size": args.size,
+    "batch": args.batch,
+    "cpus": os.cpu_count(),
+    "machine": machine(),
+  }
   print(json.dumps(result))
   if args.json:
     with open(args.json, "w") as f:

@@ -28,8 +28,9 @@ from rtpe_jax.data import synthetic
 
 def network_ms(model: predict.Model, size: int, runs: int) -> float:
   x = jnp.asarray(np.random.default_rng(0).integers(0, 256, (1, size, size, 3), np.uint8))
-  call = lambda: jax.block_until_ready(inference.scale_maps(
-      model.network, model.spec, False, None, model.variables, x))
+  call = lambda: jax.block_until_ready(
+    inference.scale_maps(model.network, model.spec, False, None, model.variables, x)
+  )
   call()
   return 1e3 * median_seconds(call, runs, 2)
 
@@ -42,8 +43,9 @@ def unfolded(module, variables, size) -> predict.Model:
 def host_candidates_ms(model: predict.Model, size: int, runs: int) -> tuple[float, float]:
   """(device NMS + top-k, host NMS + top-k) ms: maps on the device to candidates on the host."""
   x = jnp.asarray(np.random.default_rng(0).integers(0, 256, (1, size, size, 3), np.uint8))
-  heatmaps, tags, _, _ = inference.scale_maps(model.network, model.spec, False, (size, size),
-                                              model.variables, x)
+  heatmaps, tags, _, _ = inference.scale_maps(
+    model.network, model.spec, False, (size, size), model.variables, x
+  )
   jax.block_until_ready(heatmaps)
   device = lambda: jax.device_get(grouping.top_candidates(heatmaps, tags))
   host = lambda: grouping_bench.numpy_candidates(np.asarray(heatmaps[0]), np.asarray(tags[0]))
@@ -71,24 +73,45 @@ def main(argv=None) -> list[dict]:
   rows = []
 
   def add(what, before, after, unit):
-    rows.append({"optimisation": what, "before": before, "after": after, "unit": unit,
-                 "input": args.size, "machine": device})
+    rows.append(
+      {
+        "optimisation": what,
+        "before": before,
+        "after": after,
+        "unit": unit,
+        "input": args.size,
+        "machine": device,
+      }
+    )
     print(f"| {what} | {before:.2f} | {after:.2f} | {unit} | {args.size} | {device} |", flush=True)
 
-  print("| optimisation | before | after | unit | input | machine |\n| --- | --- | --- | --- | --- | --- |")
+  print(
+    "| optimisation | before | after | unit | input | machine |\n| --- | --- | --- | --- | --- | --- |"
+  )
   module, variables = run_all.build("student", "float32", args.quick)
   folded = run_all.model_for(module, variables, args.size)
-  add("batch norm folded (network, batch 1)",
-      network_ms(unfolded(module, variables, args.size), args.size, args.runs),
-      network_ms(folded, args.size, args.runs), "ms")
+  add(
+    "batch norm folded (network, batch 1)",
+    network_ms(unfolded(module, variables, args.size), args.size, args.runs),
+    network_ms(folded, args.size, args.runs),
+    "ms",
+  )
   module16, variables16 = run_all.build("student", "bfloat16", args.quick)
-  add("bfloat16 compute (network, batch 1, folded)", network_ms(folded, args.size, args.runs),
-      network_ms(run_all.model_for(module16, variables16, args.size), args.size, args.runs), "ms")
+  add(
+    "bfloat16 compute (network, batch 1, folded)",
+    network_ms(folded, args.size, args.runs),
+    network_ms(run_all.model_for(module16, variables16, args.size), args.size, args.runs),
+    "ms",
+  )
   on_device, on_host = host_candidates_ms(folded, args.size, args.runs)
   add("NMS + top-k on the device (maps -> candidates on the host)", on_host, on_device, "ms")
   frames, _ = synthetic.video_frames(num_frames=args.frames, size=args.size * 3 // 4)
-  add("grouping overlapped with the next frame (whole path, no flip)",
-      stream_fps(folded, frames, False), stream_fps(folded, frames, True), "frames/s")
+  add(
+    "grouping overlapped with the next frame (whole path, no flip)",
+    stream_fps(folded, frames, False),
+    stream_fps(folded, frames, True),
+    "frames/s",
+  )
   if args.out:
     with open(args.out, "w") as f:
       json.dump(rows, f, indent=1)

@@ -65,8 +65,7 @@ def profile(size: int, dtype: str, runs: int):
       for _ in range(runs):
         jax.block_until_ready(forward(folded, x))
     times = op_times_ms(trace_dir, runs)
-  return sorted(((ms, op, sources[op]) for op, ms in times.items() if op in sources),
-                reverse=True)
+  return sorted(((ms, op, sources[op]) for op, ms in times.items() if op in sources), reverse=True)
 
 
 def main(argv=None):
@@ -78,10 +77,12 @@ def main(argv=None):
   args = parser.parse_args(argv)
   ops = profile(args.size, args.dtype, args.runs)
   total = sum(ms for ms, _, _ in ops)
-  print(f"default student, {args.size} px, {args.dtype}, batch 1, on {jax.devices()[0]}: "
-        f"{total:.1f} ms in {len(ops)} ops")
+  print(
+    f"default student, {args.size} px, {args.dtype}, batch 1, on {jax.devices()[0]}: "
+    f"{total:.1f} ms in {len(ops)} ops"
+  )
   print("| ms | share | op | module |\n| --- | --- | --- | --- |")
-  for ms, op, source in ops[:args.top]:
+  for ms, op, source in ops[: args.top]:
     print(f"| {ms:.2f} | {ms / total:.0%} | {op} | {source} |")
   parts = collections.Counter()
   for ms, _, source in ops:

@@ -46,9 +46,16 @@ from rtpe_jax import predict, preprocess
 from rtpe_jax.models import ARCHS, HigherHRNet, folding, summary
 from rtpe_jax.models.student import AttentionStudent, StudentConfig
 
-QUICK_STUDENT = StudentConfig(stem="own", own_stem_channels=(16, 32), stem_features=32,
-                              channels=32, segmentation_channels=8, dilations=(1, 2, 4),
-                              detector_steps=2, colour_channels=8)
+QUICK_STUDENT = StudentConfig(
+  stem="own",
+  own_stem_channels=(16, 32),
+  stem_features=32,
+  channels=32,
+  segmentation_channels=8,
+  dilations=(1, 2, 4),
+  detector_steps=2,
+  colour_channels=8,
+)
 
 
 def build(name: str, dtype: str, quick: bool):
@@ -88,8 +95,10 @@ def calibrate_batch_stats(module, variables: dict, images: jax.Array) -> dict:
   stats = traverse_util.flatten_dict(variables["batch_stats"], sep="/")
   measured = jax.jit(batch_statistics)(variables, images)
   if set(measured) != set(stats):
-    raise ValueError(f"{type(module).__name__}: BatchNorm statistics of {len(measured)} "
-                     f"entries measured for {len(stats)} stored")
+    raise ValueError(
+      f"{type(module).__name__}: BatchNorm statistics of {len(measured)} "
+      f"entries measured for {len(stats)} stored"
+    )
   return {**variables, "batch_stats": traverse_util.unflatten_dict(measured, sep="/")}
 
 
@@ -105,13 +114,31 @@ def network_rows(name, dtype, size, batches, args, model) -> list[dict]:
   images = np.random.default_rng(0).integers(0, 256, (max(batches), size, size, 3), np.uint8)
   for batch in batches:
     x = jnp.asarray(images[:batch])
-    forward = lambda: jax.block_until_ready(predict._canvas_maps(
-        model.network, model.spec, False, 30, 5, model.variables, x,
-        np.array([size, size], np.int32)))
+    forward = lambda: jax.block_until_ready(
+      predict._canvas_maps(
+        model.network,
+        model.spec,
+        False,
+        30,
+        5,
+        model.variables,
+        x,
+        np.array([size, size], np.int32),
+      )
+    )
     forward()  # compile
     seconds = median_seconds(forward, args.runs, args.warmup)
-    rows.append({"kind": "network", "model": name, "input": size, "dtype": dtype,
-                 "batch": batch, "latency_ms": 1e3 * seconds, "images_per_s": batch / seconds})
+    rows.append(
+      {
+        "kind": "network",
+        "model": name,
+        "input": size,
+        "dtype": dtype,
+        "batch": batch,
+        "latency_ms": 1e3 * seconds,
+        "images_per_s": batch / seconds,
+      }
+    )
   return rows
 
 
@@ -127,15 +154,25 @@ def whole_path_rows(name, dtype, size, batches, args, model, frame) -> list[dict
 
     people = np.mean([len(scores) for _, scores in whole()])  # also compiles
     seconds = median_seconds(whole, args.runs, args.warmup)
-    rows.append({"kind": "whole path", "model": name, "input": size, "dtype": dtype,
-                 "batch": batch, "latency_ms": 1e3 * seconds, "images_per_s": batch / seconds,
-                 "people": float(people)})
+    rows.append(
+      {
+        "kind": "whole path",
+        "model": name,
+        "input": size,
+        "dtype": dtype,
+        "batch": batch,
+        "latency_ms": 1e3 * seconds,
+        "images_per_s": batch / seconds,
+        "people": float(people),
+      }
+    )
   return rows
 
 
 def synthetic_photo(h: int, w: int) -> np.ndarray:
   """A (h, w, 3) uint8 scene of the synthetic dataset (people on a textured background)."""
   from rtpe_jax.data import synthetic
+
   frames, _ = synthetic.video_frames(num_frames=1, size=h, people=4)
   return np.ascontiguousarray(frames[0][:, :w])
 
@@ -144,6 +181,7 @@ def train_step_row(args) -> dict:
   """images/s of the student train step of the real recipe, on random batches."""
   from configs import distill_coco_w48
   from rtpe_jax import optim, training
+
   config = distill_coco_w48.get_config("runlocal" if args.quick else "")
   if args.quick:
     config.model.student.update(QUICK_STUDENT.to_dict())
@@ -166,10 +204,15 @@ def train_step_row(args) -> dict:
 
   seconds = median_seconds(run, args.runs, args.warmup)
   b = config.data.batch_size
-  return {"kind": "train step", "model": "student (distill_coco_w48" +
-          (", quick" if args.quick else "") + ")", "input": config.data.input_size,
-          "dtype": config.precision, "batch": b, "latency_ms": 1e3 * seconds,
-          "images_per_s": b / seconds}
+  return {
+    "kind": "train step",
+    "model": "student (distill_coco_w48" + (", quick" if args.quick else "") + ")",
+    "input": config.data.input_size,
+    "dtype": config.precision,
+    "batch": b,
+    "latency_ms": 1e3 * seconds,
+    "images_per_s": b / seconds,
+  }
 
 
 def random_batch(config) -> dict:
@@ -178,6 +221,7 @@ def random_batch(config) -> dict:
   17 tag channels, when the config has a store)."""
   from rtpe_jax import keypoints, training
   from rtpe_jax.data import schema
+
   with_teacher = bool(config.data.teacher_store)
   fields = schema.sample_fields(config.data, keypoints.NUM_JOINTS if with_teacher else None)
   arrays = schema.random_batch(fields, config.data.batch_size)
@@ -190,12 +234,19 @@ def input_pipeline_row(args) -> dict | None:
   except ImportError:
     return None
   from bench import input_pipeline
+
   size, batch = (128, 4) if args.quick else (512, 32)
   with tempfile.TemporaryDirectory() as tmp:
     root, store = input_pipeline.prepare(tmp, 8 if args.quick else 64)
     rate = input_pipeline.bench(root, store, size, batch, 3 if args.quick else 20)
-  return {"kind": "input pipeline", "model": "", "input": size, "dtype": "", "batch": batch,
-          "images_per_s": rate}
+  return {
+    "kind": "input pipeline",
+    "model": "",
+    "input": size,
+    "dtype": "",
+    "batch": batch,
+    "images_per_s": rate,
+  }
 
 
 def grouping_rows(args) -> list[dict]:
@@ -204,20 +255,35 @@ def grouping_rows(args) -> list[dict]:
   for people in (1, 5, 20):
     heatmaps, tags = grouping_bench.make_maps(people, size, seed=people)
     from rtpe_jax import grouping
+
     ms = 1e3 * median_seconds(lambda: grouping.group(heatmaps[None], tags[None]), args.runs)
-    rows.append({"kind": "grouping", "model": f"{people} people", "input": size, "dtype": "",
-                 "batch": 1, "latency_ms": ms, "images_per_s": 1e3 / ms})
+    rows.append(
+      {
+        "kind": "grouping",
+        "model": f"{people} people",
+        "input": size,
+        "dtype": "",
+        "batch": 1,
+        "latency_ms": ms,
+        "images_per_s": 1e3 / ms,
+      }
+    )
   return rows
 
 
 def table(rows: list[dict]) -> str:
-  lines = ["| what | model | input | dtype | batch | params | GMAC | ms (median) | images/s "
-           "| people/image | machine |", "|" + " --- |" * 11]
+  lines = [
+    "| what | model | input | dtype | batch | params | GMAC | ms (median) | images/s "
+    "| people/image | machine |",
+    "|" + " --- |" * 11,
+  ]
   for r in rows:
     fmt = lambda key, f: format(r[key], f) if r.get(key) is not None else ""
-    lines.append(f"| {r['kind']} | {r['model']} | {r['input']} | {r['dtype']} | {r['batch']} "
-                 f"| {fmt('params', ',')} | {fmt('gmac_conv', '.2f')} | {fmt('latency_ms', '.1f')} "
-                 f"| {fmt('images_per_s', '.1f')} | {fmt('people', '.1f')} | {r['machine']} |")
+    lines.append(
+      f"| {r['kind']} | {r['model']} | {r['input']} | {r['dtype']} | {r['batch']} "
+      f"| {fmt('params', ',')} | {fmt('gmac_conv', '.2f')} | {fmt('latency_ms', '.1f')} "
+      f"| {fmt('images_per_s', '.1f')} | {fmt('people', '.1f')} | {r['machine']} |"
+    )
   return "\n".join(lines)
 
 
@@ -230,11 +296,15 @@ def main(argv=None) -> list[dict]:
   parser.add_argument("--batches", nargs="+", type=int, default=[1, 16])
   parser.add_argument("--runs", type=int, default=20)
   parser.add_argument("--warmup", type=int, default=3)
-  parser.add_argument("--skip", nargs="*", default=[],
-                      choices=["network", "whole", "train", "pipeline", "grouping"])
+  parser.add_argument(
+    "--skip", nargs="*", default=[], choices=["network", "whole", "train", "pipeline", "grouping"]
+  )
   parser.add_argument("--out", help="write the rows as JSON here (and the table beside it, .md)")
-  parser.add_argument("--append", action="store_true",
-                      help="keep the rows already in --out (runs of different settings, one file)")
+  parser.add_argument(
+    "--append",
+    action="store_true",
+    help="keep the rows already in --out (runs of different settings, one file)",
+  )
   args = parser.parse_args(argv)
   if args.quick:
     args.models, args.sizes, args.dtypes, args.batches = ["student"], [128], ["float32"], [1, 2]

@@ -41,10 +41,17 @@ def bench_one(module, variables, batch: int, dtype: str, runs: int, warmup: int)
   jax.block_until_ready(forward(variables, x))
   compile_s = time.perf_counter() - t0
   median = median_seconds(lambda: forward(variables, x), runs, warmup)
-  return {"arch": module.config.name, "input": size, "batch": batch, "dtype": dtype,
-          "runs": runs, "latency_ms_median": 1e3 * median,
-          "images_per_s": batch / median,
-          "first_call_s": compile_s, "jax": jax.__version__}
+  return {
+    "arch": module.config.name,
+    "input": size,
+    "batch": batch,
+    "dtype": dtype,
+    "runs": runs,
+    "latency_ms_median": 1e3 * median,
+    "images_per_s": batch / median,
+    "first_call_s": compile_s,
+    "jax": jax.__version__,
+  }
 
 
 def main(argv=None) -> None:
@@ -61,17 +68,24 @@ def main(argv=None) -> None:
   archs = [None] if args.teacher else args.arch
   device = machine()
   rows = []
-  print("| model | input | batch | dtype | latency ms (median) | images/s | first call s | machine |")
+  print(
+    "| model | input | batch | dtype | latency ms (median) | images/s | first call s | machine |"
+  )
   print("| --- | --- | --- | --- | --- | --- | --- | --- |")
   for arch in archs:
     for dtype in args.dtype:
       module, variables = build(arch, dtype, args.teacher)
       for batch in args.batch:
-        r = {**bench_one(module, variables, batch, dtype, args.runs, args.warmup),
-             "machine": device}
+        r = {
+          **bench_one(module, variables, batch, dtype, args.runs, args.warmup),
+          "machine": device,
+        }
         rows.append(r)
-        print(f"| {r['arch']} | {r['input']} | {batch} | {dtype} | {r['latency_ms_median']:.1f} "
-              f"| {r['images_per_s']:.2f} | {r['first_call_s']:.1f} | {r['machine']} |", flush=True)
+        print(
+          f"| {r['arch']} | {r['input']} | {batch} | {dtype} | {r['latency_ms_median']:.1f} "
+          f"| {r['images_per_s']:.2f} | {r['first_call_s']:.1f} | {r['machine']} |",
+          flush=True,
+        )
   if args.json:
     with open(args.json, "w") as f:
       json.dump(rows, f, indent=1)

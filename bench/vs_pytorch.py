@@ -53,13 +53,16 @@ def _median_ms(fn, runs: int, warmup: int) -> float:
 
 # ---- the reference side (torch; no JAX in this process) --------------------------------------
 
+
 def _reference_config(reference: str, arch: str | None):
   sys.path.insert(0, os.path.join(reference, "lib"))
   from config import cfg as defaults  # the reference's yacs defaults
+
   cfg = defaults.clone()
   if arch:
-    found = glob.glob(os.path.join(reference, "experiments", "**", EXPERIMENTS[arch]),
-                      recursive=True)
+    found = glob.glob(
+      os.path.join(reference, "experiments", "**", EXPERIMENTS[arch]), recursive=True
+    )
     if not found:
       raise SystemExit(f"{reference}/experiments: no {EXPERIMENTS[arch]}")
     cfg.merge_from_file(found[0])
@@ -69,21 +72,28 @@ def _reference_config(reference: str, arch: str | None):
 
 def reference_forward(job: dict) -> dict:
   import torch
+
   torch.set_grad_enabled(False)
   cfg = _reference_config(job["reference"], job["arch"])
   from models.pose_higher_hrnet import PoseHigherResolutionNet
+
   model = PoseHigherResolutionNet(cfg).eval()
   size = cfg.DATASET.INPUT_SIZE
   x = torch.randn(job["batch"], 3, size, size)
-  return {"ms": _median_ms(lambda: model(x), job["runs"], job["warmup"]),
-          "threads": torch.get_num_threads(), "torch": torch.__version__}
+  return {
+    "ms": _median_ms(lambda: model(x), job["runs"], job["warmup"]),
+    "threads": torch.get_num_threads(),
+    "torch": torch.__version__,
+  }
 
 
 def reference_grouping(job: dict) -> dict:
   import numpy as np
   import torch
+
   cfg = _reference_config(job["reference"], None)
   from core.group import HeatmapParser
+
   cfg.MODEL.TAG_PER_JOINT = True
   cfg.DATASET.NUM_JOINTS = 17
   cfg.DATASET.MAX_NUM_PEOPLE = 30
@@ -101,12 +111,14 @@ def reference_grouping(job: dict) -> dict:
 
 # ---- our side -------------------------------------------------------------------------------
 
+
 def ours_forward(job: dict) -> dict:
   import jax
   import jax.numpy as jnp
   from bench.common import DTYPES
   from rtpe_jax import predict
   from rtpe_jax.models import ARCHS, HigherHRNet
+
   module = HigherHRNet(config=ARCHS[job["arch"]], dtype=DTYPES[job["dtype"]])
   size = module.config.input_size
   variables = jax.jit(module.init)(jax.random.key(1), jnp.zeros((1, size, size, 3)))
@@ -121,23 +133,33 @@ def ours_forward(job: dict) -> dict:
 def ours_grouping(job: dict) -> dict:
   import numpy as np
   from rtpe_jax import grouping
+
   maps = np.load(job["maps"])
   heatmaps, tags = maps["heatmaps"][None], maps["tags"][None]
   run = lambda: grouping.group(heatmaps, tags)
   people, _ = run()[0]
-  return {"ms": _median_ms(run, job["runs"], job["warmup"]),
-          "people": np.asarray(people, np.float64)[..., :3].tolist()}
+  return {
+    "ms": _median_ms(run, job["runs"], job["warmup"]),
+    "people": np.asarray(people, np.float64)[..., :3].tolist(),
+  }
 
 
-WORKERS = {("reference", "forward"): reference_forward, ("reference", "grouping"): reference_grouping,
-           ("ours", "forward"): ours_forward, ("ours", "grouping"): ours_grouping}
+WORKERS = {
+  ("reference", "forward"): reference_forward,
+  ("reference", "grouping"): reference_grouping,
+  ("ours", "forward"): ours_forward,
+  ("ours", "grouping"): ours_grouping,
+}
 
 
 def run_job(job: dict) -> dict:
   """One measurement in a fresh process: `python -m bench.vs_pytorch --job JSON`."""
-  out = subprocess.run([sys.executable, "-m", "bench.vs_pytorch", "--job", json.dumps(job)],
-                       capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(
-                           os.path.abspath(__file__))))
+  out = subprocess.run(
+    [sys.executable, "-m", "bench.vs_pytorch", "--job", json.dumps(job)],
+    capture_output=True,
+    text=True,
+    cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+  )
   if out.returncode:
     raise RuntimeError(f"{job['side']} {job['what']} failed:\n{out.stderr[-3000:]}")
   return json.loads(out.stdout.strip().splitlines()[-1])
@@ -145,9 +167,11 @@ def run_job(job: dict) -> dict:
 
 # ---- the comparison -------------------------------------------------------------------------
 
+
 def same_people(a: list, b: list, atol: float = 1e-3) -> bool:
   """Same count, order, positions and values of people (P, 17, 3)."""
   import numpy as np
+
   a, b = np.asarray(a), np.asarray(b)
   return a.shape == b.shape and bool(np.allclose(a, b, atol=atol))
 
@@ -161,23 +185,38 @@ def measurements(args) -> list[dict]:
       for batch in args.batches:
         for dtype in args.dtypes:
           job = {**base, "what": "forward", "arch": arch, "batch": batch}
-          rows.append({"label": f"HigherHRNet {arch.replace('_', '-').upper()} forward, batch "
-                                f"{batch}, ours {dtype}",
-                       "ours": {**job, "side": "ours", "dtype": dtype},
-                       "reference": {**job, "side": "reference", "dtype": "float32"}})
+          rows.append(
+            {
+              "label": f"HigherHRNet {arch.replace('_', '-').upper()} forward, batch "
+              f"{batch}, ours {dtype}",
+              "ours": {**job, "side": "ours", "dtype": dtype},
+              "reference": {**job, "side": "reference", "dtype": "float32"},
+            }
+          )
   if args.only in (None, "grouping"):
     for people in args.people:
-      job = {**base, "what": "grouping", "people": people, "runs": args.grouping_runs,
-             "maps": os.path.join(args.maps_dir, f"maps_{people}.npz")}
-      rows.append({"label": f"grouping, 17 x {MAP_SIZE} x {MAP_SIZE}, 2 tags/joint, "
-                            f"{people} {'person' if people == 1 else 'people'}",
-                   "ours": {**job, "side": "ours"}, "reference": {**job, "side": "reference"}})
+      job = {
+        **base,
+        "what": "grouping",
+        "people": people,
+        "runs": args.grouping_runs,
+        "maps": os.path.join(args.maps_dir, f"maps_{people}.npz"),
+      }
+      rows.append(
+        {
+          "label": f"grouping, 17 x {MAP_SIZE} x {MAP_SIZE}, 2 tags/joint, "
+          f"{people} {'person' if people == 1 else 'people'}",
+          "ours": {**job, "side": "ours"},
+          "reference": {**job, "side": "reference"},
+        }
+      )
   return rows
 
 
 def write_maps(directory: str, people: list[int]) -> None:
   import numpy as np
   from bench.grouping import make_maps
+
   for count in people:
     heatmaps, tags = make_maps(count, MAP_SIZE)
     np.savez(os.path.join(directory, f"maps_{count}.npz"), heatmaps=heatmaps, tags=tags)
@@ -190,32 +229,42 @@ def compare(rows: list[dict], rounds: int, run=run_job, log=print) -> list[dict]
   for row in rows:
     times = {"ours": [], "reference": []}
     for r in range(rounds):
-      for side in (("ours", "reference") if r % 2 == 0 else ("reference", "ours")):
+      for side in ("ours", "reference") if r % 2 == 0 else ("reference", "ours"):
         result = run(row[side])
         times[side].append(result["ms"])
         row[f"{side}_result"] = result
       if row["ours"]["what"] == "grouping":
         ours, reference = row["ours_result"]["people"], row["reference_result"]["people"]
         if not same_people(ours, reference):
-          raise AssertionError(f"{row['label']}: the two sides found different people "
-                               f"({len(ours)} vs {len(reference)})")
+          raise AssertionError(
+            f"{row['label']}: the two sides found different people "
+            f"({len(ours)} vs {len(reference)})"
+          )
         row["found"] = len(ours)
     row["ours_ms"] = statistics.median(times["ours"])
     row["reference_ms"] = statistics.median(times["reference"])
     row["ratio"] = row["reference_ms"] / row["ours_ms"]
-    log(f"{row['label']}: reference {row['reference_ms']:.1f} ms, ours {row['ours_ms']:.1f} ms, "
-        f"{row['ratio']:.2f}x")
+    log(
+      f"{row['label']}: reference {row['reference_ms']:.1f} ms, ours {row['ours_ms']:.1f} ms, "
+      f"{row['ratio']:.2f}x"
+    )
   return rows
 
 
 def table(rows: list[dict], machine: str, date: str) -> str:
-  lines = [f"Measured {date} on {machine}; each side in its own process, rounds interleaved, "
-           "medians. ratio = reference ms / rtpe-jax ms (above 1: rtpe-jax is faster).", "",
-           "| work | PyTorch reference ms | rtpe-jax ms | ratio |", "| --- | --- | --- | --- |"]
+  lines = [
+    f"Measured {date} on {machine}; each side in its own process, rounds interleaved, "
+    "medians. ratio = reference ms / rtpe-jax ms (above 1: rtpe-jax is faster).",
+    "",
+    "| work | PyTorch reference ms | rtpe-jax ms | ratio |",
+    "| --- | --- | --- | --- |",
+  ]
   for row in rows:
     found = f" ({row['found']} found by both)" if "found" in row else ""
-    lines.append(f"| {row['label']}{found} | {row['reference_ms']:.1f} | {row['ours_ms']:.1f} | "
-                 f"{row['ratio']:.2f}x |")
+    lines.append(
+      f"| {row['label']}{found} | {row['reference_ms']:.1f} | {row['ours_ms']:.1f} | "
+      f"{row['ratio']:.2f}x |"
+    )
   return "\n".join(lines) + "\n"
 
 
@@ -239,9 +288,12 @@ def main(argv=None) -> None:
     print(json.dumps(WORKERS[job["side"], job["what"]](job)))
     return
   if not args.reference or not os.path.isdir(os.path.join(args.reference, "lib")):
-    parser.error(f"--reference {args.reference}: give a clone of the public HigherHRNet "
-                 "repository (a directory with lib/ and experiments/)")
+    parser.error(
+      f"--reference {args.reference}: give a clone of the public HigherHRNet "
+      "repository (a directory with lib/ and experiments/)"
+    )
   from bench.common import machine
+
   with tempfile.TemporaryDirectory() as maps_dir:
     args.maps_dir = maps_dir
     if args.only in (None, "grouping"):
@@ -251,8 +303,10 @@ def main(argv=None) -> None:
   print(text)
   if args.out:
     with open(args.out, "w") as f:
-      f.write(f"# rtpe-jax against the PyTorch reference\n\n`python -m bench.vs_pytorch "
-              f"{' '.join(argv if argv is not None else sys.argv[1:])}`\n\n{text}")
+      f.write(
+        f"# rtpe-jax against the PyTorch reference\n\n`python -m bench.vs_pytorch "
+        f"{' '.join(argv if argv is not None else sys.argv[1:])}`\n\n{text}"
+      )
 
 
 if __name__ == "__main__":

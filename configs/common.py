@@ -27,8 +27,16 @@ def synthetic(config: ml_collections.ConfigDict, steps: int) -> ml_collections.C
   # Gradient norms run 300-2300 in the first steps and 10-40 later: 100 only
   # catches the rare spikes (unclipped, a run can diverge).
   config.optimizer.clip_norm = 100.0
-  config.optimizer.schedule = dict(kind="cosine", peak=3e-3, floor=1e-5, period=steps,
-                                   warmup=50, peak_decay=1.0, floor_decay=1.0, period_mult=1.0)
+  config.optimizer.schedule = dict(
+    kind="cosine",
+    peak=3e-3,
+    floor=1e-5,
+    period=steps,
+    warmup=50,
+    peak_decay=1.0,
+    floor_decay=1.0,
+    period_mult=1.0,
+  )
   config.eval.flip = True
   config.eval.input_size = 256  # the synthetic images' own height
   return config

@@ -56,19 +56,37 @@ def get_config(arg: str = "phase2") -> ml_collections.ConfigDict:
   config.data.colour_space = "lab"
   config.data.batch_size = 16
 
-  config.model.student.update(dict(stem="teacher", teacher_arch="w48_640", stem_features=256,
-                              channels=64, segmentation_channels=32, dilations=(1, 2, 3, 4),
-                              detector_steps=3, colour_channels=16, colour_space="lab",
-                              tag_channels=1, heatmap_sigmoid=True))
+  config.model.student.update(
+    dict(
+      stem="teacher",
+      teacher_arch="w48_640",
+      stem_features=256,
+      channels=64,
+      segmentation_channels=32,
+      dilations=(1, 2, 3, 4),
+      detector_steps=3,
+      colour_channels=16,
+      colour_space="lab",
+      tag_channels=1,
+      heatmap_sigmoid=True,
+    )
+  )
   config.init.teacher = "models/hrnet_w48_640"
 
   config.optimizer.name = "sgd"
   config.optimizer.momentum = 0.9
   config.optimizer.weight_decay = 1e-4
   config.optimizer.clip_norm = 1.0
-  config.optimizer.schedule = dict(kind="cosine_restarts", peak=0.01, floor=1e-4,
-                                   period=10 * STEPS_PER_EPOCH, warmup=1000, peak_decay=0.5,
-                                   floor_decay=0.5, period_mult=2.0)
+  config.optimizer.schedule = dict(
+    kind="cosine_restarts",
+    peak=0.01,
+    floor=1e-4,
+    period=10 * STEPS_PER_EPOCH,
+    warmup=1000,
+    peak_decay=0.5,
+    floor_decay=0.5,
+    period_mult=2.0,
+  )
   config.eval.input_size = 512
   config.eval.flip = True
 

@@ -33,10 +33,22 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   config.data.teacher_store = ""
   config.data.output_strides = (4, 2)  # heatmaps at 1/4 (with the tags) and 1/2
   config.data.colour_space = "lab"
-  config.model.student.update(dict(
-      stem="own", own_stem_channels=(16, 32), stem_features=32, channels=32,
-      segmentation_channels=8, dilations=(1, 2, 4), detector_steps=2, detector_levels=3,
-      colour_channels=8, colour_space="lab", tag_channels=17, fine_heatmaps=True))
+  config.model.student.update(
+    dict(
+      stem="own",
+      own_stem_channels=(16, 32),
+      stem_features=32,
+      channels=32,
+      segmentation_channels=8,
+      dilations=(1, 2, 4),
+      detector_steps=2,
+      detector_levels=3,
+      colour_channels=8,
+      colour_space="lab",
+      tag_channels=17,
+      fine_heatmaps=True,
+    )
+  )
   config.loss.alpha = 0.0  # no teacher: ground truth only
   config.attention = dict(divisor=20.0, steps=100)
   return common.runlocal(config) if arg == "runlocal" else config

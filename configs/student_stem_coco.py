@@ -26,9 +26,16 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   config.optimizer.frozen = ("teacher_stem", "attention", "detector")
   config.optimizer.name = "adam"
   config.optimizer.weight_decay = 0.0
-  config.optimizer.schedule = dict(kind="cosine", peak=1e-3, floor=1e-6,
-                                   period=config.total_steps, warmup=500 if not runlocal else 0,
-                                   peak_decay=1.0, floor_decay=1.0, period_mult=1.0)
+  config.optimizer.schedule = dict(
+    kind="cosine",
+    peak=1e-3,
+    floor=1e-6,
+    period=config.total_steps,
+    warmup=500 if not runlocal else 0,
+    peak_decay=1.0,
+    floor_decay=1.0,
+    period_mult=1.0,
+  )
   config.init.model = "" if runlocal else "out/w48_phase2/export"
   config.attention = dict(divisor=1.0, steps=0)
   for term in ("segmentation", "heatmap", "push_pull", "tag_regression"):

@@ -23,12 +23,25 @@ from rtpe_jax import config as config_lib
 def small_arch() -> dict:
   """HRNetConfig fields of the small teacher (the published W48 has 8x its width)."""
   return dict(
-      stages=[dict(num_modules=1, num_blocks=(1, 1), num_channels=(16, 32)),
-              dict(num_modules=1, num_blocks=(1, 1, 1), num_channels=(16, 32, 64)),
-              dict(num_modules=1, num_blocks=(1, 1, 1, 1), num_channels=(16, 32, 64, 128))],
-      deconv_channels=(16,), deconv_kernels=(4,), deconv_cat=(True,), with_ae=(True, False),
-      deconv_blocks=1, final_kernel=1, tag_per_joint=True, num_joints=17, stem_channels=32,
-      layer1_blocks=1, layer1_planes=16, name="synthetic_w16", input_size=256)
+    stages=[
+      dict(num_modules=1, num_blocks=(1, 1), num_channels=(16, 32)),
+      dict(num_modules=1, num_blocks=(1, 1, 1), num_channels=(16, 32, 64)),
+      dict(num_modules=1, num_blocks=(1, 1, 1, 1), num_channels=(16, 32, 64, 128)),
+    ],
+    deconv_channels=(16,),
+    deconv_kernels=(4,),
+    deconv_cat=(True,),
+    with_ae=(True, False),
+    deconv_blocks=1,
+    final_kernel=1,
+    tag_per_joint=True,
+    num_joints=17,
+    stem_channels=32,
+    layer1_blocks=1,
+    layer1_planes=16,
+    name="synthetic_w16",
+    input_size=256,
+  )
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:

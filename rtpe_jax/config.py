@@ -19,9 +19,11 @@ from rtpe_jax import optim, training
 from rtpe_jax.data import augment, schema
 from rtpe_jax.models.student import StudentConfig
 
+
 def data_config() -> ml_collections.ConfigDict:
   """The input pipeline's settings (`rtpe_jax.data.pipeline`)."""
-  return ml_collections.ConfigDict(dict(
+  return ml_collections.ConfigDict(
+    dict(
       root="data/synthetic",  # COCO layout: images/{split}/, annotations/
       train_split="train2017",
       eval_split="val2017",
@@ -38,11 +40,12 @@ def data_config() -> ml_collections.ConfigDict:
       skip_missing_teacher=False,  # False: a missing/corrupt entry is an error
       augment=augment.default_config(),
       colour_space="",  # "", "lab" or "hsv": the student's second input, made on the device
-                        # from the uint8 crop (rtpe_jax.preprocess.network_inputs)
+      # from the uint8 crop (rtpe_jax.preprocess.network_inputs)
       batch_size=16,
       seed=0,
       prefetch=2,
-  ))
+    )
+  )
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -68,13 +71,22 @@ def default_config() -> ml_collections.ConfigDict:
   config.loss = training.default_loss_config()
   config.optimizer = optim.default_config()
   config.attention = ml_collections.ConfigDict(dict(divisor=20.0, steps=0))  # steps 0: off
-  config.init = ml_collections.ConfigDict(dict(
+  config.init = ml_collections.ConfigDict(
+    dict(
       teacher="",  # converted teacher model dir: its stem into the student's teacher_stem
       model="",  # an exported model dir: every variable of the same path and shape
-  ))
-  config.eval = ml_collections.ConfigDict(dict(
-      split="", ids="", max_images=0,  # split "" = data.eval_split; ids: a file of ids
-      input_size=0, flip=True, scales=(1.0,),  # input_size 0 = data.input_size
+    )
+  )
+  config.eval = ml_collections.ConfigDict(
+    dict(
+      split="",
+      ids="",
+      max_images=0,  # split "" = data.eval_split; ids: a file of ids
+      input_size=0,
+      flip=True,
+      scales=(1.0,),  # input_size 0 = data.input_size
       overlays=4,  # pictures of the people found in the first N images, at the end
-      overlay_min_score=0.2))  # people drawn in them from this score (mean joint value) up
+      overlay_min_score=0.2,
+    )
+  )  # people drawn in them from this score (mean joint value) up
   return config

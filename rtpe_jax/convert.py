@@ -31,11 +31,11 @@ from rtpe_jax.models.weights import abstract_variables, save_model
 
 PREFIXES = ("module.", "1.")  # multi-GPU wrappers, fp16 wrapper of the published files
 LEAF_TO_TORCH = {
-    ("params", "kernel"): "weight",
-    ("params", "scale"): "weight",
-    ("params", "bias"): "bias",
-    ("batch_stats", "mean"): "running_mean",
-    ("batch_stats", "var"): "running_var",
+  ("params", "kernel"): "weight",
+  ("params", "scale"): "weight",
+  ("params", "bias"): "bias",
+  ("batch_stats", "mean"): "running_mean",
+  ("batch_stats", "var"): "running_var",
 }
 IGNORED_SUFFIX = ".num_batches_tracked"
 _ELEMENT = re.compile(r"([A-Za-z][A-Za-z0-9_]*?)((?:_\d+)*)")
@@ -97,15 +97,19 @@ def read_state_dict(path: str) -> dict[str, np.ndarray]:
     unsafe = re.search(r"GLOBAL (\S+) was not an allowed global", str(err))
     if unsafe:
       raise ConversionError(
-          f"{path}: refused: unpickling it would call {unsafe.group(1)}; only tensors and "
-          "plain containers are accepted (torch.load weights_only=True)") from None
+        f"{path}: refused: unpickling it would call {unsafe.group(1)}; only tensors and "
+        "plain containers are accepted (torch.load weights_only=True)"
+      ) from None
     detail = re.search(r"WeightsUnpickler error:\s*(.+)", str(err))
     raise ConversionError(
-        f"{path}: not a readable PyTorch checkpoint (truncated, another format, or a pickle "
-        f"of objects other than tensors): {detail.group(1) if detail else err}") from None
+      f"{path}: not a readable PyTorch checkpoint (truncated, another format, or a pickle "
+      f"of objects other than tensors): {detail.group(1) if detail else err}"
+    ) from None
   except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
-    raise ConversionError(f"{path}: not a readable PyTorch checkpoint (truncated or another "
-                          f"format): {type(err).__name__}: {str(err).splitlines()[0]}") from None
+    raise ConversionError(
+      f"{path}: not a readable PyTorch checkpoint (truncated or another "
+      f"format): {type(err).__name__}: {str(err).splitlines()[0]}"
+    ) from None
   if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
     obj = obj["state_dict"]
   if not isinstance(obj, dict) or not obj:
@@ -117,7 +121,7 @@ def read_state_dict(path: str) -> dict[str, np.ndarray]:
   state = {k: v for k, v in obj.items() if not k.endswith(IGNORED_SUFFIX)}
   for prefix in PREFIXES:
     if state and all(k.startswith(prefix) for k in state):
-      state = {k[len(prefix):]: v for k, v in state.items()}
+      state = {k[len(prefix) :]: v for k, v in state.items()}
   return {k: v.detach().to(torch.float32).numpy() for k, v in state.items()}
 
 
@@ -126,8 +130,12 @@ def _indices(keys, pattern: str) -> list[int]:
   return sorted(found)
 
 
-def infer_config(shapes: dict[str, tuple[int, ...]], num_joints: int = 17,
-                 name: str = "custom", input_size: int = 512) -> HRNetConfig:
+def infer_config(
+  shapes: dict[str, tuple[int, ...]],
+  num_joints: int = 17,
+  name: str = "custom",
+  input_size: int = 512,
+) -> HRNetConfig:
   """Reads the architecture off the key names and shapes of a state dict."""
   keys = list(shapes)
   try:
@@ -138,15 +146,21 @@ def infer_config(shapes: dict[str, tuple[int, ...]], num_joints: int = 17,
     for s in _indices(keys, r"stage(\d+)\."):
       modules = _indices(keys, rf"stage{s}\.(\d+)\.")
       branches = _indices(keys, rf"stage{s}\.0\.branches\.(\d+)\.")
-      stages.append(StageConfig(
+      stages.append(
+        StageConfig(
           num_modules=len(modules),
-          num_blocks=tuple(len(_indices(keys, rf"stage{s}\.0\.branches\.{b}\.(\d+)\."))
-                           for b in branches),
-          num_channels=tuple(shapes[f"stage{s}.0.branches.{b}.0.conv1.weight"][0]
-                             for b in branches)))
+          num_blocks=tuple(
+            len(_indices(keys, rf"stage{s}\.0\.branches\.{b}\.(\d+)\.")) for b in branches
+          ),
+          num_channels=tuple(
+            shapes[f"stage{s}.0.branches.{b}.0.conv1.weight"][0] for b in branches
+          ),
+        )
+      )
     finals = [shapes[f"final_layers.{i}.weight"] for i in _indices(keys, r"final_layers\.(\d+)\.")]
-    deconvs = [shapes[f"deconv_layers.{i}.0.0.weight"]
-               for i in _indices(keys, r"deconv_layers\.(\d+)\.")]
+    deconvs = [
+      shapes[f"deconv_layers.{i}.0.0.weight"] for i in _indices(keys, r"deconv_layers\.(\d+)\.")
+    ]
     deconv_blocks = len(_indices(keys, r"deconv_layers\.0\.(\d+)\.")) - 1 if deconvs else 0
   except KeyError as err:
     raise ConversionError(f"not a HigherHRNet state dict: no key {err}") from None
@@ -156,8 +170,10 @@ def infer_config(shapes: dict[str, tuple[int, ...]], num_joints: int = 17,
   out_channels = [f[0] for f in finals]
   tag_dims = {c - num_joints for c in out_channels if c != num_joints}
   if len(tag_dims) > 1 or tag_dims - {1, num_joints}:
-    raise ConversionError(f"final layers output {out_channels} channels: not {num_joints} "
-                          "heatmaps optionally followed by 1 or one-per-joint tags")
+    raise ConversionError(
+      f"final layers output {out_channels} channels: not {num_joints} "
+      "heatmaps optionally followed by 1 or one-per-joint tags"
+    )
   tag_per_joint = tag_dims != {1}
   prev_channels = stages[-1].num_channels[0]
   deconv_cat = []
@@ -166,22 +182,32 @@ def infer_config(shapes: dict[str, tuple[int, ...]], num_joints: int = 17,
     prev_channels = deconvs[i][1]
   try:
     return HRNetConfig(
-        stages=tuple(stages),
-        deconv_channels=tuple(d[1] for d in deconvs),
-        deconv_kernels=tuple(d[2] for d in deconvs),
-        deconv_cat=tuple(deconv_cat),
-        with_ae=tuple(c != num_joints for c in out_channels),
-        deconv_blocks=deconv_blocks, final_kernel=finals[0][2], tag_per_joint=tag_per_joint,
-        num_joints=num_joints, stem_channels=stem_channels, layer1_blocks=layer1_blocks,
-        layer1_planes=layer1_planes, name=name, input_size=input_size)
+      stages=tuple(stages),
+      deconv_channels=tuple(d[1] for d in deconvs),
+      deconv_kernels=tuple(d[2] for d in deconvs),
+      deconv_cat=tuple(deconv_cat),
+      with_ae=tuple(c != num_joints for c in out_channels),
+      deconv_blocks=deconv_blocks,
+      final_kernel=finals[0][2],
+      tag_per_joint=tag_per_joint,
+      num_joints=num_joints,
+      stem_channels=stem_channels,
+      layer1_blocks=layer1_blocks,
+      layer1_planes=layer1_planes,
+      name=name,
+      input_size=input_size,
+    )
   except ValueError as err:
     raise ConversionError(f"inconsistent architecture: {err}") from None
 
 
 def _published_name(cfg: HRNetConfig, filename: str) -> tuple[str, int] | None:
   """Name and input size of a published architecture equal to `cfg`, if any."""
-  matches = [n for n, a in ARCHS.items()
-             if dataclasses.replace(cfg, name=a.name, input_size=a.input_size) == a]
+  matches = [
+    n
+    for n, a in ARCHS.items()
+    if dataclasses.replace(cfg, name=a.name, input_size=a.input_size) == a
+  ]
   if not matches:
     return None
   in_name = [n for n in matches if n in os.path.basename(filename)]
@@ -239,8 +265,9 @@ def resolve_config(state: dict[str, np.ndarray], arch: str, source: str) -> HRNe
   return cfg
 
 
-def convert_checkpoint(src: str, out_dir: str, arch: str = "auto",
-                       overwrite: bool = False) -> HRNetConfig:
+def convert_checkpoint(
+  src: str, out_dir: str, arch: str = "auto", overwrite: bool = False
+) -> HRNetConfig:
   """Converts the PyTorch checkpoint `src` into the model directory `out_dir`.
 
   Nothing is written unless the whole conversion succeeds: the directory is
@@ -259,10 +286,13 @@ def convert_checkpoint(src: str, out_dir: str, arch: str = "auto",
   with open(src, "rb") as f:
     sha256 = hashlib.file_digest(f, "sha256").hexdigest()
   meta = {
-      "model": "higher_hrnet",
-      "config": cfg.to_dict(),
-      "source": {"file": os.path.basename(src), "sha256": sha256,
-                 "converted": datetime.datetime.now(datetime.timezone.utc).isoformat()},
+    "model": "higher_hrnet",
+    "config": cfg.to_dict(),
+    "source": {
+      "file": os.path.basename(src),
+      "sha256": sha256,
+      "converted": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+    },
   }
   staging = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.", dir=parent)
   try:

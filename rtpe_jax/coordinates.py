@@ -80,6 +80,12 @@ def warp(image: np.ndarray, matrix, out_hw, nearest: bool = False) -> np.ndarray
   """image (H, W[, C]) resampled so that out(matrix @ position) = image(position),
   bilinear (or nearest), 0 outside; keeps the dtype."""
   flags = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
-  out = cv2.warpAffine(image, opencv_affine(matrix), (int(out_hw[1]), int(out_hw[0])),
-                       flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+  out = cv2.warpAffine(
+    image,
+    opencv_affine(matrix),
+    (int(out_hw[1]), int(out_hw[0])),
+    flags=flags,
+    borderMode=cv2.BORDER_CONSTANT,
+    borderValue=0,
+  )
   return out.reshape(*out_hw, *image.shape[2:])

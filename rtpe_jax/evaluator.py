@@ -24,9 +24,11 @@ class Evaluator:
     self.ground_truth = coco.load_coco(cfg.root, split)
     self.image_ids = coco.select_image_ids(self.ground_truth, whitelist=ids)
     if config.eval.max_images:
-      self.image_ids = self.image_ids[:config.eval.max_images]
-    self.images = [read_image(coco.image_path(cfg.root, split, info["file_name"]), info["id"])
-                   for info in self.ground_truth.loadImgs(self.image_ids)]
+      self.image_ids = self.image_ids[: config.eval.max_images]
+    self.images = [
+      read_image(coco.image_path(cfg.root, split, info["file_name"]), info["id"])
+      for info in self.ground_truth.loadImgs(self.image_ids)
+    ]
     # The published protocol: no buckets, the config's scales and flip test.
     self.network, self.spec = predict.network_and_spec(module, fold=False)
     self.input_size = config.eval.input_size or cfg.input_size
@@ -38,8 +40,9 @@ class Evaluator:
   def results(self, variables) -> list[dict]:
     model, out = self.model(variables), []
     for image_id, image in zip(self.image_ids, self.images):
-      keypoints, scores = predict.predict_image(model, image, self.flip, buckets=(),
-                                                scales=self.scales)
+      keypoints, scores = predict.predict_image(
+        model, image, self.flip, buckets=(), scales=self.scales
+      )
       out += inference.coco_results(image_id, keypoints, scores)
     return out
 
@@ -53,8 +56,9 @@ class Evaluator:
       os.replace(results_path + ".tmp", results_path)
     return evaluation.evaluate(self.ground_truth, results, self.image_ids)
 
-  def write_overlays(self, variables, out_dir: str, count: int,
-                     min_score: float = 0.2) -> list[str]:
+  def write_overlays(
+    self, variables, out_dir: str, count: int, min_score: float = 0.2
+  ) -> list[str]:
     """Overlay PNGs (people with score >= min_score, ground truth, heatmaps,
     tags) of the first `count` images."""
     os.makedirs(out_dir, exist_ok=True)
@@ -62,7 +66,8 @@ class Evaluator:
     for image_id, image in list(zip(self.image_ids, self.images))[:count]:
       path = os.path.join(out_dir, f"{image_id}.png")
       truth = coco.image_annotations(self.ground_truth, self.root, self.split, image_id).joints
-      visualize.overlay_with_maps(self.model(variables), image, self.flip, min_score=min_score,
-                                  truth=truth).save(path)
+      visualize.overlay_with_maps(
+        self.model(variables), image, self.flip, min_score=min_score, truth=truth
+      ).save(path)
       paths.append(path)
     return paths

@@ -55,13 +55,20 @@ def inference_function(model_dir: str, fold: bool = True) -> tuple[Callable, dic
 def jax_candidates(outputs: dict, k: int = 30) -> dict:
   """What the export returns, computed in JAX from `f`'s outputs."""
   top = grouping.top_candidates(outputs["heatmaps"], outputs["tags"][..., None, :], k)
-  return {"heatmaps": outputs["heatmaps"], "tags": outputs["tags"], "values": top["values"],
-          "x": top["x"], "y": top["y"], "tags_at": top["tags"]}
+  return {
+    "heatmaps": outputs["heatmaps"],
+    "tags": outputs["tags"],
+    "values": top["values"],
+    "x": top["x"],
+    "y": top["y"],
+    "tags_at": top["tags"],
+  }
 
 
 def _tf_function(f: Callable, variables, input_shape, k: int):
   import tensorflow as tf
   from jax.experimental import jax2tf
+
   params = jax.tree.map(np.asarray, variables)
   converted = jax2tf.convert(lambda images: f(params, images), with_gradient=False)
 
@@ -72,18 +79,27 @@ def _tf_function(f: Callable, variables, input_shape, k: int):
     values, index = tf.math.top_k(flat, k)
     tags = tf.reshape(out["tags"], [b, h * w, -1])
     tags_at = tf.gather(tags, tf.reshape(index, [b, j * k]), batch_dims=1)
-    return {"heatmaps": out["heatmaps"], "tags": out["tags"], "values": values,
-            "x": index % w, "y": index // w, "tags_at": tf.reshape(tags_at, [b, j, k, -1])}
+    return {
+      "heatmaps": out["heatmaps"],
+      "tags": out["tags"],
+      "values": values,
+      "x": index % w,
+      "y": index // w,
+      "tags_at": tf.reshape(tags_at, [b, j, k, -1]),
+    }
 
-  return tf.function(predict, autograph=False,
-                     input_signature=[tf.TensorSpec(input_shape, tf.uint8, name="images")])
+  return tf.function(
+    predict, autograph=False, input_signature=[tf.TensorSpec(input_shape, tf.uint8, name="images")]
+  )
 
 
-def export_saved_model(f: Callable, variables, input_shape: tuple[int, ...], out_dir: str,
-                       k: int = 30) -> str:
+def export_saved_model(
+  f: Callable, variables, input_shape: tuple[int, ...], out_dir: str, k: int = 30
+) -> str:
   """A TensorFlow SavedModel of `f` with the variables as constants; its
   `serving_default` signature takes `images` (uint8, `input_shape`)."""
   import tensorflow as tf
+
   module = tf.Module()
   module.predict = _tf_function(f, variables, input_shape, k)
   tf.saved_model.save(module, out_dir, signatures={"serving_default": module.predict})
@@ -95,6 +111,7 @@ def export_tflite(saved_model_dir: str, path: str, float16: bool = False) -> str
   `export_saved_model`; `float16` stores the weights in float16 (TFLite's
   float16 quantisation: float32 compute on CPU, float16 on GPU delegates)."""
   import tensorflow as tf
+
   converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
   converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
   if float16:
@@ -109,6 +126,7 @@ def export_tflite(saved_model_dir: str, path: str, float16: bool = False) -> str
 def run_saved_model(saved_model_dir: str, images: np.ndarray) -> dict[str, np.ndarray]:
   """Runs a SavedModel export on images (B, H, W, 3) uint8: its outputs by name."""
   import tensorflow as tf
+
   predict = tf.saved_model.load(saved_model_dir).signatures["serving_default"]
   return {k: v.numpy() for k, v in predict(images=tf.constant(images)).items()}
 
@@ -116,13 +134,15 @@ def run_saved_model(saved_model_dir: str, images: np.ndarray) -> dict[str, np.nd
 def run_tflite(path: str, images: np.ndarray) -> dict[str, np.ndarray]:
   """Runs a TFLite export on images (B, H, W, 3) uint8: its outputs by name."""
   import tensorflow as tf
+
   interpreter = tf.lite.Interpreter(model_path=path)
   runner = interpreter.get_signature_runner("serving_default")
   return {k: np.asarray(v) for k, v in runner(images=images).items()}
 
 
-def export_student(model_dir: str, out_dir: str, shape: tuple[int, int, int, int],
-                   k: int = 30) -> dict[str, float]:
+def export_student(
+  model_dir: str, out_dir: str, shape: tuple[int, int, int, int], k: int = 30
+) -> dict[str, float]:
   """Exports a student model directory for uint8 images of `shape` (B, H, W, 3):
   out_dir/saved_model, student_float32.tflite and student_float16.tflite, each
   run on the same random images; returns {path: max |heatmap, tag - JAX|}."""
@@ -135,13 +155,18 @@ def export_student(model_dir: str, out_dir: str, shape: tuple[int, int, int, int
     path = os.path.join(out_dir, f"student_float{16 if float16 else 32}.tflite")
     written = export_tflite(saved, path, float16)
     runs[written] = run_tflite(written, images)
-  return {path: max(float(np.abs(out[k] - reference[k]).max()) for k in ("heatmaps", "tags"))
-          for path, out in runs.items()}
+  return {
+    path: max(float(np.abs(out[k] - reference[k]).max()) for k in ("heatmaps", "tags"))
+    for path, out in runs.items()
+  }
 
 
 def main(argv=None) -> None:
   import argparse
-  parser = argparse.ArgumentParser(description="Exports a trained student to SavedModel and TFLite.")
+
+  parser = argparse.ArgumentParser(
+    description="Exports a trained student to SavedModel and TFLite."
+  )
   parser.add_argument("--model", required=True, help="student model directory")
   parser.add_argument("--out", required=True)
   parser.add_argument("--height", type=int, default=512, help="input height (multiple of 64)")
@@ -151,8 +176,9 @@ def main(argv=None) -> None:
   args = parser.parse_args(argv)
   if args.height % 64 or args.width % 64:
     raise SystemExit(f"--height {args.height} / --width {args.width}: use multiples of 64")
-  for path, diff in export_student(args.model, args.out, (args.batch, args.height, args.width, 3),
-                                   args.top_k).items():
+  for path, diff in export_student(
+    args.model, args.out, (args.batch, args.height, args.width, 3), args.top_k
+  ).items():
     print(f"{path}: max |heatmap, tag - JAX| = {diff:.2e}")
 
 

@@ -51,8 +51,9 @@ def nms(heatmaps: jax.Array, kernel: int = 5) -> jax.Array:
   """(B, H, W, J): values that are the max of their kernel x kernel neighbourhood, else 0.
   The max-pool runs as two 1-D passes (a max is separable)."""
   pad = (kernel - 1) // 2
-  pool = lambda x, window, padding: jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, window,
-                                                          (1, 1, 1, 1), padding)
+  pool = lambda x, window, padding: jax.lax.reduce_window(
+    x, -jnp.inf, jax.lax.max, window, (1, 1, 1, 1), padding
+  )
   pooled = pool(heatmaps, (1, kernel, 1, 1), [(0, 0), (pad, pad), (0, 0), (0, 0)])
   pooled = pool(pooled, (1, 1, kernel, 1), [(0, 0), (0, 0), (pad, pad), (0, 0)])
   return jnp.where(pooled == heatmaps, heatmaps, 0.0)
@@ -104,8 +105,9 @@ def _assign(cost: np.ndarray, solver: str):
   raise ValueError(f"assignment {solver!r}: use 'munkres' or 'scipy'")
 
 
-def match_by_tag(values: np.ndarray, xy: np.ndarray, tags: np.ndarray,
-                 cfg: GroupingConfig = GroupingConfig()) -> np.ndarray:
+def match_by_tag(
+  values: np.ndarray, xy: np.ndarray, tags: np.ndarray, cfg: GroupingConfig = GroupingConfig()
+) -> np.ndarray:
   """Candidates of one image -> people (P, J, 3 + D) float32, in creation order.
 
   values (J, K), xy (J, K, 2), tags (J, K, D). As the reference, people are
@@ -131,7 +133,7 @@ def match_by_tag(values: np.ndarray, xy: np.ndarray, tags: np.ndarray,
       for row in range(len(rows)):
         start(row)
       continue
-    keys = list(people)[:cfg.max_num_people]
+    keys = list(people)[: cfg.max_num_people]
     if cfg.ignore_too_much and len(keys) == cfg.max_num_people:
       continue
     means = np.array([np.mean(person_tags[key], axis=0) for key in keys])
@@ -200,12 +202,12 @@ def adjust(people: np.ndarray, heatmaps) -> np.ndarray:
 def planar_maps(heatmaps: jax.Array, tags: jax.Array):
   """(H, W, J), (H, W, Jt, D) -> (J, H, W), (Jt, D, H, W): the refine search's layout."""
   return heatmaps.astype(jnp.float32).transpose(2, 0, 1), tags.astype(jnp.float32).transpose(
-      2, 3, 0, 1)
+    2, 3, 0, 1
+  )
 
 
 @jax.jit
-def refine_search(maps: jax.Array, tag_planes: jax.Array, mean_tags: jax.Array,
-                  joints: jax.Array):
+def refine_search(maps: jax.Array, tag_planes: jax.Array, mean_tags: jax.Array, joints: jax.Array):
   """For pairs of a mean tag (N, D) and a joint (N,): the position of the max of
   heatmap - round(||tag - mean tag||) over the joint's whole map (first in
   row-major order on ties), its heatmap value and quarter offsets. maps (J, H, W)
@@ -231,8 +233,13 @@ def refine_search(maps: jax.Array, tag_planes: jax.Array, mean_tags: jax.Array,
     m = maps[joint]
     right = m[y, jnp.minimum(x + 1, w - 1)] > m[y, jnp.maximum(x - 1, 0)]
     down = m[jnp.minimum(y + 1, h - 1), x] > m[jnp.maximum(y - 1, 0), x]
-    return (x.astype(jnp.int32), y.astype(jnp.int32), m[y, x], jnp.where(right, 0.25, -0.25),
-            jnp.where(down, 0.25, -0.25))
+    return (
+      x.astype(jnp.int32),
+      y.astype(jnp.int32),
+      m[y, x],
+      jnp.where(right, 0.25, -0.25),
+      jnp.where(down, 0.25, -0.25),
+    )
 
   return jax.lax.map(search, (joints, mean_tags), batch_size=4)
 
@@ -248,14 +255,19 @@ def refine(people: np.ndarray, heatmaps, tags) -> np.ndarray:
   if len(person) == 0:
     return people
   p, j = np.nonzero(people[..., 2] > 0)
-  found = _read_at(_tags_at, tags, j, people[p, j, 1].astype(np.int32),
-                   people[p, j, 0].astype(np.int32))
+  found = _read_at(
+    _tags_at, tags, j, people[p, j, 1].astype(np.int32), people[p, j, 0].astype(np.int32)
+  )
   means = np.stack([found[p == i].mean(axis=0) for i in range(len(people))]).astype(np.float32)
   count = len(person)
   pad = lambda a: np.concatenate([a, np.repeat(a[:1], _padded(count) - count, 0)])
   maps, planes = planar_maps(heatmaps, tags)
-  x, y, value, dx, dy = (a[:count] for a in jax.device_get(
-      refine_search(maps, planes, pad(means[person]), pad(joint.astype(np.int32)))))
+  x, y, value, dx, dy = (
+    a[:count]
+    for a in jax.device_get(
+      refine_search(maps, planes, pad(means[person]), pad(joint.astype(np.int32)))
+    )
+  )
   fill = value > 0
   person, joint = person[fill], joint[fill]
   people[person, joint, 0] = x[fill] + 0.5 + dx[fill]
@@ -269,8 +281,12 @@ def group_candidates(candidates: dict, heatmaps, tags, cfg: GroupingConfig = Gro
   and its maps (H, W, J), (H, W, J | 1, D), where they live (device or host) ->
   (people (P, J, 3 + D), scores (P,)). Score: mean joint value before refinement."""
   xy = np.stack([candidates["x"], candidates["y"]], -1).astype(np.float64)
-  people = match_by_tag(np.asarray(candidates["values"], np.float64), xy,
-                        np.asarray(candidates["tags"], np.float64), cfg)
+  people = match_by_tag(
+    np.asarray(candidates["values"], np.float64),
+    xy,
+    np.asarray(candidates["tags"], np.float64),
+    cfg,
+  )
   if cfg.adjust:
     people = adjust(people, heatmaps)
   scores = people[..., 2].mean(axis=1)
@@ -285,8 +301,10 @@ def group(heatmaps, tags, cfg: GroupingConfig = GroupingConfig()):
   values around the people's joints and the refine search's results cross."""
   heatmaps, tags = jnp.asarray(heatmaps), jnp.asarray(tags)
   candidates = jax.device_get(top_candidates(heatmaps, tags, cfg.max_num_people, cfg.nms_kernel))
-  return [group_candidates({k: v[b] for k, v in candidates.items()},
-                           *_image_maps(heatmaps, tags, b), cfg) for b in range(len(heatmaps))]
+  return [
+    group_candidates({k: v[b] for k, v in candidates.items()}, *_image_maps(heatmaps, tags, b), cfg)
+    for b in range(len(heatmaps))
+  ]
 
 
 @jax.jit

@@ -56,9 +56,12 @@ class OutputSpec:
   def for_hrnet(cls, config) -> "OutputSpec":
     """From an `HRNetConfig`."""
     n = config.num_outputs
-    return cls(with_heatmaps=(True,) * n,
-               with_tags=tuple(bool(config.with_ae[i]) for i in range(n)),
-               num_joints=config.num_joints, tag_per_joint=config.tag_per_joint)
+    return cls(
+      with_heatmaps=(True,) * n,
+      with_tags=tuple(bool(config.with_ae[i]) for i in range(n)),
+      num_joints=config.num_joints,
+      tag_per_joint=config.tag_per_joint,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,8 +97,9 @@ def resize_affine(center, scale, size) -> np.ndarray:
   same factor vertically, the centre onto the middle of `size`, as an OpenCV
   matrix) in the project's convention (`rtpe_jax.coordinates`)."""
   k = size[0] / (scale[0] * 200.0)
-  opencv = np.array([[k, 0.0, size[0] / 2.0 - k * center[0]],
-                     [0.0, k, size[1] / 2.0 - k * center[1]]])
+  opencv = np.array(
+    [[k, 0.0, size[0] / 2.0 - k * center[0]], [0.0, k, size[1] / 2.0 - k * center[1]]]
+  )
   return coordinates.from_opencv(opencv)
 
 
@@ -104,8 +108,7 @@ def resize_image(image: np.ndarray, center, scale, size) -> np.ndarray:
   return coordinates.warp(image, resize_affine(center, scale, size), (size[1], size[0]))
 
 
-def protocol_resize(image: np.ndarray, input_size: int, scale: float = 1.0,
-                    min_scale: float = 1.0):
+def protocol_resize(image: np.ndarray, input_size: int, scale: float = 1.0, min_scale: float = 1.0):
   """The image (H, W, 3) resized for one test scale: (resized, centre, scale (sx, sy),
   size (w, h)); the last three map positions back (`people_in_image`)."""
   h, w = image.shape[:2]
@@ -147,7 +150,7 @@ def scale_maps(network, spec: OutputSpec, flip: bool, projected_hw, variables, i
   for i, out in enumerate(outputs):
     out = out.astype(jnp.float32)
     if spec.with_tags[i] and native_tags is None:
-      native_tags = out[:b, ..., j if spec.with_heatmaps[i] else 0:]
+      native_tags = out[:b, ..., j if spec.with_heatmaps[i] else 0 :]
     if i != len(outputs) - 1:
       out = _resize(out, last_hw)
     runs = [out[:b]]
@@ -173,8 +176,9 @@ def scale_maps(network, spec: OutputSpec, flip: bool, projected_hw, variables, i
   return heatmaps, tags, native_heatmaps, native_tags
 
 
-def multi_person_maps(network: Network, variables, spec: OutputSpec, image: np.ndarray,
-                      cfg: ProtocolConfig):
+def multi_person_maps(
+  network: Network, variables, spec: OutputSpec, image: np.ndarray, cfg: ProtocolConfig
+):
   """Final heatmaps (1, h, w, J) and tags (1, h, w, Jt, D) of one RGB uint8 image,
   with the scale-1.0 centre, scale and size (w, h) that map them back."""
   h, w = image.shape[:2]
@@ -195,12 +199,20 @@ def multi_person_maps(network: Network, variables, spec: OutputSpec, image: np.n
 def group_and_map(heatmaps, tags, center, scale, size, cfg: grouping.GroupingConfig):
   """Final maps (B, h, w, J), (B, h, w, Jt, D) of images sharing one scale-1.0
   affine -> per image keypoints (P, J, 3) in the image and scores (P,)."""
-  return [(people_in_image(people, center, scale, size), scores)
-          for people, scores in grouping.group(heatmaps, tags, cfg)]
+  return [
+    (people_in_image(people, center, scale, size), scores)
+    for people, scores in grouping.group(heatmaps, tags, cfg)
+  ]
 
 
 def coco_results(image_id: int, keypoints: np.ndarray, scores: np.ndarray) -> list[dict]:
   """COCO keypoint results: one dict per person (category 1)."""
-  return [{"image_id": int(image_id), "category_id": 1,
-           "keypoints": [round(float(v), 3) for v in person.reshape(-1)],
-           "score": float(score)} for person, score in zip(keypoints, scores)]
+  return [
+    {
+      "image_id": int(image_id),
+      "category_id": 1,
+      "keypoints": [round(float(v), 3) for v in person.reshape(-1)],
+      "score": float(score),
+    }
+    for person, score in zip(keypoints, scores)
+  ]

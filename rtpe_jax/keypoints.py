@@ -4,17 +4,55 @@ skeleton, the annotation file's category, and the colours every picture uses
 
 NUM_JOINTS = 17
 NAMES = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
-    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
-    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
+  "nose",
+  "left_eye",
+  "right_eye",
+  "left_ear",
+  "right_ear",
+  "left_shoulder",
+  "right_shoulder",
+  "left_elbow",
+  "right_elbow",
+  "left_wrist",
+  "right_wrist",
+  "left_hip",
+  "right_hip",
+  "left_knee",
+  "right_knee",
+  "left_ankle",
+  "right_ankle",
+)
 # COCO's left/right swap of the joints (horizontal flip).
 FLIP_INDEX = (0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15)
 # COCO's skeleton, 1-based joint indices as in the annotation files.
 SKELETON = (
-    (16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12), (7, 13), (6, 7), (6, 8),
-    (7, 9), (8, 10), (9, 11), (2, 3), (1, 2), (1, 3), (2, 4), (3, 5), (4, 6), (5, 7))
-CATEGORY = {"id": 1, "name": "person", "supercategory": "person",
-            "keypoints": list(NAMES), "skeleton": [list(s) for s in SKELETON]}
+  (16, 14),
+  (14, 12),
+  (17, 15),
+  (15, 13),
+  (12, 13),
+  (6, 12),
+  (7, 13),
+  (6, 7),
+  (6, 8),
+  (7, 9),
+  (8, 10),
+  (9, 11),
+  (2, 3),
+  (1, 2),
+  (1, 3),
+  (2, 4),
+  (3, 5),
+  (4, 6),
+  (5, 7),
+)
+CATEGORY = {
+  "id": 1,
+  "name": "person",
+  "supercategory": "person",
+  "keypoints": list(NAMES),
+  "skeleton": [list(s) for s in SKELETON],
+}
 
 LEFT, RIGHT, CENTRE = (40, 110, 255), (255, 140, 0), (30, 200, 80)
 

@@ -35,8 +35,9 @@ def per_joint_bce_with_logits(logits, target, weights, pos_weight: float = 1.0):
   """(B, J): mean over pixels of weights * BCE(sigmoid(logits), target), the
   positive term scaled by `pos_weight` (PyTorch's BCEWithLogitsLoss pos_weight)."""
   logits = logits.astype(jnp.float32)
-  loss = -(pos_weight * target * jax.nn.log_sigmoid(logits) +
-           (1 - target) * jax.nn.log_sigmoid(-logits))
+  loss = -(
+    pos_weight * target * jax.nn.log_sigmoid(logits) + (1 - target) * jax.nn.log_sigmoid(-logits)
+  )
   return jnp.mean(_pixel_weights(weights, logits) * loss, axis=(1, 2))
 
 
@@ -114,20 +115,27 @@ def tag_regression(student_tags, teacher_tags, tag_targets):
   valid ground-truth joints (tags only mean something there); 0 without joints."""
   diff = _tags_at(student_tags.astype(jnp.float32) - teacher_tags, tag_targets)  # (B, M, J, T?)
   valid = tag_targets[..., 1].astype(jnp.float32)
-  squared = jnp.mean(diff ** 2, -1) * valid
+  squared = jnp.mean(diff**2, -1) * valid
   return squared.sum((1, 2)) / jnp.maximum(valid.sum((1, 2)), 1.0)
 
 
 def feature_distillation(student_features, teacher_features):
   """(B,): mean squared difference of stem features (B, H, W, C)."""
   diff = student_features.astype(jnp.float32) - teacher_features.astype(jnp.float32)
-  return jnp.mean(diff ** 2, axis=(1, 2, 3))
+  return jnp.mean(diff**2, axis=(1, 2, 3))
 
 
-def higher_hrnet_loss(outputs: Sequence[jax.Array], heatmaps: Sequence[jax.Array],
-                      weights: Sequence[jax.Array], tag_targets, num_joints: int = 17,
-                      with_tags: Sequence[bool] = (True, False), ae_weight: float = 1e-3,
-                      heatmap_weight: float = 1.0, ohkm_top: int = 0):
+def higher_hrnet_loss(
+  outputs: Sequence[jax.Array],
+  heatmaps: Sequence[jax.Array],
+  weights: Sequence[jax.Array],
+  tag_targets,
+  num_joints: int = 17,
+  with_tags: Sequence[bool] = (True, False),
+  ae_weight: float = 1e-3,
+  heatmap_weight: float = 1.0,
+  ohkm_top: int = 0,
+):
   """HigherHRNet's multi-resolution loss: per output i, `heatmap_weight` x masked
   MSE of its first `num_joints` channels against heatmaps[i] (B, H_i, W_i, J)
   with weights[i] (averaged over joints, or over the `ohkm_top` hardest when

@@ -27,22 +27,45 @@ import optax
 
 # Top-level modules of the students, the HigherHRNet and their parameter group.
 GROUPS = {
-    "teacher_stem": "teacher_stem", "own_stem": "stem", "stem": "stem",
-    "mid": "attention", "mid_bn": "attention", "segmentation": "attention",
+  "teacher_stem": "teacher_stem",
+  "own_stem": "stem",
+  "stem": "stem",
+  "mid": "attention",
+  "mid_bn": "attention",
+  "segmentation": "attention",
 }
 DEFAULT_GROUP = "detector"
 
 
 def default_config() -> ml_collections.ConfigDict:
-  return ml_collections.ConfigDict(dict(
-      name="adam", momentum=0.9, nesterov=False, b1=0.9, b2=0.999, eps=1e-8,
-      weight_decay=0.0, clip_norm=0.0,
-      schedule=dict(kind="cosine_restarts", peak=1e-3, floor=1e-5, period=1000, warmup=0,
-                    peak_decay=1.0, floor_decay=1.0, period_mult=1.0),
-      groups={"stem": {"lr_scale": 1.0}, "attention": {"lr_scale": 1.0},
-              "detector": {"lr_scale": 1.0}},
+  return ml_collections.ConfigDict(
+    dict(
+      name="adam",
+      momentum=0.9,
+      nesterov=False,
+      b1=0.9,
+      b2=0.999,
+      eps=1e-8,
+      weight_decay=0.0,
+      clip_norm=0.0,
+      schedule=dict(
+        kind="cosine_restarts",
+        peak=1e-3,
+        floor=1e-5,
+        period=1000,
+        warmup=0,
+        peak_decay=1.0,
+        floor_decay=1.0,
+        period_mult=1.0,
+      ),
+      groups={
+        "stem": {"lr_scale": 1.0},
+        "attention": {"lr_scale": 1.0},
+        "detector": {"lr_scale": 1.0},
+      },
       frozen=("teacher_stem",),
-  ))
+    )
+  )
 
 
 def label_of(path: tuple[str, ...]) -> str:
@@ -71,9 +94,16 @@ def merge(trained: Mapping, frozen: Mapping) -> dict:
   return traverse_util.unflatten_dict(flat)
 
 
-def cosine_restarts(peak: float, floor: float, period: int, total_steps: int, warmup: int = 0,
-                    peak_decay: float = 1.0, floor_decay: float = 1.0,
-                    period_mult: float = 1.0) -> optax.Schedule:
+def cosine_restarts(
+  peak: float,
+  floor: float,
+  period: int,
+  total_steps: int,
+  warmup: int = 0,
+  peak_decay: float = 1.0,
+  floor_decay: float = 1.0,
+  period_mult: float = 1.0,
+) -> optax.Schedule:
   """Cosine annealing with warm restarts (SGDR) whose peak, floor and period are
   multiplied per cycle by peak_decay, floor_decay and period_mult; an optional
   linear warm-up from 0 to the first peak. Covers `total_steps` (the last value
@@ -97,11 +127,13 @@ def schedule(cfg, total_steps: int, lr_scale: float = 1.0) -> optax.Schedule:
   """The learning-rate schedule of `cfg.schedule` times `lr_scale`."""
   s = cfg.schedule
   if s.kind == "cosine_restarts":
-    base = cosine_restarts(s.peak, s.floor, s.period, total_steps, s.warmup, s.peak_decay,
-                           s.floor_decay, s.period_mult)
+    base = cosine_restarts(
+      s.peak, s.floor, s.period, total_steps, s.warmup, s.peak_decay, s.floor_decay, s.period_mult
+    )
   elif s.kind == "cosine":
-    base = optax.warmup_cosine_decay_schedule(0.0, s.peak, s.warmup, max(total_steps, s.warmup + 1),
-                                              s.floor)
+    base = optax.warmup_cosine_decay_schedule(
+      0.0, s.peak, s.warmup, max(total_steps, s.warmup + 1), s.floor
+    )
   elif s.kind == "constant":
     base = optax.constant_schedule(s.peak)
   else:

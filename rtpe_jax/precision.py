@@ -49,8 +49,9 @@ class LossScale(flax.struct.PyTreeNode):
     if not self.dynamic:
       return self
     grow = finite & (self.good_steps + 1 >= self.period)
-    scale = jnp.where(finite, jnp.where(grow, self.scale * 2.0, self.scale),
-                      jnp.maximum(self.scale / 2.0, 1.0))
+    scale = jnp.where(
+      finite, jnp.where(grow, self.scale * 2.0, self.scale), jnp.maximum(self.scale / 2.0, 1.0)
+    )
     good = jnp.where(finite & ~grow, self.good_steps + 1, 0)
     return self.replace(scale=scale, good_steps=good.astype(jnp.int32))
 

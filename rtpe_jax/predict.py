@@ -57,16 +57,21 @@ def network_and_spec(module, fold: bool):
   module, the network as `rtpe_jax.inference` takes it; with `fold` it takes
   `folding.fold_batch_norm` variables."""
   from rtpe_jax.models.student import AttentionStudent, protocol_outputs
-  apply = (functools.partial(folding.folded_apply, module) if fold else
-           functools.partial(module.apply, train=False))
+
+  apply = (
+    functools.partial(folding.folded_apply, module)
+    if fold
+    else functools.partial(module.apply, train=False)
+  )
   if isinstance(module, AttentionStudent):
     return protocol_outputs(module, apply)
   network = lambda v, images: apply(v, preprocess.normalise(images))
   return network, inference.OutputSpec.for_hrnet(module.config)
 
 
-def from_module(module, variables, fold: bool = True, input_size: int | None = None,
-                name: str = "") -> Model:
+def from_module(
+  module, variables, fold: bool = True, input_size: int | None = None, name: str = ""
+) -> Model:
   """A student or HigherHRNet module and its variables, ready for prediction
   (batch norm folded with `fold`); input_size: the protocol's (default: the
   model's own, else 512)."""
@@ -78,15 +83,17 @@ def from_module(module, variables, fold: bool = True, input_size: int | None = N
   return Model(network, variables, spec, size, name=name)
 
 
-def load(model_dir: str, dtype: str = "float32", fold: bool = True,
-         input_size: int | None = None) -> Model:
+def load(
+  model_dir: str, dtype: str = "float32", fold: bool = True, input_size: int | None = None
+) -> Model:
   """A trained student or a (converted or trained) HigherHRNet from its model directory."""
   module, variables = weights.load_model(model_dir, compute_dtype(dtype))
   return from_module(module, variables, fold, input_size, name=model_dir)
 
 
-def canvas_size(protocol_wh: tuple[int, int], input_size: int,
-                buckets: tuple[float, ...]) -> tuple[int, int]:
+def canvas_size(
+  protocol_wh: tuple[int, int], input_size: int, buckets: tuple[float, ...]
+) -> tuple[int, int]:
   """(w, h) of the canvas an image of protocol size (w, h) is padded to: the
   shorter side is `input_size` already, the longer one goes up to the first
   bucket (multiples of the input size, rounded up to 64) that holds it."""
@@ -105,8 +112,9 @@ def canvas_size(protocol_wh: tuple[int, int], input_size: int,
 def _canvas_maps(network, spec, flip, k, kernel, variables, canvas, valid_hw):
   """canvas (1, H, W, 3) uint8, valid_hw (2,) int32 -> heatmaps (1, H, W, J)
   zeroed beyond the image, tags (1, H, W, Jt, D) and the top-k candidates."""
-  heatmaps, tags, _, _ = inference.scale_maps(network, spec, flip, canvas.shape[1:3], variables,
-                                              canvas)
+  heatmaps, tags, _, _ = inference.scale_maps(
+    network, spec, flip, canvas.shape[1:3], variables, canvas
+  )
   rows = jnp.arange(canvas.shape[1])[:, None] < valid_hw[0]
   cols = jnp.arange(canvas.shape[2])[None, :] < valid_hw[1]
   heatmaps = jnp.where((rows & cols)[None, :, :, None], heatmaps, 0.0)
@@ -125,17 +133,25 @@ class Frame:
   size: tuple[int, int]
 
 
-def run_network(model: Model, image: np.ndarray, flip: bool = True,
-                buckets: tuple[float, ...] = (1.0, 1.5, 2.0),
-                cfg: grouping.GroupingConfig = grouping.GroupingConfig()) -> Frame:
+def run_network(
+  model: Model,
+  image: np.ndarray,
+  flip: bool = True,
+  buckets: tuple[float, ...] = (1.0, 1.5, 2.0),
+  cfg: grouping.GroupingConfig = grouping.GroupingConfig(),
+) -> Frame:
   """Dispatches the network on one RGB uint8 image (H, W, 3); returns at once
   (the arrays are computed asynchronously)."""
   return run_batch(model, [image], flip, buckets, cfg)
 
 
-def run_batch(model: Model, images: list[np.ndarray], flip: bool = True,
-              buckets: tuple[float, ...] = (1.0, 1.5, 2.0),
-              cfg: grouping.GroupingConfig = grouping.GroupingConfig()) -> Frame:
+def run_batch(
+  model: Model,
+  images: list[np.ndarray],
+  flip: bool = True,
+  buckets: tuple[float, ...] = (1.0, 1.5, 2.0),
+  cfg: grouping.GroupingConfig = grouping.GroupingConfig(),
+) -> Frame:
   """As `run_network` for several images of one shape (e.g. video frames):
   one network call on the batch (B, H, W, 3)."""
   if any(image.shape != images[0].shape for image in images):
@@ -143,29 +159,48 @@ def run_batch(model: Model, images: list[np.ndarray], flip: bool = True,
   resized = [inference.protocol_resize(image, model.input_size) for image in images]
   center, scale, size = resized[0][1:]
   cw, ch = canvas_size(size, model.input_size, buckets)
-  canvas = np.stack([
-      cv2.copyMakeBorder(r[0], 0, ch - size[1], 0, cw - size[0], cv2.BORDER_CONSTANT,
-                         value=MEAN_COLOUR) for r in resized])
+  canvas = np.stack(
+    [
+      cv2.copyMakeBorder(
+        r[0], 0, ch - size[1], 0, cw - size[0], cv2.BORDER_CONSTANT, value=MEAN_COLOUR
+      )
+      for r in resized
+    ]
+  )
   valid = np.array([size[1], size[0]], np.int32)
-  heatmaps, tags, candidates = _canvas_maps(model.network, model.spec, flip, cfg.max_num_people,
-                                            cfg.nms_kernel, model.variables, canvas, valid)
+  heatmaps, tags, candidates = _canvas_maps(
+    model.network,
+    model.spec,
+    flip,
+    cfg.max_num_people,
+    cfg.nms_kernel,
+    model.variables,
+    canvas,
+    valid,
+  )
   return Frame(heatmaps, tags, candidates, center, scale, size)
 
 
-def group_frame(frame: Frame, cfg: grouping.GroupingConfig = grouping.GroupingConfig(),
-                index: int = 0):
+def group_frame(
+  frame: Frame, cfg: grouping.GroupingConfig = grouping.GroupingConfig(), index: int = 0
+):
   """Host side of image `index` of a frame: keypoints (P, J, 3) in the image and
   scores (P,)."""
   candidates = {k: v[index] for k, v in jax.device_get(frame.candidates).items()}
-  people, scores = grouping.group_candidates(candidates, frame.heatmaps[index],
-                                             frame.tags[index], cfg)
+  people, scores = grouping.group_candidates(
+    candidates, frame.heatmaps[index], frame.tags[index], cfg
+  )
   return inference.people_in_image(people, frame.center, frame.scale, frame.size), scores
 
 
-def predict_image(model: Model, image: np.ndarray, flip: bool = True,
-                  buckets: tuple[float, ...] = (1.0, 1.5, 2.0),
-                  cfg: grouping.GroupingConfig = grouping.GroupingConfig(),
-                  scales: tuple[float, ...] = (1.0,)):
+def predict_image(
+  model: Model,
+  image: np.ndarray,
+  flip: bool = True,
+  buckets: tuple[float, ...] = (1.0, 1.5, 2.0),
+  cfg: grouping.GroupingConfig = grouping.GroupingConfig(),
+  scales: tuple[float, ...] = (1.0,),
+):
   """People of one RGB uint8 image (H, W, 3): keypoints (P, J, 3) as x, y in the
   image and the joint's value, and scores (P,) (mean joint value).
 
@@ -174,16 +209,21 @@ def predict_image(model: Model, image: np.ndarray, flip: bool = True,
   (`inference.multi_person_maps`, scale-1.0 tags), whole maps to the grouping."""
   if tuple(scales) != (1.0,):
     protocol = inference.ProtocolConfig(model.input_size, tuple(scales), flip, grouping=cfg)
-    heatmaps, tags, mapping = inference.multi_person_maps(model.network, model.variables,
-                                                          model.spec, image, protocol)
+    heatmaps, tags, mapping = inference.multi_person_maps(
+      model.network, model.variables, model.spec, image, protocol
+    )
     return inference.group_and_map(heatmaps, tags, *mapping, cfg)[0]
   return group_frame(run_network(model, image, flip, buckets, cfg), cfg)
 
 
-def predict_stream(model: Model, images: Iterable[np.ndarray], flip: bool = True,
-                   buckets: tuple[float, ...] = (1.0, 1.5, 2.0),
-                   cfg: grouping.GroupingConfig = grouping.GroupingConfig(),
-                   overlap: bool = True) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def predict_stream(
+  model: Model,
+  images: Iterable[np.ndarray],
+  flip: bool = True,
+  buckets: tuple[float, ...] = (1.0, 1.5, 2.0),
+  cfg: grouping.GroupingConfig = grouping.GroupingConfig(),
+  overlap: bool = True,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
   """(keypoints, scores) per image, in order. With `overlap`, image t + 1 is on
   the device while a worker thread groups image t."""
   if not overlap:
@@ -224,5 +264,8 @@ def timed_stream(model: Model, frames: list[np.ndarray], **kwargs) -> dict:
   compile_s = time.perf_counter() - start
   start = time.perf_counter()
   results = list(predict_stream(model, frames, **kwargs))
-  return {"compile_s": compile_s, "frames_per_s": len(frames) / (time.perf_counter() - start),
-          "results": results}
+  return {
+    "compile_s": compile_s,
+    "frames_per_s": len(frames) / (time.perf_counter() - start),
+    "results": results,
+  }

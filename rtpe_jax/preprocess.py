@@ -14,9 +14,11 @@ MEAN_RGB = (0.485, 0.456, 0.406)
 STD_RGB = (0.229, 0.224, 0.225)
 COLOUR_SPACES = ("", "lab", "hsv")
 
-_RGB_TO_XYZ = ((0.412453, 0.357580, 0.180423),
-               (0.212671, 0.715160, 0.072169),
-               (0.019334, 0.119193, 0.950227))
+_RGB_TO_XYZ = (
+  (0.412453, 0.357580, 0.180423),
+  (0.212671, 0.715160, 0.072169),
+  (0.019334, 0.119193, 0.950227),
+)
 _D65_WHITE = (0.950456, 1.0, 1.088754)
 
 
@@ -42,8 +44,9 @@ def rgb_to_hsv(rgb):
   value = rgb.max(-1)
   chroma = value - rgb.min(-1)
   safe = jnp.where(chroma > 0, chroma, 1.0)
-  hue = jnp.where(value == r, ((g - b) / safe) % 6,
-                  jnp.where(value == g, (b - r) / safe + 2, (r - g) / safe + 4))
+  hue = jnp.where(
+    value == r, ((g - b) / safe) % 6, jnp.where(value == g, (b - r) / safe + 2, (r - g) / safe + 4)
+  )
   hue = jnp.where(chroma > 0, hue / 6, 0.0)
   saturation = jnp.where(value > 0, chroma / jnp.where(value > 0, value, 1.0), 0.0)
   return jnp.stack([hue, saturation, value], -1)

@@ -44,16 +44,18 @@ class WorkItem:
 def coco_work(root: str, split: str, image_ids=None) -> tuple[list[WorkItem], coco.COCO]:
   index = coco.load_coco(root, split)
   ids = coco.select_image_ids(index, whitelist=image_ids)
-  items = [WorkItem(i, coco.image_path(root, split, info["file_name"]),
-                    info["width"], info["height"]) for i, info in
-           zip(ids, index.loadImgs(ids))]
+  items = [
+    WorkItem(i, coco.image_path(root, split, info["file_name"]), info["width"], info["height"])
+    for i, info in zip(ids, index.loadImgs(ids))
+  ]
   return items, index
 
 
 def folder_work(folder: str) -> list[WorkItem]:
   """Images of a folder; ids from numeric file names (COCO's), else by sorted order."""
-  names = sorted(n for n in os.listdir(folder)
-                 if n.lower().endswith((".jpg", ".jpeg", ".png", ".bmp")))
+  names = sorted(
+    n for n in os.listdir(folder) if n.lower().endswith((".jpg", ".jpeg", ".png", ".bmp"))
+  )
   items = []
   for n, name in enumerate(names):
     stem = os.path.splitext(name)[0]
@@ -82,7 +84,8 @@ def store_affine(center, scale, size, stride: float) -> np.ndarray:
   resized to `size` (`rtpe_jax.coordinates`)."""
   to_resized = coordinates.scaling(stride)
   return (np.linalg.inv(inference.resize_affine(center, scale, size)) @ to_resized)[:2].astype(
-      np.float32)
+    np.float32
+  )
 
 
 def _read_results(path: str) -> dict[int, list[dict]]:
@@ -111,10 +114,17 @@ def _prefetch(items, read, depth: int = 8):
       yield done, future.result()
 
 
-def run(model: predict.Model, items: list[WorkItem], out: str, evaluate: bool = False,
-        shard: tuple[int, int] = (0, 1), batch_size: int = 1,
-        grouping_cfg: grouping.GroupingConfig = grouping.GroupingConfig(),
-        progress: bool = True, scales: tuple[float, ...] = (1.0,)) -> dict:
+def run(
+  model: predict.Model,
+  items: list[WorkItem],
+  out: str,
+  evaluate: bool = False,
+  shard: tuple[int, int] = (0, 1),
+  batch_size: int = 1,
+  grouping_cfg: grouping.GroupingConfig = grouping.GroupingConfig(),
+  progress: bool = True,
+  scales: tuple[float, ...] = (1.0,),
+) -> dict:
   """Runs `model` (at its input size, with the flip test) over this shard's items:
   fills OUT/teacher (the store) and, with `evaluate`, OUT/results-shard*.jsonl;
   results use the multi-scale protocol when `scales` is not (1.0,) (the store
@@ -124,17 +134,27 @@ def run(model: predict.Model, items: list[WorkItem], out: str, evaluate: bool = 
   i, n = shard
   items = items[i::n]
   os.makedirs(out, exist_ok=True)
-  writer = ts.TeacherStoreWriter(os.path.join(out, "teacher"), spec.num_joints,
-                                 spec.num_joints if spec.tag_per_joint else 1,
-                                 writer=f"shard{i}of{n}")
+  writer = ts.TeacherStoreWriter(
+    os.path.join(out, "teacher"),
+    spec.num_joints,
+    spec.num_joints if spec.tag_per_joint else 1,
+    writer=f"shard{i}of{n}",
+  )
   results_path = os.path.join(out, f"results-shard{i}of{n}.jsonl")
   results = _read_results(results_path) if evaluate else {}
-  todo = [it for it in items if it.image_id not in writer or (evaluate and it.image_id not in results)]
+  todo = [
+    it for it in items if it.image_id not in writer or (evaluate and it.image_id not in results)
+  ]
   skipped = len(items) - len(todo)
+
   # Images of the same resized size run together.
   def size_of(it):  # unknown sizes (unreadable headers) first: they fail fast
-    return inference.scale_size(it.height, it.width, input_size, 1.0, 1.0)[0] \
-        if it.width and it.height else (0, 0)
+    return (
+      inference.scale_size(it.height, it.width, input_size, 1.0, 1.0)[0]
+      if it.width and it.height
+      else (0, 0)
+    )
+
   todo.sort(key=lambda it: (size_of(it), it.image_id))
   failures = open(os.path.join(out, "failures.txt"), "a")
   results_file = open(results_path, "a") if evaluate else None
@@ -152,24 +172,34 @@ def run(model: predict.Model, items: list[WorkItem], out: str, evaluate: bool = 
     # The projected maps are only needed, and stay on the device, for single-scale results.
     single_scale_results = evaluate and tuple(scales) == (1.0,)
     heatmaps, tags, native_hm, native_tags = inference.scale_maps(
-        network, spec, True, (size[1], size[0]) if single_scale_results else None, variables,
-        images)
+      network, spec, True, (size[1], size[0]) if single_scale_results else None, variables, images
+    )
     native_hm, native_tags = jax.device_get((native_hm, native_tags))
     hm_stride, tag_stride = size[0] / native_hm.shape[2], size[0] / native_tags.shape[2]
     for b, (item, _, (_, c, s), image) in enumerate(batch):
       if item.image_id not in writer:
-        writer.add(item.image_id, ts.TeacherPrediction(
-            native_hm[b], native_tags[b], store_affine(c, s, size, hm_stride),
-            store_affine(c, s, size, tag_stride)))
+        writer.add(
+          item.image_id,
+          ts.TeacherPrediction(
+            native_hm[b],
+            native_tags[b],
+            store_affine(c, s, size, hm_stride),
+            store_affine(c, s, size, tag_stride),
+          ),
+        )
       if single_scale_results:
-        (keypoints, scores), = inference.group_and_map(heatmaps[b:b + 1], tags[b:b + 1], c, s,
-                                                       size, grouping_cfg)
+        ((keypoints, scores),) = inference.group_and_map(
+          heatmaps[b : b + 1], tags[b : b + 1], c, s, size, grouping_cfg
+        )
       elif evaluate:
-        keypoints, scores = predict.predict_image(model, image, True, buckets=(),
-                                                  cfg=grouping_cfg, scales=scales)
+        keypoints, scores = predict.predict_image(
+          model, image, True, buckets=(), cfg=grouping_cfg, scales=scales
+        )
       if evaluate:
-        entry = {"image_id": item.image_id,
-                 "people": inference.coco_results(item.image_id, keypoints, scores)}
+        entry = {
+          "image_id": item.image_id,
+          "people": inference.coco_results(item.image_id, keypoints, scores),
+        }
         results_file.write(json.dumps(entry) + "\n")
         results[item.image_id] = entry["people"]
       counts["done"] += 1

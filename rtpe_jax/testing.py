@@ -23,8 +23,13 @@ def store_bytes(path: str) -> int:
   return sum(os.path.getsize(p) for p in glob.glob(os.path.join(path, "*.bin")))
 
 
-def ground_truth_stand_in(joints: np.ndarray, image_hw: tuple[int, int], stride: int = 2,
-                          tag_stride: int = 4, sigma: float = 2.0) -> ts.TeacherPrediction:
+def ground_truth_stand_in(
+  joints: np.ndarray,
+  image_hw: tuple[int, int],
+  stride: int = 2,
+  tag_stride: int = 4,
+  sigma: float = 2.0,
+) -> ts.TeacherPrediction:
   """Teacher-like maps made from ground-truth joints (P, 17, 3): heatmaps at
   1/stride, per-joint tags at 1/tag_stride of the image, as HigherHRNet's.
 
@@ -38,7 +43,7 @@ def ground_truth_stand_in(joints: np.ndarray, image_hw: tuple[int, int], stride:
   tags = np.zeros((th, tw, joints.shape[1]), np.float32)
   weight = np.zeros_like(tags)
   for p in range(len(joints)):
-    g = targets.gaussian_heatmaps(joints[p:p + 1], (th, tw), tag_stride, [sigma])[0]
+    g = targets.gaussian_heatmaps(joints[p : p + 1], (th, tw), tag_stride, [sigma])[0]
     tags += (p + 1) * g
     weight += g
   tags = np.where(weight > 1e-3, tags / np.maximum(weight, 1e-3), 0.0).astype(np.float32)

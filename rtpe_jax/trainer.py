@@ -67,16 +67,17 @@ def _copy_matching(target: dict, source: dict, rename=None) -> int:
 
 def initial_variables(module, config) -> dict:
   """Fresh variables, then the teacher stem and/or an exported model copied in."""
-  variables = jax.device_get(training.init_variables(module, config,
-                                                      jax.random.key(config.seed)))
+  variables = jax.device_get(training.init_variables(module, config, jax.random.key(config.seed)))
   flat = traverse_util.flatten_dict(variables)
   if config.init.teacher:
     _, teacher = weights.load_teacher(config.init.teacher)
     source = {k: v for k, v in traverse_util.flatten_dict(teacher).items() if k[1] == "stem"}
     n = _copy_matching(flat, source, lambda k: (k[0], "teacher_stem", *k[2:]))
     if n != len(source):
-      raise ValueError(f"{config.init.teacher}: {n} of {len(source)} stem variables fit the "
-                       f"student's teacher_stem (teacher_arch {config.model.student.teacher_arch!r}?)")
+      raise ValueError(
+        f"{config.init.teacher}: {n} of {len(source)} stem variables fit the "
+        f"student's teacher_stem (teacher_arch {config.model.student.teacher_arch!r}?)"
+      )
     logging.info("teacher stem: %d variables from %s", n, config.init.teacher)
   if config.init.model:
     _, source = weights.load_model(config.init.model)
@@ -89,8 +90,8 @@ def initial_variables(module, config) -> dict:
 
 def _checkpoint_manager(directory: str, keep: int, best: bool = False) -> ocp.CheckpointManager:
   options = ocp.CheckpointManagerOptions(
-      max_to_keep=keep, create=True,
-      best_fn=(lambda m: m["AP"]) if best else None, best_mode="max")
+    max_to_keep=keep, create=True, best_fn=(lambda m: m["AP"]) if best else None, best_mode="max"
+  )
   return ocp.CheckpointManager(os.path.abspath(directory), options=options)
 
 
@@ -107,8 +108,7 @@ def export_model(directory: str, variables: dict, arch: dict) -> None:
 
 
 def _device_batch(batch: dict, fields, sharding) -> dict:
-  return {k: jax.make_array_from_process_local_data(sharding, np.asarray(batch[k]))
-          for k in fields}
+  return {k: jax.make_array_from_process_local_data(sharding, np.asarray(batch[k])) for k in fields}
 
 
 def _mean_metrics(history: list[dict]) -> dict[str, float]:
@@ -121,8 +121,11 @@ def _mean_metrics(history: list[dict]) -> dict[str, float]:
   return out
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
-                       on_log: Callable[[int, dict[str, float]], None] | None = None) -> dict:
+def train_and_evaluate(
+  config: ml_collections.ConfigDict,
+  workdir: str,
+  on_log: Callable[[int, dict[str, float]], None] | None = None,
+) -> dict:
   """Trains, checkpoints, evaluates; returns the last evaluation's numbers.
 
   on_log(step, scalars): called every `log_every` steps with what goes to
@@ -135,8 +138,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   # Scalars and texts are logged and go to TensorBoard; histograms and pictures only to
   # TensorBoard (the log would drown in them). Only the first process writes files.
   image_writer = metric_writers.SummaryWriter(workdir) if lead else None
-  writer = metric_writers.MultiWriter([metric_writers.LoggingWriter()] +
-                                      ([image_writer] if image_writer else []))
+  writer = metric_writers.MultiWriter(
+    [metric_writers.LoggingWriter()] + ([image_writer] if image_writer else [])
+  )
   mesh = make_mesh(config.devices)
   replicated = NamedSharding(mesh, PartitionSpec())
   data_sharding = NamedSharding(mesh, PartitionSpec("data"))
@@ -147,10 +151,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   variables = initial_variables(module, config)
   trained, _ = optim.split_frozen(variables["params"], config.optimizer.frozen)
   tx = optim.make_optimizer(config.optimizer, trained, config.total_steps)
-  schedules = optim.group_schedules(config.optimizer, config.total_steps,
-                                    traverse_util.flatten_dict(optim.param_labels(trained)).values())
-  state = training.create_state(variables, config, tx, jax.random.key_data(
-      jax.random.key(config.seed + 1)))
+  schedules = optim.group_schedules(
+    config.optimizer,
+    config.total_steps,
+    traverse_util.flatten_dict(optim.param_labels(trained)).values(),
+  )
+  state = training.create_state(
+    variables, config, tx, jax.random.key_data(jax.random.key(config.seed + 1))
+  )
   state = jax.device_put(state, replicated)
 
   checkpoints = _checkpoint_manager(os.path.join(workdir, "checkpoints"), config.keep_checkpoints)
@@ -163,8 +171,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
       checkpoints.close()
       best.close()
       raise ValueError(
-          f"{checkpoints.directory}/{start}: cannot resume, the checkpoint does not match this "
-          f"config and code ({e}). Give a fresh --workdir, or move the old one away.") from e
+        f"{checkpoints.directory}/{start}: cannot resume, the checkpoint does not match this "
+        f"config and code ({e}). Give a fresh --workdir, or move the old one away."
+      ) from e
     logging.info("resumed from step %d (%s)", start, checkpoints.directory)
   else:
     writer.write_texts(0, {"config": f"<pre>{config}</pre>"})
@@ -182,8 +191,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   evaluator = Evaluator(module, config)
   arch = training.model_arch(config)
 
-  report = periodic_actions.ReportProgress(num_train_steps=config.total_steps, writer=writer,
-                                           every_steps=config.log_every)
+  report = periodic_actions.ReportProgress(
+    num_train_steps=config.total_steps, writer=writer, every_steps=config.log_every
+  )
   history, stats = [], {}
 
   def save(step):
@@ -218,23 +228,30 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
         if summary["longest_nonfinite_run"] >= config.max_nonfinite:
           save(step)
           raise NonFiniteLossError(
-              f"{int(summary['longest_nonfinite_run'])} steps in a row (limit max_nonfinite="
-              f"{config.max_nonfinite}) had a non-finite loss or gradient, last at step {step}; "
-              f"the parameters are those of the last finite step, saved as checkpoint {step} "
-              f"in {checkpoints.directory}. Lower the learning rate, clip gradients or check "
-              "the data.")
+            f"{int(summary['longest_nonfinite_run'])} steps in a row (limit max_nonfinite="
+            f"{config.max_nonfinite}) had a non-finite loss or gradient, last at step {step}; "
+            f"the parameters are those of the last finite step, saved as checkpoint {step} "
+            f"in {checkpoints.directory}. Lower the learning rate, clip gradients or check "
+            "the data."
+          )
       # Every process computes (the arrays span them all); the first one writes.
       if config.histogram_every and step % config.histogram_every == 0:
         params = summaries.named_leaves(training.host_tree(state.params))
         grads = summaries.named_leaves(training.host_tree(gradients(state, batch)))
         if image_writer:
-          image_writer.write_histograms(step, {**{f"params/{k}": v for k, v in params.items()},
-                                            **{f"grads/{k}": v for k, v in grads.items()}})
+          image_writer.write_histograms(
+            step,
+            {
+              **{f"params/{k}": v for k, v in params.items()},
+              **{f"grads/{k}": v for k, v in grads.items()},
+            },
+          )
       if config.image_every and step % config.image_every == 0:
         outputs = training.host_tree(predict(state.variables(), batch["image"]))
         if image_writer:
-          image_writer.write_images(step, summaries.pictures(host_batch, outputs, config.task,
-                                                             stride))
+          image_writer.write_images(
+            step, summaries.pictures(host_batch, outputs, config.task, stride)
+          )
       if step % config.checkpoint_every == 0 or step == config.total_steps:
         save(step)
       if config.eval_every and step % config.eval_every == 0 and step != config.total_steps:
@@ -245,8 +262,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     if lead:
       host = training.host_tree(state.variables())
       export_model(os.path.join(workdir, "export"), host, arch)
-      evaluator.write_overlays(host, os.path.join(workdir, "overlays"), config.eval.overlays,
-                               config.eval.overlay_min_score)
+      evaluator.write_overlays(
+        host, os.path.join(workdir, "overlays"), config.eval.overlays, config.eval.overlay_min_score
+      )
   finally:
     del batches  # an endless tf.data iterator must go before the interpreter exits
     checkpoints.wait_until_finished()

@@ -41,9 +41,12 @@ STUDENT_STRIDE = 4  # the student's maps are at 1/4 of its input
 
 def default_loss_config() -> ml_collections.ConfigDict:
   """Loss weights (0 switches a term off) and settings."""
-  return ml_collections.ConfigDict(dict(
-      segmentation=1.0, segmentation_pos_weight=7.0,
-      heatmap=1.0, heatmap_kind="mse",  # "mse" or "bce" (logits; the student's heatmap_sigmoid)
+  return ml_collections.ConfigDict(
+    dict(
+      segmentation=1.0,
+      segmentation_pos_weight=7.0,
+      heatmap=1.0,
+      heatmap_kind="mse",  # "mse" or "bce" (logits; the student's heatmap_sigmoid)
       heatmap_pos_weight=100.0,  # bce only
       sigma_index=0,  # which of data.sigmas the ground truth uses
       alpha=0.5,  # distillation mix: alpha * teacher + (1 - alpha) * ground truth
@@ -52,15 +55,18 @@ def default_loss_config() -> ml_collections.ConfigDict:
       push_pull=1e-3,  # associative embedding on the ground-truth joints
       tag_regression=0.0,  # tags regressed to the teacher's
       stem=0.0,  # stem feature distillation (own stem with distill_stem)
-  ))
+    )
+  )
 
 
 def _training_arch(config) -> dict:
   """An `arch.json`-style description of `config.model` as trained."""
   m = config.model
   if config.task == "student":
-    return {"model": "attention_student",
-            "config": StudentConfig.from_dict(m.student.to_dict()).to_dict()}
+    return {
+      "model": "attention_student",
+      "config": StudentConfig.from_dict(m.student.to_dict()).to_dict(),
+    }
   if config.task == "teacher":
     arch = ARCHS[m.arch] if isinstance(m.arch, str) else HRNetConfig.from_dict(m.arch.to_dict())
     return {"model": "higher_hrnet", "config": arch.to_dict()}
@@ -104,8 +110,9 @@ def _heatmap_per_joint(pred, target, weights, lc):
   if lc.heatmap_kind == "mse":
     return losses.per_joint_mse(pred, target, weights)
   if lc.heatmap_kind == "bce":
-    return losses.per_joint_bce_with_logits(pred, jnp.clip(target, 0.0, 1.0), weights,
-                                            lc.heatmap_pos_weight)
+    return losses.per_joint_bce_with_logits(
+      pred, jnp.clip(target, 0.0, 1.0), weights, lc.heatmap_pos_weight
+    )
   raise ValueError(f"heatmap_kind {lc.heatmap_kind!r}: use mse or bce")
 
 
@@ -120,33 +127,39 @@ def student_loss(outputs: dict, batch: dict, lc, stride: int = STUDENT_STRIDE) -
   terms = {}
   if lc.segmentation:
     terms["segmentation"] = lc.segmentation * losses.segmentation_bce(
-        outputs["segmentation"], batch[f"person_mask_{stride}"], weights,
-        lc.segmentation_pos_weight)
+      outputs["segmentation"], batch[f"person_mask_{stride}"], weights, lc.segmentation_pos_weight
+    )
   if lc.heatmap:
     truth = batch[f"heatmaps_{stride}"][:, lc.sigma_index]
-    per_joint = _heatmap_per_joint(outputs["heatmaps"], truth,
-                                   _weighted(truth, weights, lc.background), lc)
+    per_joint = _heatmap_per_joint(
+      outputs["heatmaps"], truth, _weighted(truth, weights, lc.background), lc
+    )
     if "teacher_heatmaps" in batch and lc.alpha:
       teacher = batch["teacher_heatmaps"]
-      to_teacher = _heatmap_per_joint(outputs["heatmaps"], teacher,
-                                      _weighted(teacher, weights, lc.background), lc)
+      to_teacher = _heatmap_per_joint(
+        outputs["heatmaps"], teacher, _weighted(teacher, weights, lc.background), lc
+      )
       per_joint = losses.distillation_mix(to_teacher, per_joint, lc.alpha)
-    reduced = (losses.hard_joint_mining(per_joint, lc.ohkm_top) if lc.ohkm_top
-               else jnp.mean(per_joint, -1))
+    reduced = (
+      losses.hard_joint_mining(per_joint, lc.ohkm_top) if lc.ohkm_top else jnp.mean(per_joint, -1)
+    )
     terms["heatmap"] = lc.heatmap * reduced
     if "heatmaps_2" in outputs:
       truth, weights_2 = batch["heatmaps_2"][:, lc.sigma_index], batch["weights_2"]
-      per_joint = _heatmap_per_joint(outputs["heatmaps_2"], truth,
-                                     _weighted(truth, weights_2, lc.background), lc)
-      terms["heatmap_2"] = lc.heatmap * (losses.hard_joint_mining(per_joint, lc.ohkm_top)
-                                         if lc.ohkm_top else jnp.mean(per_joint, -1))
+      per_joint = _heatmap_per_joint(
+        outputs["heatmaps_2"], truth, _weighted(truth, weights_2, lc.background), lc
+      )
+      terms["heatmap_2"] = lc.heatmap * (
+        losses.hard_joint_mining(per_joint, lc.ohkm_top) if lc.ohkm_top else jnp.mean(per_joint, -1)
+      )
   if outputs["tags"].shape[-1]:
     if lc.push_pull:
       push, pull = losses.associative_embedding(outputs["tags"], batch["tags"])
       terms["push"], terms["pull"] = lc.push_pull * push, lc.push_pull * pull
     if lc.tag_regression and "teacher_tags" in batch:
       terms["tag_regression"] = lc.tag_regression * losses.tag_regression(
-          outputs["tags"], batch["teacher_tags"], batch["tags"])
+        outputs["tags"], batch["teacher_tags"], batch["tags"]
+      )
   if lc.stem:
     if "teacher_stem" not in outputs:
       raise ValueError("loss.stem needs a student with its own stem and distill_stem=True")
@@ -160,9 +173,16 @@ def student_loss(outputs: dict, batch: dict, lc, stride: int = STUDENT_STRIDE) -
 def teacher_loss(outputs: list, batch: dict, lc, arch: HRNetConfig, strides) -> dict:
   """HigherHRNet's loss: outputs in order of `strides` (4, 2)."""
   return losses.higher_hrnet_loss(
-      outputs, [batch[f"heatmaps_{s}"][:, lc.sigma_index] for s in strides],
-      [batch[f"weights_{s}"] for s in strides], batch["tags"], arch.num_joints, arch.with_ae,
-      lc.push_pull, lc.heatmap, lc.ohkm_top)
+    outputs,
+    [batch[f"heatmaps_{s}"][:, lc.sigma_index] for s in strides],
+    [batch[f"weights_{s}"] for s in strides],
+    batch["tags"],
+    arch.num_joints,
+    arch.with_ae,
+    lc.push_pull,
+    lc.heatmap,
+    lc.ohkm_top,
+  )
 
 
 # ---------------------------------------------------------------- state
@@ -200,17 +220,24 @@ def init_variables(module, config, rng) -> dict:
   return jax.jit(functools.partial(module.init, train=False))(rng, x)
 
 
-def create_state(variables: dict, config, tx: optax.GradientTransformation,
-                 rng) -> TrainState:
+def create_state(variables: dict, config, tx: optax.GradientTransformation, rng) -> TrainState:
   """A state at step 0 from full variables; `config.optimizer.frozen` groups are held out."""
   trained, frozen = optim.split_frozen(variables["params"], config.optimizer.frozen)
   if not jax.tree.leaves(trained):
     raise ValueError(f"every parameter is frozen (optimizer.frozen={config.optimizer.frozen})")
   zero = lambda: jnp.zeros((), jnp.int32)  # separate buffers: the state is donated
-  return TrainState(step=zero(), params=trained, frozen=frozen,
-                    batch_stats=variables.get("batch_stats", {}), opt_state=tx.init(trained),
-                    loss_scale=LossScale.for_policy(config.precision), rng=rng,
-                    nonfinite_run=zero(), longest_nonfinite_run=zero(), nonfinite_total=zero())
+  return TrainState(
+    step=zero(),
+    params=trained,
+    frozen=frozen,
+    batch_stats=variables.get("batch_stats", {}),
+    opt_state=tx.init(trained),
+    loss_scale=LossScale.for_policy(config.precision),
+    rng=rng,
+    nonfinite_run=zero(),
+    longest_nonfinite_run=zero(),
+    nonfinite_total=zero(),
+  )
 
 
 def _keep_frozen_stats(new_stats, old_stats, frozen):
@@ -229,8 +256,9 @@ def forward_and_loss(module, config, variables, batch, train: bool, divisor=1.0,
   kwargs = {"attention_divisor": divisor} if config.task == "student" else {}
   if train:
     rngs = {"dropout": rng} if rng is not None else {}
-    outputs, updates = module.apply(variables, x, train=True, mutable=["batch_stats"], rngs=rngs,
-                                    **kwargs)
+    outputs, updates = module.apply(
+      variables, x, train=True, mutable=["batch_stats"], rngs=rngs, **kwargs
+    )
     new_stats = updates["batch_stats"]
   else:
     outputs, new_stats = module.apply(variables, x, train=False, **kwargs), variables["batch_stats"]
@@ -254,8 +282,9 @@ def make_train_step(module, config, tx: optax.GradientTransformation):
 
   def step_fn(state: TrainState, batch: dict):
     rng, step_key = jax.random.split(jax.random.wrap_key_data(state.rng))
-    divisor = (optim.attention_divisor(state.step, att.divisor, att.steps) if att
-               else jnp.float32(1.0))
+    divisor = (
+      optim.attention_divisor(state.step, att.divisor, att.steps) if att else jnp.float32(1.0)
+    )
 
     grads, (terms, new_stats) = _gradients(module, config, state, batch, divisor, step_key)
     finite = all_finite(grads) & jnp.isfinite(terms["total"])
@@ -265,16 +294,25 @@ def make_train_step(module, config, tx: optax.GradientTransformation):
     keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(finite, a, b), new, old)
     run = jnp.where(finite, 0, state.nonfinite_run + 1).astype(jnp.int32)
     new_state = state.replace(
-        step=state.step + 1, rng=jax.random.key_data(rng), params=keep(params, state.params),
-        opt_state=keep(opt_state, state.opt_state),
-        batch_stats=keep(new_stats, state.batch_stats),
-        loss_scale=state.loss_scale.adjust(finite),
-        nonfinite_run=run, longest_nonfinite_run=jnp.maximum(state.longest_nonfinite_run, run),
-        nonfinite_total=state.nonfinite_total + (~finite).astype(jnp.int32))
-    metrics = {**terms, "grad_norm": optax.global_norm(grads),
-               "loss_scale": state.loss_scale.scale, "finite": finite.astype(jnp.float32),
-               "attention_divisor": divisor, "nonfinite_run": run,
-               "longest_nonfinite_run": new_state.longest_nonfinite_run}
+      step=state.step + 1,
+      rng=jax.random.key_data(rng),
+      params=keep(params, state.params),
+      opt_state=keep(opt_state, state.opt_state),
+      batch_stats=keep(new_stats, state.batch_stats),
+      loss_scale=state.loss_scale.adjust(finite),
+      nonfinite_run=run,
+      longest_nonfinite_run=jnp.maximum(state.longest_nonfinite_run, run),
+      nonfinite_total=state.nonfinite_total + (~finite).astype(jnp.int32),
+    )
+    metrics = {
+      **terms,
+      "grad_norm": optax.global_norm(grads),
+      "loss_scale": state.loss_scale.scale,
+      "finite": finite.astype(jnp.float32),
+      "attention_divisor": divisor,
+      "nonfinite_run": run,
+      "longest_nonfinite_run": new_state.longest_nonfinite_run,
+    }
     return new_state, metrics
 
   return jax.jit(step_fn, donate_argnums=0)
@@ -283,6 +321,7 @@ def make_train_step(module, config, tx: optax.GradientTransformation):
 def _gradients(module, config, state, batch, divisor, key):
   """(gradients of the trained parameters, (mean loss terms, new batch stats)),
   through the state's loss scale (the gradients unscaled)."""
+
   def loss_fn(params):
     variables = {"params": optim.merge(params, state.frozen), "batch_stats": state.batch_stats}
     terms, _, new_stats = forward_and_loss(module, config, variables, batch, True, divisor, key)
@@ -299,9 +338,11 @@ def make_gradients(module, config):
   att = config.get("attention", None)
 
   def fn(state, batch):
-    divisor = (optim.attention_divisor(state.step, att.divisor, att.steps) if att
-               else jnp.float32(1.0))
+    divisor = (
+      optim.attention_divisor(state.step, att.divisor, att.steps) if att else jnp.float32(1.0)
+    )
     return _gradients(module, config, state, batch, divisor, None)[0]
+
   return jax.jit(fn)
 
 
@@ -311,10 +352,12 @@ def make_predict(module, config):
 
   def fn(variables, images):
     return module.apply(variables, preprocess.model_input(module, images, dtype), train=False)
+
   return jax.jit(fn)
 
 
 def host_tree(tree):
   """NumPy copy of a (replicated) tree, also when it spans several processes."""
-  return jax.tree.map(lambda a: np.asarray(a.addressable_data(0)) if isinstance(a, jax.Array)
-                      else np.asarray(a), tree)
+  return jax.tree.map(
+    lambda a: np.asarray(a.addressable_data(0)) if isinstance(a, jax.Array) else np.asarray(a), tree
+  )

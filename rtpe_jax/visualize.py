@@ -23,7 +23,6 @@ from rtpe_jax.data.images import read_image
 from rtpe_jax.keypoints import SKELETON, joint_colour, limb_colour
 
 
-
 def heat(x: np.ndarray) -> np.ndarray:
   """(H, W) in [0, 1] -> (H, W, 3) uint8, black-red-yellow-white."""
   x = np.clip(x, 0, 1)[..., None]
@@ -38,8 +37,13 @@ def diverging(x: np.ndarray) -> np.ndarray:
   return (255 * rgb).astype(np.uint8)
 
 
-def draw_people(image: np.ndarray, keypoints: np.ndarray, threshold: float = 0.1,
-                scores: np.ndarray | None = None, min_score: float = 0.0) -> Image.Image:
+def draw_people(
+  image: np.ndarray,
+  keypoints: np.ndarray,
+  threshold: float = 0.1,
+  scores: np.ndarray | None = None,
+  min_score: float = 0.0,
+) -> Image.Image:
   """image (H, W, 3) uint8, keypoints (P, 17, 3) x, y, value -> the overlay of
   the people whose score (P,) is at least `min_score` (all without scores)."""
   canvas = Image.fromarray(image).convert("RGB")
@@ -73,8 +77,14 @@ def _unit(x: np.ndarray) -> np.ndarray:
   return x / max(1.0, float(x.max()))
 
 
-def overlay_with_maps(model, image: np.ndarray, flip: bool = True, threshold: float = 0.1,
-                      min_score: float = 0.2, truth: np.ndarray | None = None) -> Image.Image:
+def overlay_with_maps(
+  model,
+  image: np.ndarray,
+  flip: bool = True,
+  threshold: float = 0.1,
+  min_score: float = 0.2,
+  truth: np.ndarray | None = None,
+) -> Image.Image:
   """The people a `predict.Model` finds in `image` at the published protocol
   (score >= min_score), the ground truth `truth` (P, 17, 3) COCO keypoints when
   given, then the heatmap and tag panels, side by side at the image's height."""
@@ -82,14 +92,21 @@ def overlay_with_maps(model, image: np.ndarray, flip: bool = True, threshold: fl
   keypoints, scores = predict.group_frame(frame)
   heatmaps, tags = frame.heatmaps, frame.tags
   shown = int(np.sum(scores >= min_score))
-  panels = [_captioned(draw_people(image, keypoints, threshold, scores, min_score),
-                       f"found: {shown} with score >= {min_score:g} (of {len(scores)})")]
+  panels = [
+    _captioned(
+      draw_people(image, keypoints, threshold, scores, min_score),
+      f"found: {shown} with score >= {min_score:g} (of {len(scores)})",
+    )
+  ]
   if truth is not None:
     labelled = truth[truth[:, :, 2].max(-1) > 0]
-    panels.append(_captioned(draw_people(image, labelled, threshold=0.0),
-                             f"ground truth: {len(labelled)}"))
-  panels += [Image.fromarray(heat(_unit(np.asarray(heatmaps[0]).max(-1)))),
-             Image.fromarray(diverging(np.asarray(tags[0, ..., 0, 0])))]
+    panels.append(
+      _captioned(draw_people(image, labelled, threshold=0.0), f"ground truth: {len(labelled)}")
+    )
+  panels += [
+    Image.fromarray(heat(_unit(np.asarray(heatmaps[0]).max(-1)))),
+    Image.fromarray(diverging(np.asarray(tags[0, ..., 0, 0]))),
+  ]
   h = image.shape[0]
   panels = [p.resize((max(1, round(p.width * h / p.height)), h)) for p in panels]
   out = Image.new("RGB", (sum(p.width for p in panels) + 8 * (len(panels) - 1), h), "white")
@@ -107,8 +124,12 @@ def main(argv=None):
   parser.add_argument("--out", required=True)
   parser.add_argument("--input-size", type=int)
   parser.add_argument("--threshold", type=float, default=0.1, help="joints drawn above this")
-  parser.add_argument("--min-score", type=float, default=0.2,
-                      help="people drawn from this score (mean joint value) up")
+  parser.add_argument(
+    "--min-score",
+    type=float,
+    default=0.2,
+    help="people drawn from this score (mean joint value) up",
+  )
   args = parser.parse_args(argv)
   model = predict.load(args.teacher, input_size=args.input_size)
   image = read_image(args.image, 0)

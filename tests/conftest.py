@@ -15,8 +15,10 @@ def tiny_reference():
   """Input and outputs of the PyTorch reference, as NHWC arrays."""
   ref = np.load(os.path.join(DATA, "hhrnet_tiny.npz"))
   to_nhwc = lambda a: a.transpose(0, 2, 3, 1)
-  return {"input": to_nhwc(ref["input_nchw"]),
-          "outputs": [to_nhwc(ref["output_0_nchw"]), to_nhwc(ref["output_1_nchw"])]}
+  return {
+    "input": to_nhwc(ref["input_nchw"]),
+    "outputs": [to_nhwc(ref["output_0_nchw"]), to_nhwc(ref["output_1_nchw"])],
+  }
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +31,7 @@ def tiny_arch_json():
 def tiny_model_dir(tmp_path_factory):
   """The tiny checkpoint converted once per session."""
   from rtpe_jax.convert import convert_checkpoint
+
   out = str(tmp_path_factory.mktemp("models") / "hhrnet_tiny")
   convert_checkpoint(TINY_PTH, out)
   return out
@@ -44,6 +47,7 @@ def relative_error(a, b) -> float:
 def synthetic_root(tmp_path_factory):
   """A small synthetic COCO-format dataset: 24 training and 8 validation images."""
   from rtpe_jax.data import synthetic
+
   out = str(tmp_path_factory.mktemp("synthetic"))
   synthetic.write_split(out, "train2017", 24, seed=5, workers=1)
   synthetic.write_split(out, "val2017", 8, seed=5, workers=1)
@@ -54,14 +58,15 @@ def synthetic_root(tmp_path_factory):
 def synthetic_store(synthetic_root, tmp_path_factory):
   """A teacher store of ground-truth stand-in maps for every synthetic image."""
   from rtpe_jax import testing
+
   out = str(tmp_path_factory.mktemp("store") / "teacher")
-  return testing.write_stand_in_store(synthetic_root, ("train2017", "val2017"), out,
-                                      shard_size=10)
+  return testing.write_stand_in_store(synthetic_root, ("train2017", "val2017"), out, shard_size=10)
 
 
 def tiny_train_config(root: str, task: str = "student"):
   """A trainer config small enough to compile and run in seconds on a CPU."""
   from rtpe_jax import config as config_lib
+
   config = config_lib.default_config()
   config.task = task
   config.total_steps = 4
@@ -73,15 +78,33 @@ def tiny_train_config(root: str, task: str = "student"):
   config.data.output_strides = (4,)
   config.data.sigmas = (2.0,)
   config.data.batch_size = 2
-  config.model.student.update(dict(
-      stem="own", own_stem_channels=(8, 8), stem_features=16, channels=8,
-      segmentation_channels=4, dilations=(1, 2), detector_steps=1, colour_channels=4,
-      colour_space="lab", tag_channels=1))
+  config.model.student.update(
+    dict(
+      stem="own",
+      own_stem_channels=(8, 8),
+      stem_features=16,
+      channels=8,
+      segmentation_channels=4,
+      dilations=(1, 2),
+      detector_steps=1,
+      colour_channels=4,
+      colour_space="lab",
+      tag_channels=1,
+    )
+  )
   config.loss.alpha = 0.0
   config.loss.heatmap = 100.0
   config.optimizer.frozen = ()
-  config.optimizer.schedule = dict(kind="constant", peak=3e-3, floor=0.0, period=1, warmup=0,
-                                   peak_decay=1.0, floor_decay=1.0, period_mult=1.0)
+  config.optimizer.schedule = dict(
+    kind="constant",
+    peak=3e-3,
+    floor=0.0,
+    period=1,
+    warmup=0,
+    peak_decay=1.0,
+    floor_decay=1.0,
+    period_mult=1.0,
+  )
   config.eval.max_images = 1
   config.eval.overlays = 1
   return config
@@ -91,6 +114,7 @@ def tiny_train_config(root: str, task: str = "student"):
 def fixed_batch(synthetic_root):
   """One training batch (4 samples of 64 px, targets at 1/4) of the synthetic data."""
   from rtpe_jax.data import pipeline
+
   config = tiny_train_config(synthetic_root)
   config.data.batch_size = 4
   return next(iter(pipeline.train_dataset(config.data).take(1).as_numpy_iterator()))
@@ -101,20 +125,36 @@ def perturbed_variables(variables: dict, seed: int = 0) -> dict:
   a stand-in for a trained model, where folding batch norm is not trivial."""
   import jax
   from flax import traverse_util
+
   rng = np.random.default_rng(seed)
   out = {}
   for collection, tree in variables.items():
     flat = traverse_util.flatten_dict(tree)
-    out[collection] = traverse_util.unflatten_dict({
-        k: np.asarray(rng.uniform(0.5, 2.0, a.shape) if k[-1] == "var" else
-                      (a if a.ndim > 1 else 0) + rng.normal(0, 0.3, a.shape), np.float32)
-        for k, a in flat.items()})
+    out[collection] = traverse_util.unflatten_dict(
+      {
+        k: np.asarray(
+          rng.uniform(0.5, 2.0, a.shape)
+          if k[-1] == "var"
+          else (a if a.ndim > 1 else 0) + rng.normal(0, 0.3, a.shape),
+          np.float32,
+        )
+        for k, a in flat.items()
+      }
+    )
   return jax.tree.map(np.asarray, out)
 
 
-SMALL_STUDENT = dict(stem="own", own_stem_channels=(16, 32), stem_features=32, channels=32,
-                     segmentation_channels=8, dilations=(1, 2, 4), detector_steps=2,
-                     colour_channels=8, tag_channels=1)
+SMALL_STUDENT = dict(
+  stem="own",
+  own_stem_channels=(16, 32),
+  stem_features=32,
+  channels=32,
+  segmentation_channels=8,
+  dilations=(1, 2, 4),
+  detector_steps=2,
+  colour_channels=8,
+  tag_channels=1,
+)
 
 
 @pytest.fixture(scope="session")
@@ -123,12 +163,14 @@ def small_student_dir(tmp_path_factory):
   import jax
   import jax.numpy as jnp
   from rtpe_jax.models import student, weights
+
   cfg = student.StudentConfig(**SMALL_STUDENT)
   module = student.AttentionStudent(config=cfg)
   variables = module.init(jax.random.key(0), jnp.zeros((1, 64, 64, 6)))
   out = str(tmp_path_factory.mktemp("models") / "small_student")
-  weights.save_model(out, perturbed_variables(variables), {"model": "attention_student",
-                                                            "config": cfg.to_dict()})
+  weights.save_model(
+    out, perturbed_variables(variables), {"model": "attention_student", "config": cfg.to_dict()}
+  )
   return out
 
 
@@ -136,6 +178,7 @@ def small_student_dir(tmp_path_factory):
 def quickstart_root(tmp_path_factory):
   """The quickstart's synthetic split: seed 0, 64 val images (and 16 train images)."""
   from rtpe_jax.data import synthetic
+
   out = str(tmp_path_factory.mktemp("quickstart_data"))
   synthetic.write_split(out, "train2017", 16, seed=0, workers=1)
   synthetic.write_split(out, "val2017", 64, seed=0, workers=1)
@@ -148,13 +191,14 @@ def perfect_maps(joints, hw, stride: int, with_tags: bool = True, sigma: float =
   (h/s, w/s, 17), and with `with_tags` 17 tag maps after them, person p's tag
   p + 1 where its Gaussian is the strongest, 0 elsewhere."""
   from rtpe_jax.data import targets
+
   out_hw = (hw[0] // stride, hw[1] // stride)
   heatmaps = targets.gaussian_heatmaps(joints, out_hw, stride, (sigma,))[0]
   if not with_tags:
     return heatmaps
   tags, best = np.zeros_like(heatmaps), np.zeros_like(heatmaps)
   for p in range(len(joints)):
-    g = targets.gaussian_heatmaps(joints[p:p + 1], out_hw, stride, (sigma,))[0]
+    g = targets.gaussian_heatmaps(joints[p : p + 1], out_hw, stride, (sigma,))[0]
     tags = np.where(g > best, p + 1.0, tags)
     best = np.maximum(best, g)
   return np.concatenate([heatmaps, tags], -1)
@@ -164,9 +208,11 @@ def protocol_people(network, variables, spec, image, cfg):
   """People of one image at the published protocol `cfg` (`inference.ProtocolConfig`):
   the predictor without buckets."""
   from rtpe_jax import predict
+
   model = predict.Model(network, variables, spec, cfg.input_size)
-  return predict.predict_image(model, image, cfg.flip, buckets=(), cfg=cfg.grouping,
-                               scales=cfg.scales)
+  return predict.predict_image(
+    model, image, cfg.flip, buckets=(), cfg=cfg.grouping, scales=cfg.scales
+  )
 
 
 def perfect_network(variables, images):
@@ -180,9 +226,13 @@ def mirrored_as_in_training(joints, hw):
   """joints (P, 17, 3) of an (h, w) input as the training augmentation places them
   in its mirror image (a flip and nothing else), left and right swapped."""
   from rtpe_jax.data import augment
+
   cfg = augment.default_config()
-  cfg.update(dict(max_rotation=0.0, min_scale=1.0, max_scale=1.0, max_translate=0.0, flip=1.0,
-                  scale_type="long"))
+  cfg.update(
+    dict(
+      max_rotation=0.0, min_scale=1.0, max_scale=1.0, max_translate=0.0, flip=1.0, scale_type="long"
+    )
+  )
   side = max(hw)  # the square crop holds the whole input, centred
   matrix, flipped = augment.random_affine(np.random.default_rng(0), hw, side, cfg)
   out = augment.transform_joints(joints, matrix, flipped)
@@ -196,5 +246,9 @@ def perfect_outputs(joints, hw, strides, flip: bool):
   a batch of the image's maps and, with `flip`, its mirror's (with the joints
   mirrored by the training augmentation, so that its convention is tested too)."""
   runs = [joints] + ([mirrored_as_in_training(joints, hw)] if flip else [])
-  return {"outputs": [np.stack([perfect_maps(j, hw, s, with_tags=i == 0) for j in runs])
-                      for i, s in enumerate(strides)]}
+  return {
+    "outputs": [
+      np.stack([perfect_maps(j, hw, s, with_tags=i == 0) for j in runs])
+      for i, s in enumerate(strides)
+    ]
+  }

@@ -19,12 +19,23 @@ def _config(size=256, **augmentation):
 
 
 def _raw(image, joints, ignore, people, teacher_heatmaps, teacher_tags, stride=2):
-  return {"image_id": tf.constant(1, tf.int64), "image": tf.constant(image, tf.uint8),
-          "joints": tf.constant(joints, tf.float32),
-          "ignore_mask": tf.constant(ignore, tf.uint8), "person_mask": tf.constant(people, tf.uint8),
-          **{k: tf.constant(v) for k, v in coco_source.teacher_fields(ts.TeacherPrediction(
-              np.asarray(teacher_heatmaps, np.float32), np.asarray(teacher_tags, np.float32),
-              np.array([[stride, 0, 0], [0, stride, 0]], np.float32))).items()}}
+  return {
+    "image_id": tf.constant(1, tf.int64),
+    "image": tf.constant(image, tf.uint8),
+    "joints": tf.constant(joints, tf.float32),
+    "ignore_mask": tf.constant(ignore, tf.uint8),
+    "person_mask": tf.constant(people, tf.uint8),
+    **{
+      k: tf.constant(v)
+      for k, v in coco_source.teacher_fields(
+        ts.TeacherPrediction(
+          np.asarray(teacher_heatmaps, np.float32),
+          np.asarray(teacher_tags, np.float32),
+          np.array([[stride, 0, 0], [0, stride, 0]], np.float32),
+        )
+      ).items()
+    },
+  }
 
 
 def _unnormalise(image):
@@ -39,8 +50,9 @@ def test_flip_mirrors_and_swaps_left_right_joints_and_teacher_channels():
   channel = np.arange(17, dtype=np.float32)
   teacher = np.broadcast_to(channel, (h // 2, w // 2, 17))
   raw = _raw(np.zeros((h, w, 3)), joints, np.zeros((h, w)), np.zeros((h, w)), teacher, teacher)
-  cfg = _config(size=256, max_rotation=0.0, min_scale=1.0, max_scale=1.0, max_translate=0.0,
-                flip=1.0)
+  cfg = _config(
+    size=256, max_rotation=0.0, min_scale=1.0, max_scale=1.0, max_translate=0.0, flip=1.0
+  )
   sample = pipeline.train_sample(raw, tf.constant([0, 0], tf.int64), cfg)
   # Crop: the shorter side (200) onto 256 around the centre; mirrored: x -> 300 - x.
   scale = 256 / 200
@@ -50,7 +62,9 @@ def test_flip_mirrors_and_swaps_left_right_joints_and_teacher_channels():
   np.testing.assert_allclose(got[10, :2], to_crop(120, 100), atol=1e-3)
   centre = sample["teacher_heatmaps"].numpy()[32]
   np.testing.assert_allclose(centre[32], np.asarray(keypoints.FLIP_INDEX, np.float32), atol=1e-4)
-  np.testing.assert_allclose(sample["teacher_tags"].numpy()[32, 32], keypoints.FLIP_INDEX, atol=1e-4)
+  np.testing.assert_allclose(
+    sample["teacher_tags"].numpy()[32, 32], keypoints.FLIP_INDEX, atol=1e-4
+  )
   # The ground-truth heatmap of the left wrist now peaks where the right wrist went.
   peak = np.unravel_index(sample["heatmaps_4"].numpy()[0, ..., 9].argmax(), (64, 64))
   assert np.abs(np.array(peak[::-1]) - np.array(to_crop(200, 60)) / 4).max() <= 1
@@ -59,10 +73,12 @@ def test_flip_mirrors_and_swaps_left_right_joints_and_teacher_channels():
 def test_no_flip_keeps_channels():
   h, w = 64, 64
   teacher = np.broadcast_to(np.arange(17, dtype=np.float32), (32, 32, 17))
-  raw = _raw(np.zeros((h, w, 3)), np.zeros((0, 17, 3)), np.zeros((h, w)), np.zeros((h, w)),
-             teacher, teacher)
-  cfg = _config(size=64, max_rotation=0.0, min_scale=1.0, max_scale=1.0, max_translate=0.0,
-                flip=0.0)
+  raw = _raw(
+    np.zeros((h, w, 3)), np.zeros((0, 17, 3)), np.zeros((h, w)), np.zeros((h, w)), teacher, teacher
+  )
+  cfg = _config(
+    size=64, max_rotation=0.0, min_scale=1.0, max_scale=1.0, max_translate=0.0, flip=0.0
+  )
   sample = pipeline.train_sample(raw, tf.constant([0, 0], tf.int64), cfg)
   np.testing.assert_allclose(sample["teacher_heatmaps"].numpy()[8, 8], np.arange(17), atol=1e-4)
   assert sample["joints"].shape == (30, 17, 3) and not sample["joints"].numpy().any()
@@ -71,8 +87,9 @@ def test_no_flip_keeps_channels():
 def _blob_world(h=240, w=320):
   """An image whose white regions are also the masks and teacher channel 0 (nose)."""
   yy, xx = np.mgrid[:h, :w]
-  mask = (((xx - 90) ** 2 + (yy - 120) ** 2 < 50**2) | ((xx > 200) & (xx < 280) & (yy > 30) &
-                                                         (yy < 200))).astype(np.uint8)
+  mask = (
+    ((xx - 90) ** 2 + (yy - 120) ** 2 < 50**2) | ((xx > 200) & (xx < 280) & (yy > 30) & (yy < 200))
+  ).astype(np.uint8)
   image = np.repeat(mask[..., None] * 255, 3, -1)
   teacher = np.zeros((h // 2, w // 2, 17), np.float32)
   teacher[..., 0] = mask[::2, ::2]
@@ -86,15 +103,17 @@ def test_masks_and_teacher_maps_stay_aligned_with_the_image(seed):
   cfg = _config(size=256, max_rotation=45.0, min_scale=0.6, max_scale=1.6, flip=0.5)
   sample = pipeline.train_sample(raw, tf.constant([seed, 7], tf.int64), cfg)
   bright = _unnormalise(sample["image"])[..., 0]
-  matrix, _ = augment.random_affine(np.random.default_rng([seed, 7]), image.shape[:2], 256,
-                                    cfg.augment)
+  matrix, _ = augment.random_affine(
+    np.random.default_rng([seed, 7]), image.shape[:2], 256, cfg.augment
+  )
   inside = coordinates.warp(np.ones(image.shape[:2], np.float32), matrix, (256, 256)) > 0.5
   for s in (4, 2):
     picture = bright[::s, ::s] > 0.5
     # Weights: 0 where ignored (here: off the blobs), 1 beyond the image (black, nothing there).
-    for name, value, want in ((f"person_mask_{s}", sample[f"person_mask_{s}"], picture),
-                              (f"weights_{s}", sample[f"weights_{s}"],
-                               picture | ~inside[::s, ::s])):
+    for name, value, want in (
+      (f"person_mask_{s}", sample[f"person_mask_{s}"], picture),
+      (f"weights_{s}", sample[f"weights_{s}"], picture | ~inside[::s, ::s]),
+    ):
       agree = np.mean(want == (np.asarray(value) > 0.5))
       assert agree > 0.97, (name, agree)
     assert picture.sum() > 50
@@ -114,15 +133,16 @@ def test_augmented_noses_land_on_the_drawn_noses(synthetic_root):
     raw = source.load_dict(index)
     tensors = {k: tf.constant(v) for k, v in raw.items()}
     for seed in range(6):
-      flipped = augment.random_affine(np.random.default_rng([seed, index]),
-                                      raw["image"].shape[:2], 256, cfg.augment)[1]
+      flipped = augment.random_affine(
+        np.random.default_rng([seed, index]), raw["image"].shape[:2], 256, cfg.augment
+      )[1]
       sample = pipeline.train_sample(tensors, tf.constant([seed, index], tf.int64), cfg)
       red = np.abs(sample["image"].numpy().astype(int) - (150, 40, 40)).max(-1) < 30
       for x, y, v in sample["joints"].numpy()[:, 0]:
         r, c = int(y), int(x)
         if v != 2 or not (5 <= r < 251 and 5 <= c < 251):
           continue
-        rows, cols = np.nonzero(red[r - 4:r + 5, c - 4:c + 5])
+        rows, cols = np.nonzero(red[r - 4 : r + 5, c - 4 : c + 5])
         if len(rows) >= 4:  # pixel centres sit at + 0.5
           offsets[flipped].append((c - 4 + cols.mean() + 0.5 - x, r - 4 + rows.mean() + 0.5 - y))
   for flipped, found in offsets.items():
@@ -134,8 +154,9 @@ def test_colour_jitter_changes_colours_but_not_geometry():
   image, mask, teacher = _blob_world()
   raw = _raw(image, np.zeros((0, 17, 3)), 1 - mask, mask, teacher, teacher)
   plain = _config(size=128)
-  jitter = _config(size=128, colour_jitter=dict(brightness=0.3, contrast=0.3, saturation=0.3,
-                                                hue=0.1))
+  jitter = _config(
+    size=128, colour_jitter=dict(brightness=0.3, contrast=0.3, saturation=0.3, hue=0.1)
+  )
   seed = tf.constant([1, 2], tf.int64)
   a, b = pipeline.train_sample(raw, seed, plain), pipeline.train_sample(raw, seed, jitter)
   assert np.abs(a["image"].numpy() - b["image"].numpy()).max() > 0.1
@@ -150,7 +171,7 @@ def _peak(maps: np.ndarray, x: float, y: float, k: int, radius: int = 3):
   cx, cy = int(x), int(y)
   if not (radius + 1 <= cx < w - radius - 1 and radius + 1 <= cy < h - radius - 1):
     return None
-  window = maps[cy - radius - 1:cy + radius + 2, cx - radius - 1:cx + radius + 2, k]
+  window = maps[cy - radius - 1 : cy + radius + 2, cx - radius - 1 : cx + radius + 2, k]
   if window.max() <= 0.2:
     return None
   iy, ix = np.unravel_index(window[1:-1, 1:-1].argmax(), (2 * radius + 1,) * 2)
@@ -161,8 +182,12 @@ def _peak(maps: np.ndarray, x: float, y: float, k: int, radius: int = 3):
     curvature = before - 2 * at + after
     return 0.0 if curvature >= 0 else 0.5 * (before - after) / curvature
 
-  return np.array([cx - radius - 1 + ix + vertex(*log[iy, ix - 1:ix + 2]),
-                   cy - radius - 1 + iy + vertex(*log[iy - 1:iy + 2, ix])])
+  return np.array(
+    [
+      cx - radius - 1 + ix + vertex(*log[iy, ix - 1 : ix + 2]),
+      cy - radius - 1 + iy + vertex(*log[iy - 1 : iy + 2, ix]),
+    ]
+  )
 
 
 @pytest.fixture(scope="module")
@@ -172,6 +197,7 @@ def perfect_teacher_store(quickstart_root, tmp_path_factory):
   quickstart's 16 training images, at a 256-px input with the flip test."""
   from conftest import perfect_network, perfect_outputs
   from rtpe_jax import coordinates, inference, predict, teacher_inference
+
   out = str(tmp_path_factory.mktemp("perfect_teacher"))
   items, ground_truth = teacher_inference.coco_work(quickstart_root, "train2017")
   spec = inference.OutputSpec()  # HigherHRNet's: heatmaps + tags at 1/4, heatmaps at 1/2
@@ -179,8 +205,9 @@ def perfect_teacher_store(quickstart_root, tmp_path_factory):
     ann = coco.image_annotations(ground_truth, quickstart_root, "train2017", item.image_id)
     size, center, scale = inference.scale_size(item.height, item.width, 256, 1.0, 1.0)
     joints = ann.joints.copy()
-    joints[..., :2] = coordinates.apply(inference.resize_affine(center, scale, size),
-                                        joints[..., :2])
+    joints[..., :2] = coordinates.apply(
+      inference.resize_affine(center, scale, size), joints[..., :2]
+    )
     variables = perfect_outputs(joints, (size[1], size[0]), (4, 2), flip=True)
     model = predict.Model(perfect_network, variables, spec, 256)
     teacher_inference.run(model, [item], out, progress=False)
@@ -188,8 +215,9 @@ def perfect_teacher_store(quickstart_root, tmp_path_factory):
 
 
 @pytest.mark.parametrize("stride", [4, 2])
-def test_stored_teacher_maps_land_on_the_ground_truth_of_the_crop(quickstart_root,
-                                                                  perfect_teacher_store, stride):
+def test_stored_teacher_maps_land_on_the_ground_truth_of_the_crop(
+  quickstart_root, perfect_teacher_store, stride
+):
   """A perfect teacher's maps, stored and read back, warped by the training
   augmentation (rotation, scale, translation, flip) onto the crop's grid at
   `stride`, peak where the crop's ground-truth targets peak (and the masks sit
@@ -224,12 +252,19 @@ def _mask_offset(raw, sample, index, seed, cfg, stride):
   stride x stride blocks, in output cells."""
   from rtpe_jax import coordinates
   from rtpe_jax.data import augment
+
   rng = np.random.default_rng([seed, index])
   matrix, _ = augment.random_affine(rng, raw["image"].shape[:2], cfg.input_size, cfg.augment)
-  full = coordinates.warp(raw["person_mask"].numpy().astype(np.float32), matrix,
-                          (cfg.input_size, cfg.input_size), nearest=True)
+  full = coordinates.warp(
+    raw["person_mask"].numpy().astype(np.float32),
+    matrix,
+    (cfg.input_size, cfg.input_size),
+    nearest=True,
+  )
   n = cfg.input_size // stride
   blocks = full.reshape(n, stride, n, stride).mean((1, 3))
-  centroid = lambda m: np.array([(m.sum(0) * np.arange(n)).sum(), (m.sum(1) * np.arange(n)).sum()]
-                                ) / max(m.sum(), 1e-6)
+  centroid = lambda m: (
+    np.array([(m.sum(0) * np.arange(n)).sum(), (m.sum(1) * np.arange(n)).sum()])
+    / max(m.sum(), 1e-6)
+  )
   return centroid(sample[f"person_mask_{stride}"]) - centroid(blocks)

@@ -27,6 +27,7 @@ def test_quick_suite_writes_every_row(tmp_path):
 def test_random_batch_has_the_fields_the_train_step_reads():
   from configs import distill_coco_w48
   from rtpe_jax import training
+
   config = distill_coco_w48.get_config("runlocal")
   batch = run_all.random_batch(config)
   assert sorted(batch) == sorted(training.batch_fields(config, with_teacher=False))
@@ -37,6 +38,7 @@ def test_calibrated_batch_stats_make_inference_match_training_mode(tiny_model_di
   import jax
   import numpy as np
   from rtpe_jax.models import weights
+
   module, variables = weights.load_model(tiny_model_dir)
   x = jax.random.normal(jax.random.key(1), (2, 64, 96, 3)) * 2.0 + 0.5
   calibrated = run_all.calibrate_batch_stats(module, variables, x)
@@ -44,8 +46,9 @@ def test_calibrated_batch_stats_make_inference_match_training_mode(tiny_model_di
   trained_mode, _ = module.apply(variables, x, train=True, mutable=["batch_stats"])
   before = module.apply(variables, x, train=False)
   after = module.apply(calibrated, x, train=False)
-  for got, want, old in zip(jax.tree.leaves(after), jax.tree.leaves(trained_mode),
-                            jax.tree.leaves(before)):
+  for got, want, old in zip(
+    jax.tree.leaves(after), jax.tree.leaves(trained_mode), jax.tree.leaves(before)
+  ):
     scale = float(np.abs(want).max())
     np.testing.assert_allclose(got, want, atol=1e-3 * scale)
     assert float(np.abs(old - want).max()) > 1e-2 * scale  # the stored statistics differed
@@ -54,6 +57,7 @@ def test_calibrated_batch_stats_make_inference_match_training_mode(tiny_model_di
 def test_random_batch_is_shaped_as_the_pipeline_declares_it():
   from configs import quickstart
   from rtpe_jax.data import schema
+
   config = quickstart.get_config("runlocal")
   batch = run_all.random_batch(config)
   declared = {f.name: f for f in schema.sample_fields(config.data)}

@@ -12,8 +12,13 @@ from bench import vs_pytorch
 
 def test_our_grouping_worker_runs_in_its_own_process(tmp_path):
   vs_pytorch.write_maps(str(tmp_path), [3])
-  job = {"side": "ours", "what": "grouping", "runs": 2, "warmup": 1,
-         "maps": str(tmp_path / "maps_3.npz")}
+  job = {
+    "side": "ours",
+    "what": "grouping",
+    "runs": 2,
+    "warmup": 1,
+    "maps": str(tmp_path / "maps_3.npz"),
+  }
   result = vs_pytorch.run_job(job)
   people = np.asarray(result["people"])
   assert result["ms"] > 0 and people.shape[1:] == (17, 3) and len(people) >= 3
@@ -33,8 +38,13 @@ def _fake_run(ms, people=None):
 
 
 def test_rounds_alternate_and_the_ratio_is_reference_over_ours():
-  rows = [{"label": "grouping, 1 person", "ours": {"side": "ours", "what": "grouping"},
-           "reference": {"side": "reference", "what": "grouping"}}]
+  rows = [
+    {
+      "label": "grouping, 1 person",
+      "ours": {"side": "ours", "what": "grouping"},
+      "reference": {"side": "reference", "what": "grouping"},
+    }
+  ]
   run, calls = _fake_run({"ours": 2.0, "reference": 100.0})
   rows = vs_pytorch.compare(rows, rounds=3, run=run, log=lambda *_: None)
   assert calls == ["ours", "reference", "reference", "ours", "ours", "reference"]
@@ -45,8 +55,13 @@ def test_rounds_alternate_and_the_ratio_is_reference_over_ours():
 
 
 def test_different_people_stop_the_comparison():
-  rows = [{"label": "grouping", "ours": {"side": "ours", "what": "grouping"},
-           "reference": {"side": "reference", "what": "grouping"}}]
+  rows = [
+    {
+      "label": "grouping",
+      "ours": {"side": "ours", "what": "grouping"},
+      "reference": {"side": "reference", "what": "grouping"},
+    }
+  ]
   moved = [[[1.5, 2.0, 0.5]] * 17]
   run, _ = _fake_run({"ours": 1.0, "reference": 1.0}, {"reference": moved})
   with pytest.raises(AssertionError, match="different people"):
@@ -55,9 +70,17 @@ def test_different_people_stop_the_comparison():
 
 def test_forward_rows_cover_archs_batches_and_our_dtypes():
   args = vs_pytorch.argparse.Namespace(
-      only="forward", archs=["w32_512", "w48_640"], batches=[1, 8],
-      dtypes=["float32", "bfloat16"], runs=3, warmup=1, reference="ref", people=[1],
-      grouping_runs=5, maps_dir="m")
+    only="forward",
+    archs=["w32_512", "w48_640"],
+    batches=[1, 8],
+    dtypes=["float32", "bfloat16"],
+    runs=3,
+    warmup=1,
+    reference="ref",
+    people=[1],
+    grouping_runs=5,
+    maps_dir="m",
+  )
   rows = vs_pytorch.measurements(args)
   assert len(rows) == 8
   assert {r["ours"]["dtype"] for r in rows} == {"float32", "bfloat16"}
@@ -65,7 +88,10 @@ def test_forward_rows_cover_archs_batches_and_our_dtypes():
 
 
 def test_without_a_reference_the_command_says_what_it_needs(tmp_path):
-  out = subprocess.run([sys.executable, "-m", "bench.vs_pytorch", "--reference", str(tmp_path)],
-                       capture_output=True, text=True)
+  out = subprocess.run(
+    [sys.executable, "-m", "bench.vs_pytorch", "--reference", str(tmp_path)],
+    capture_output=True,
+    text=True,
+  )
   assert out.returncode != 0
   assert "clone of the public HigherHRNet repository" in out.stderr

@@ -25,20 +25,24 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def fixture_config(arch_json) -> HRNetConfig:
   """The fixture's own architecture description as an HRNetConfig."""
   return HRNetConfig(
-      stages=tuple(StageConfig(m, tuple(b), tuple(c)) for m, b, c in arch_json["stages"]),
-      deconv_channels=tuple(arch_json["deconv_channels"]),
-      deconv_kernels=tuple(arch_json["deconv_kernels"]),
-      deconv_cat=tuple(arch_json["deconv_cat"]), with_ae=tuple(arch_json["with_ae"]),
-      deconv_blocks=arch_json["deconv_blocks"], final_kernel=arch_json["final_kernel"],
-      tag_per_joint=arch_json["tag_per_joint"])
+    stages=tuple(StageConfig(m, tuple(b), tuple(c)) for m, b, c in arch_json["stages"]),
+    deconv_channels=tuple(arch_json["deconv_channels"]),
+    deconv_kernels=tuple(arch_json["deconv_kernels"]),
+    deconv_cat=tuple(arch_json["deconv_cat"]),
+    with_ae=tuple(arch_json["with_ae"]),
+    deconv_blocks=arch_json["deconv_blocks"],
+    final_kernel=arch_json["final_kernel"],
+    tag_per_joint=arch_json["tag_per_joint"],
+  )
 
 
 def tiny_state_dict():
   return torch.load(TINY_PTH, map_location="cpu", weights_only=True)
 
 
-@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16, jnp.float16],
-                         ids=["float32", "bfloat16", "float16"])
+@pytest.mark.parametrize(
+  "dtype", [jnp.float32, jnp.bfloat16, jnp.float16], ids=["float32", "bfloat16", "float16"]
+)
 def test_converted_outputs_match_pytorch(tiny_model_dir, tiny_reference, dtype):
   module, variables = load_teacher(tiny_model_dir, dtype=dtype)
   outputs = module.apply(variables, tiny_reference["input"], train=False)
@@ -79,10 +83,10 @@ def test_accepts_prefixes_dtypes_and_training_checkpoints(tmp_path, tiny_model_d
   state = tiny_state_dict()
   plain = {k[2:]: v for k, v in state.items()}
   obj = {
-      "plain": plain,
-      "module": {"module." + k: v for k, v in plain.items()},
-      "float32": {k: v.float() for k, v in plain.items()},
-      "training_checkpoint": {"epoch": 3, "model": "pose_higher_hrnet", "state_dict": state},
+    "plain": plain,
+    "module": {"module." + k: v for k, v in plain.items()},
+    "float32": {k: v.float() for k, v in plain.items()},
+    "training_checkpoint": {"epoch": 3, "model": "pose_higher_hrnet", "state_dict": state},
   }[variant]
   src = tmp_path / "ckpt.pth.tar"
   torch.save(obj, src)
@@ -103,7 +107,7 @@ def assert_refused(src, out_dir, match, arch="auto"):
 def test_truncated_file_is_refused(tmp_path):
   src = tmp_path / "truncated.pth"
   data = open(TINY_PTH, "rb").read()
-  src.write_bytes(data[:len(data) // 2])
+  src.write_bytes(data[: len(data) // 2])
   message = assert_refused(src, tmp_path / "out", "not a readable PyTorch checkpoint")
   assert str(src) in message
 
@@ -148,8 +152,12 @@ def test_checkpoint_of_another_architecture_lists_every_difference(tmp_path):
   src = tmp_path / "other.pth"
   torch.save(state, src)
   message = assert_refused(src, tmp_path / "out", "does not match")
-  for key in ("stage3.1.branches.0.0.bn1.weight", "final_layers.1.bias", "conv2.weight",
-              "head.extra.weight"):
+  for key in (
+    "stage3.1.branches.0.0.bn1.weight",
+    "final_layers.1.bias",
+    "conv2.weight",
+    "head.extra.weight",
+  ):
     assert key in message
   assert "2 missing keys" in message and "1 unexpected keys" in message
   assert "1 shape mismatches" in message
@@ -158,8 +166,9 @@ def test_checkpoint_of_another_architecture_lists_every_difference(tmp_path):
 def test_explicit_arch_is_checked_against_the_checkpoint(tmp_path):
   src = tmp_path / "tiny.pth"
   src.write_bytes(open(TINY_PTH, "rb").read())
-  message = assert_refused(src, tmp_path / "out", "does not match architecture 'w32_512'",
-                           arch="w32_512")
+  message = assert_refused(
+    src, tmp_path / "out", "does not match architecture 'w32_512'", arch="w32_512"
+  )
   assert "shape mismatches" in message and "missing keys" in message
 
 
@@ -183,14 +192,19 @@ def test_published_architectures_are_recognised_by_auto():
   for name, cfg in ARCHS.items():
     shapes = convert.expected_torch_shapes(cfg)
     filename = f"pose_higher_hrnet_{name}.pth"
-    assert convert.resolve_config({k: np.zeros(s) for k, s in shapes.items()}, "auto",
-                                  filename) == cfg
+    assert (
+      convert.resolve_config({k: np.zeros(s) for k, s in shapes.items()}, "auto", filename) == cfg
+    )
 
 
 def test_cli_converts_and_reports_errors(tmp_path):
   env = {**os.environ, "PYTHONPATH": REPO}
-  run = lambda *args: subprocess.run([sys.executable, os.path.join(REPO, "convert_hrnet_weights.py"),
-                                      *args], capture_output=True, text=True, env=env)
+  run = lambda *args: subprocess.run(
+    [sys.executable, os.path.join(REPO, "convert_hrnet_weights.py"), *args],
+    capture_output=True,
+    text=True,
+    env=env,
+  )
   ok = run(TINY_PTH, str(tmp_path / "tiny"))
   assert ok.returncode == 0, ok.stderr
   assert os.path.isfile(tmp_path / "tiny" / "arch.json")

@@ -27,8 +27,21 @@ def test_teacher_store_student_chain(synthetic_root, tmp_path):
   assert weights.read_arch(teacher_model)["model"] == "higher_hrnet"
 
   predictions = str(tmp_path / "predictions")
-  infer_teacher.main(["--teacher", teacher_model, "--coco", synthetic_root, "--split",
-                      "train2017", "--out", predictions, "--input-size", "64", "--no-progress"])
+  infer_teacher.main(
+    [
+      "--teacher",
+      teacher_model,
+      "--coco",
+      synthetic_root,
+      "--split",
+      "train2017",
+      "--out",
+      predictions,
+      "--input-size",
+      "64",
+      "--no-progress",
+    ]
+  )
   store = teacher_store.TeacherStore(os.path.join(predictions, "teacher"))
   assert len(store) == 24
 
@@ -38,7 +51,8 @@ def test_teacher_store_student_chain(synthetic_root, tmp_path):
   student_stats = trainer.train_and_evaluate(config, student_dir)
   assert set(student_stats) >= {"AP", "AR"}
 
-  rows = compare_models.main([teacher_model, os.path.join(student_dir, "export"),
-                              "--input-size", "64", "--runs", "2"])
+  rows = compare_models.main(
+    [teacher_model, os.path.join(student_dir, "export"), "--input-size", "64", "--runs", "2"]
+  )
   assert [r["kind"] for r in rows] == ["higher_hrnet", "attention_student"]
   assert all(r["gmac_conv"] > 0 and r["latency_ms"] > 0 for r in rows)

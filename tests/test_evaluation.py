@@ -49,5 +49,6 @@ def test_restricted_to_the_listed_images(ground_truth):
   assert evaluation.evaluate(ground_truth, results, with_people[:1])["AP"] == pytest.approx(1.0)
   assert evaluation.evaluate(ground_truth, results)["AP"] < 1.0
   with pytest.raises(ValueError, match="not in the ground truth"):
-    evaluation.evaluate(ground_truth, [{"image_id": 12345678, "category_id": 1,
-                                        "keypoints": [0] * 51, "score": 1.0}])
+    evaluation.evaluate(
+      ground_truth, [{"image_id": 12345678, "category_id": 1, "keypoints": [0] * 51, "score": 1.0}]
+    )

@@ -32,8 +32,10 @@ def _same_candidates(got, reference, atol):
   """The same peaks (x, y) with the same values and tags, in any order among ties;
   peaks tied with the k-th value may be swapped for another of that value."""
   for b, j in np.ndindex(reference["values"].shape[:2]):
-    peaks = lambda o: {(int(x), int(y)): (v, t) for x, y, v, t in zip(
-        o["x"][b, j], o["y"][b, j], o["values"][b, j], o["tags_at"][b, j])}
+    peaks = lambda o: {
+      (int(x), int(y)): (v, t)
+      for x, y, v, t in zip(o["x"][b, j], o["y"][b, j], o["values"][b, j], o["tags_at"][b, j])
+    }
     want, have = peaks(reference), peaks(got)
     last = reference["values"][b, j].min()
     for xy, (value, tag) in want.items():
@@ -65,16 +67,14 @@ def test_tflite_float16_within_tolerance(exported):
   got = export.run_tflite(path, images)
   _check(reference, got, 1e-2)
   scale = np.abs(reference["heatmaps"]).max()
-  np.testing.assert_allclose(got["values"][..., 0], reference["values"][..., 0],
-                             atol=1e-2 * scale)
+  np.testing.assert_allclose(got["values"][..., 0], reference["values"][..., 0], atol=1e-2 * scale)
 
 
 def test_command_line_writes_and_checks_every_format(small_student_dir, tmp_path, capsys):
   """The README's command: SavedModel and both TFLite files written, then each
   read back and compared with JAX (the float32 file first written, then read)."""
   out = tmp_path / "export"
-  export.main(["--model", small_student_dir, "--out", str(out), "--height", "64",
-               "--width", "64"])
+  export.main(["--model", small_student_dir, "--out", str(out), "--height", "64", "--width", "64"])
   printed = capsys.readouterr().out
   for name in ("saved_model", "student_float32.tflite", "student_float16.tflite"):
     assert (out / name).exists(), name

@@ -39,7 +39,8 @@ def test_folded_teacher_matches_unfolded(tiny_model_dir):
 def test_folded_variables_from_another_model_are_refused():
   module, variables, x = _student()
   folded = folding.fold_batch_norm(module, variables, x)
-  other = student.AttentionStudent(config=student.StudentConfig(
-      **{**SMALL_STUDENT, "colour_channels": 0}))
+  other = student.AttentionStudent(
+    config=student.StudentConfig(**{**SMALL_STUDENT, "colour_channels": 0})
+  )
   with pytest.raises(Exception):
     folding.folded_apply(other, folded, x[..., :3])

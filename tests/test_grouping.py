@@ -13,8 +13,9 @@ FIXTURE = os.path.join(os.path.dirname(__file__), "data", "grouping_7.npz")
 
 def _case(c):
   d = np.load(FIXTURE)
-  det, tag, people, scores, params = (d[f"case{c}_{k}"] for k in
-                                      ("det", "tag", "people", "scores", "params"))
+  det, tag, people, scores, params = (
+    d[f"case{c}_{k}"] for k in ("det", "tag", "people", "scores", "params")
+  )
   # (17, H, W) -> (1, H, W, 17); (17 | 1, H, W, D) -> (1, H, W, 17 | 1, D)
   return det.transpose(1, 2, 0)[None], tag.transpose(1, 2, 0, 3)[None], people, scores, params
 
@@ -22,11 +23,14 @@ def _case(c):
 @pytest.mark.parametrize("c", range(6))
 def test_same_people_in_the_same_order_as_the_reference(c):
   heatmaps, tags, want, want_scores, params = _case(c)
-  cfg = grouping.GroupingConfig(detection_threshold=float(params[1]),
-                                tag_threshold=float(params[2]),
-                                max_num_people=int(params[3]), nms_kernel=int(params[4]))
+  cfg = grouping.GroupingConfig(
+    detection_threshold=float(params[1]),
+    tag_threshold=float(params[2]),
+    max_num_people=int(params[3]),
+    nms_kernel=int(params[4]),
+  )
   assert tags.shape[3] == (17 if params[0] else 1)
-  (people, scores), = grouping.group(heatmaps, tags, cfg)
+  ((people, scores),) = grouping.group(heatmaps, tags, cfg)
   assert people.shape == want.shape
   np.testing.assert_allclose(people, want, atol=1e-4)
   np.testing.assert_allclose(scores, want_scores, atol=1e-6)
@@ -34,8 +38,9 @@ def test_same_people_in_the_same_order_as_the_reference(c):
 
 def test_batched_images_are_grouped_independently():
   heatmaps, tags, want, _, _ = _case(0)
-  batch = grouping.group(np.concatenate([heatmaps, 0 * heatmaps, heatmaps]),
-                         np.concatenate([tags, tags, tags]))
+  batch = grouping.group(
+    np.concatenate([heatmaps, 0 * heatmaps, heatmaps]), np.concatenate([tags, tags, tags])
+  )
   assert len(batch[1][0]) == 0
   for people, _ in (batch[0], batch[2]):
     np.testing.assert_allclose(people, want, atol=1e-4)
@@ -50,14 +55,15 @@ def test_nms_keeps_only_local_maxima():
 
 
 def test_no_detections_no_people():
-  (people, scores), = grouping.group(np.zeros((1, 16, 16, 17), np.float32),
-                                     np.zeros((1, 16, 16, 17, 1), np.float32))
+  ((people, scores),) = grouping.group(
+    np.zeros((1, 16, 16, 17), np.float32), np.zeros((1, 16, 16, 17, 1), np.float32)
+  )
   assert people.shape == (0, 17, 4) and scores.shape == (0,)
 
 
 def test_refine_fills_only_missing_joints_like_a_full_search():
   heatmaps, tags, _, _, _ = _case(5)
-  (people, _), = grouping.group(heatmaps, tags, grouping.GroupingConfig(refine=False))
+  ((people, _),) = grouping.group(heatmaps, tags, grouping.GroupingConfig(refine=False))
   refined = grouping.refine(people, heatmaps[0], tags[0])
   detected = people[..., 2] > 0
   np.testing.assert_array_equal(refined[detected], people[detected])
@@ -78,7 +84,8 @@ def test_both_solvers_find_minimum_cost_assignments():
   for _ in range(20):
     rows = rng.integers(1, 8)
     cost = np.round(rng.uniform(0, 3, (rows, rows + rng.integers(0, 4)))) * 100 - rng.uniform(
-        0, 1, (rows, 1))
+      0, 1, (rows, 1)
+    )
     best = cost[linear_sum_assignment(cost)].sum()
     for solver in ("munkres", "scipy"):
       pairs = grouping._assign(cost, solver)
@@ -93,6 +100,7 @@ def test_the_munkres_shortcut_returns_what_munkres_returns():
   tie-heavy matrices (rounded distances, equal values, duplicate people) its
   pairs are munkres's own, and the shortcut is taken at least sometimes."""
   import munkres
+
   rng = np.random.default_rng(1)
   taken = 0
   for _ in range(3000):
@@ -118,8 +126,12 @@ def test_refine_search_takes_the_first_maximum_on_ties():
   planes = np.round(rng.normal(0, 2, (17, 2, 40, 56)))
   joints = rng.integers(0, 17, 12).astype(np.int32)
   means = np.round(rng.normal(0, 2, (12, 2))).astype(np.float32)
-  x, y, value, dx, dy = (np.asarray(a) for a in grouping.refine_search(
-      heatmaps.astype(np.float32), planes.astype(np.float32), means, joints))
+  x, y, value, dx, dy = (
+    np.asarray(a)
+    for a in grouping.refine_search(
+      heatmaps.astype(np.float32), planes.astype(np.float32), means, joints
+    )
+  )
   for n, k in enumerate(joints):
     score = heatmaps[k] - np.round(np.sqrt(((planes[k] - means[n][:, None, None]) ** 2).sum(0)))
     want_y, want_x = np.unravel_index(np.argmax(score), score.shape)

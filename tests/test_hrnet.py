@@ -12,27 +12,49 @@ from rtpe_jax.models.summary import conv_equations
 from rtpe_jax.models import HigherHRNet, HRNetConfig, HRNetStem, StageConfig, load_teacher
 
 SMALL = HRNetConfig(
-    stages=(StageConfig(1, (1, 1), (8, 16)), StageConfig(1, (1, 1, 1), (8, 16, 24))),
-    deconv_channels=(8,), deconv_kernels=(4,), deconv_cat=(True,), with_ae=(True, False),
-    deconv_blocks=1, stem_channels=16, layer1_blocks=1, layer1_planes=8)
+  stages=(StageConfig(1, (1, 1), (8, 16)), StageConfig(1, (1, 1, 1), (8, 16, 24))),
+  deconv_channels=(8,),
+  deconv_kernels=(4,),
+  deconv_cat=(True,),
+  with_ae=(True, False),
+  deconv_blocks=1,
+  stem_channels=16,
+  layer1_blocks=1,
+  layer1_planes=8,
+)
 
 VARIANTS = {
-    "published_like": SMALL,
-    "shared_tag": dataclasses.replace(SMALL, tag_per_joint=False),
-    "final_kernel_3": dataclasses.replace(SMALL, final_kernel=3),
-    "two_deconvs_cat_then_plain": dataclasses.replace(
-        SMALL, deconv_channels=(8, 4), deconv_kernels=(4, 4), deconv_cat=(True, False),
-        with_ae=(True, False, False)),
-    "deconv_kernel_2_and_3": dataclasses.replace(
-        SMALL, deconv_channels=(8, 8), deconv_kernels=(2, 3), deconv_cat=(False, True),
-        with_ae=(True, True, False)),
-    "no_deconv": dataclasses.replace(SMALL, deconv_channels=(), deconv_kernels=(),
-                                     deconv_cat=(), with_ae=(True,), deconv_blocks=0),
-    "stage_changes_last_branch": HRNetConfig(
-        stages=(StageConfig(1, (1, 1), (8, 16)), StageConfig(2, (1, 2, 1), (8, 12, 24))),
-        deconv_channels=(8,), deconv_kernels=(4,), deconv_cat=(True,),
-        with_ae=(False, True), deconv_blocks=2, stem_channels=16, layer1_blocks=2,
-        layer1_planes=8),
+  "published_like": SMALL,
+  "shared_tag": dataclasses.replace(SMALL, tag_per_joint=False),
+  "final_kernel_3": dataclasses.replace(SMALL, final_kernel=3),
+  "two_deconvs_cat_then_plain": dataclasses.replace(
+    SMALL,
+    deconv_channels=(8, 4),
+    deconv_kernels=(4, 4),
+    deconv_cat=(True, False),
+    with_ae=(True, False, False),
+  ),
+  "deconv_kernel_2_and_3": dataclasses.replace(
+    SMALL,
+    deconv_channels=(8, 8),
+    deconv_kernels=(2, 3),
+    deconv_cat=(False, True),
+    with_ae=(True, True, False),
+  ),
+  "no_deconv": dataclasses.replace(
+    SMALL, deconv_channels=(), deconv_kernels=(), deconv_cat=(), with_ae=(True,), deconv_blocks=0
+  ),
+  "stage_changes_last_branch": HRNetConfig(
+    stages=(StageConfig(1, (1, 1), (8, 16)), StageConfig(2, (1, 2, 1), (8, 12, 24))),
+    deconv_channels=(8,),
+    deconv_kernels=(4,),
+    deconv_cat=(True,),
+    with_ae=(False, True),
+    deconv_blocks=2,
+    stem_channels=16,
+    layer1_blocks=2,
+    layer1_planes=8,
+  ),
 }
 
 
@@ -96,12 +118,17 @@ def test_input_size_must_be_multiple_of_32():
     module.init(jax.random.key(0), jnp.ones((1, 64, 80, 3)))
 
 
-@pytest.mark.parametrize("bad, match", [
+@pytest.mark.parametrize(
+  "bad, match",
+  [
     (dict(deconv_kernels=(5,)), "kernel 5"),
     (dict(with_ae=(True,)), "one per output"),
-    (dict(stages=(StageConfig(1, (1, 1), (8, 16)), StageConfig(1, (1, 1, 1), (12, 16, 24)))),
-     "last branch only"),
-])
+    (
+      dict(stages=(StageConfig(1, (1, 1), (8, 16)), StageConfig(1, (1, 1, 1), (12, 16, 24)))),
+      "last branch only",
+    ),
+  ],
+)
 def test_invalid_configs_are_rejected(bad, match):
   with pytest.raises(ValueError, match=match):
     dataclasses.replace(SMALL, **bad)
@@ -118,6 +145,7 @@ def test_stem_reuses_teacher_weights(tiny_model_dir, tiny_reference):
   stem_variables = {c: v["stem"] for c, v in variables.items()}
   features = stem.apply(stem_variables, tiny_reference["input"])
   assert features.shape == (1, 32, 24, 256)
-  _, inter = module.apply(variables, tiny_reference["input"], capture_intermediates=True,
-                          mutable=["intermediates"])
+  _, inter = module.apply(
+    variables, tiny_reference["input"], capture_intermediates=True, mutable=["intermediates"]
+  )
   np.testing.assert_array_equal(features, inter["intermediates"]["stem"]["__call__"][0])

@@ -22,12 +22,25 @@ def coco_copy(synthetic_root, tmp_path):
 
 
 def _args(model, root, out, *extra):
-  return ["--teacher", model, "--coco", root, "--split", "val2017", "--out", out,
-          "--input-size", "128", "--no-progress", *extra]
+  return [
+    "--teacher",
+    model,
+    "--coco",
+    root,
+    "--split",
+    "val2017",
+    "--out",
+    out,
+    "--input-size",
+    "128",
+    "--no-progress",
+    *extra,
+  ]
 
 
-def test_store_results_and_table_survive_corruption_and_restart(tiny_model_dir, coco_copy,
-                                                                tmp_path, monkeypatch, capsys):
+def test_store_results_and_table_survive_corruption_and_restart(
+  tiny_model_dir, coco_copy, tmp_path, monkeypatch, capsys
+):
   out = str(tmp_path / "pred")
   names = sorted(os.listdir(os.path.join(coco_copy, "images", "val2017")))
   broken = os.path.join(coco_copy, "images", "val2017", names[2])
@@ -58,7 +71,8 @@ def test_store_results_and_table_survive_corruption_and_restart(tiny_model_dir, 
   prediction = store[store.image_ids()[0]]
   assert prediction.heatmaps.shape[-1] == 17 and prediction.tags.shape[-1] == 17
   assert prediction.affine[0, 0] > 0 and prediction.tag_affine[0, 0] == pytest.approx(
-      2 * prediction.affine[0, 0])
+    2 * prediction.affine[0, 0]
+  )
   with open(os.path.join(out, "failures.txt")) as f:
     assert names[2] in f.read()
   with open(os.path.join(out, "results.json")) as f:
@@ -71,8 +85,9 @@ def test_store_results_and_table_survive_corruption_and_restart(tiny_model_dir, 
 def test_shards_split_the_work(tiny_model_dir, synthetic_root, tmp_path):
   out = str(tmp_path / "pred")
   for shard in ("0/2", "1/2"):
-    infer_teacher.main(_args(tiny_model_dir, synthetic_root, out, "--shard", shard, "--eval",
-                             "--scales", "1", "0.5"))
+    infer_teacher.main(
+      _args(tiny_model_dir, synthetic_root, out, "--shard", shard, "--eval", "--scales", "1", "0.5")
+    )
   with open(os.path.join(out, "ap.json")) as f:
     assert "AP" in json.load(f)
   store = ts.TeacherStore(os.path.join(out, "teacher"))
@@ -97,8 +112,19 @@ def test_a_folder_of_images(tiny_model_dir, synthetic_root, tmp_path):
     shutil.copy(os.path.join(source, name), folder / name)
   (folder / "broken.jpg").write_bytes(b"\xff\xd8 truncated")
   out = str(tmp_path / "pred")
-  infer_teacher.main(["--teacher", tiny_model_dir, "--images", str(folder), "--out", out,
-                      "--input-size", "128", "--no-progress"])
+  infer_teacher.main(
+    [
+      "--teacher",
+      tiny_model_dir,
+      "--images",
+      str(folder),
+      "--out",
+      out,
+      "--input-size",
+      "128",
+      "--no-progress",
+    ]
+  )
   assert len(ts.TeacherStore(os.path.join(out, "teacher"))) == 2
   with open(os.path.join(out, "failures.txt")) as f:
     assert "broken.jpg" in f.read()

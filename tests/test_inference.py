@@ -28,16 +28,20 @@ def stand_in(variables, x):
   two outputs."""
   del variables
   rgb = x.astype(jnp.float32) / 255.0
-  pool = lambda a, k: jax.lax.reduce_window(a, 0.0, jax.lax.add, (1, k, k, 1), (1, k, k, 1),
-                                            "VALID") / k**2
+  pool = lambda a, k: (
+    jax.lax.reduce_window(a, 0.0, jax.lax.add, (1, k, k, 1), (1, k, k, 1), "VALID") / k**2
+  )
   red, green = rgb[..., :1], rgb[..., 1:2]
-  quarter = jnp.concatenate([jnp.repeat(pool(red, 4), 17, -1),
-                             jnp.repeat(3 * pool(green, 4), 17, -1)], -1)
+  quarter = jnp.concatenate(
+    [jnp.repeat(pool(red, 4), 17, -1), jnp.repeat(3 * pool(green, 4), 17, -1)], -1
+  )
   return [quarter, jnp.repeat(pool(red, 2), 17, -1)]
 
 
-@pytest.mark.parametrize("hw, scales, flip", [
-    ((200, 300), (1.0,), True), ((300, 200), (1.0,), False), ((200, 300), (2.0, 1.0, 0.5), True)])
+@pytest.mark.parametrize(
+  "hw, scales, flip",
+  [((200, 300), (1.0,), True), ((300, 200), (1.0,), False), ((200, 300), (2.0, 1.0, 0.5), True)],
+)
 def test_people_land_on_the_known_positions(hw, scales, flip):
   h, w = hw
   blobs = BLOBS if w > h else tuple((y, x, g) for x, y, g in BLOBS)
@@ -54,10 +58,15 @@ def test_people_land_on_the_known_positions(hw, scales, flip):
 def test_tags_per_scale_and_flip():
   image = _image(200, 300)
   spec = inference.OutputSpec()
-  for scales, flip, all_scales, depth in (((1.0,), True, False, 2), ((1.0,), False, False, 1),
-                                          ((2.0, 1.0), True, False, 2), ((2.0, 1.0), True, True, 4)):
-    cfg = inference.ProtocolConfig(input_size=128, scales=scales, flip=flip,
-                                   tags_from_all_scales=all_scales)
+  for scales, flip, all_scales, depth in (
+    ((1.0,), True, False, 2),
+    ((1.0,), False, False, 1),
+    ((2.0, 1.0), True, False, 2),
+    ((2.0, 1.0), True, True, 4),
+  ):
+    cfg = inference.ProtocolConfig(
+      input_size=128, scales=scales, flip=flip, tags_from_all_scales=all_scales
+    )
     heatmaps, tags, (_, _, size) = inference.multi_person_maps(stand_in, {}, spec, image, cfg)
     assert heatmaps.shape == (1, size[1], size[0], 17)
     assert tags.shape == (1, size[1], size[0], 17, depth)
@@ -105,16 +114,18 @@ def perfect_protocol_run(root: str, strides, flip: bool, input_size: int = 256):
   test protocol, grouping and COCOeval on the val split of `root`."""
   ground_truth = coco.load_coco(root, "val2017")
   image_ids = coco.select_image_ids(ground_truth)
-  spec = inference.OutputSpec(with_heatmaps=(True,) * len(strides),
-                              with_tags=(True,) + (False,) * (len(strides) - 1))
+  spec = inference.OutputSpec(
+    with_heatmaps=(True,) * len(strides), with_tags=(True,) + (False,) * (len(strides) - 1)
+  )
   cfg = inference.ProtocolConfig(input_size=input_size, flip=flip)
   results, offsets = [], []
   for image_id in image_ids:
     ann = coco.image_annotations(ground_truth, root, "val2017", image_id)
     size, center, scale = inference.scale_size(ann.height, ann.width, input_size, 1.0, 1.0)
     joints = ann.joints.copy()
-    joints[..., :2] = coordinates.apply(inference.resize_affine(center, scale, size),
-                                        joints[..., :2])
+    joints[..., :2] = coordinates.apply(
+      inference.resize_affine(center, scale, size), joints[..., :2]
+    )
     variables = perfect_outputs(joints, (size[1], size[0]), strides, flip)
     image = np.zeros((ann.height, ann.width, 3), np.uint8)
     keypoints, scores = protocol_people(perfect_network, variables, spec, image, cfg)

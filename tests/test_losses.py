@@ -96,11 +96,20 @@ def test_higher_hrnet_loss_weight_and_hard_joints():
   j = 3
   outputs = [jnp.zeros((1, 2, 2, j)).at[..., 0].set(1.0).at[..., 1].set(3.0)]  # joints: 1, 9, 0
   heatmaps, weights = [jnp.zeros((1, 2, 2, j))], [jnp.ones((1, 2, 2))]
-  terms = losses.higher_hrnet_loss(outputs, heatmaps, weights, None, num_joints=j,
-                                   with_tags=(False,), heatmap_weight=10.0, ohkm_top=2)
+  terms = losses.higher_hrnet_loss(
+    outputs,
+    heatmaps,
+    weights,
+    None,
+    num_joints=j,
+    with_tags=(False,),
+    heatmap_weight=10.0,
+    ohkm_top=2,
+  )
   assert float(terms["heatmap_0"][0]) == pytest.approx(10.0 * (9.0 + 1.0) / 2)
-  plain = losses.higher_hrnet_loss(outputs, heatmaps, weights, None, num_joints=j,
-                                   with_tags=(False,))
+  plain = losses.higher_hrnet_loss(
+    outputs, heatmaps, weights, None, num_joints=j, with_tags=(False,)
+  )
   assert float(plain["heatmap_0"][0]) == pytest.approx((1.0 + 9.0 + 0.0) / 3)
 
 

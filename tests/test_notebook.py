@@ -62,14 +62,19 @@ def test_notebook_runs_top_to_bottom(tmp_path, monkeypatch):
   """Every cell runs without error in a fresh kernel; the figures, the AP table,
   the frames/s line and the TFLite files come out."""
   from nbclient import NotebookClient
+
   monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
   monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
   nb = _read()
   first = next(cell for cell in nb.cells if cell.cell_type == "code")
   work = tmp_path / "work"
   first.source += CI_PARAMETERS.format(data=str(tmp_path / "data"), work=str(work))
-  NotebookClient(nb, timeout=900, kernel_name="python3",
-                 resources={"metadata": {"path": os.path.dirname(NOTEBOOK)}}).execute()
+  NotebookClient(
+    nb,
+    timeout=900,
+    kernel_name="python3",
+    resources={"metadata": {"path": os.path.dirname(NOTEBOOK)}},
+  ).execute()
 
   outputs = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs]
   errors = [out for out in outputs if out.output_type == "error"]

@@ -9,8 +9,16 @@ from rtpe_jax import optim
 
 
 def test_cosine_restarts_scale_peak_floor_and_period_per_cycle():
-  s = optim.cosine_restarts(peak=1.0, floor=0.1, period=10, total_steps=100, warmup=5,
-                            peak_decay=0.5, floor_decay=0.5, period_mult=2.0)
+  s = optim.cosine_restarts(
+    peak=1.0,
+    floor=0.1,
+    period=10,
+    total_steps=100,
+    warmup=5,
+    peak_decay=0.5,
+    floor_decay=0.5,
+    period_mult=2.0,
+  )
   assert float(s(0)) == 0.0 and float(s(5)) == pytest.approx(1.0)  # warm-up to the first peak
   # Cycles start at 5, 15, 35, 75 with peaks 1, 0.5, 0.25, 0.125 and lengths 10, 20, 40.
   for start, peak in ((5, 1.0), (15, 0.5), (35, 0.25), (75, 0.125)):
@@ -31,10 +39,13 @@ def test_attention_divisor_decays_from_start_to_one():
 
 def _params():
   leaf = lambda *s: jnp.ones(s)
-  return {"teacher_stem": {"conv1": {"kernel": leaf(3, 3, 3, 4)}},
-          "segmentation": {"logits": {"kernel": leaf(3, 3, 4, 1)}},
-          "mid": {"kernel": leaf(1, 1, 4, 4)},
-          "detector_0": {"kernel": leaf(3, 3, 4, 4)}, "head": {"bias": leaf(18)}}
+  return {
+    "teacher_stem": {"conv1": {"kernel": leaf(3, 3, 3, 4)}},
+    "segmentation": {"logits": {"kernel": leaf(3, 3, 4, 1)}},
+    "mid": {"kernel": leaf(1, 1, 4, 4)},
+    "detector_0": {"kernel": leaf(3, 3, 4, 4)},
+    "head": {"bias": leaf(18)},
+  }
 
 
 def test_labels_split_and_merge():

@@ -29,23 +29,33 @@ def test_train_batches_have_fixed_shapes(cfg):
   batch = _samples(pipeline.train_dataset(cfg), 1)[0]
   shapes = {k: v.shape for k, v in batch.items()}
   assert shapes == {
-      "image_id": (4,), "image": (4, 128, 128, 3),
-      "weights_4": (4, 32, 32), "person_mask_4": (4, 32, 32), "heatmaps_4": (4, 1, 32, 32, 17),
-      "weights_2": (4, 64, 64), "person_mask_2": (4, 64, 64), "heatmaps_2": (4, 1, 64, 64, 17),
-      "tags": (4, 30, 17, 2), "joints": (4, 30, 17, 3),
-      "teacher_heatmaps": (4, 32, 32, 17), "teacher_tags": (4, 32, 32, 17)}
+    "image_id": (4,),
+    "image": (4, 128, 128, 3),
+    "weights_4": (4, 32, 32),
+    "person_mask_4": (4, 32, 32),
+    "heatmaps_4": (4, 1, 32, 32, 17),
+    "weights_2": (4, 64, 64),
+    "person_mask_2": (4, 64, 64),
+    "heatmaps_2": (4, 1, 64, 64, 17),
+    "tags": (4, 30, 17, 2),
+    "joints": (4, 30, 17, 3),
+    "teacher_heatmaps": (4, 32, 32, 17),
+    "teacher_tags": (4, 32, 32, 17),
+  }
   assert batch["image"].dtype == np.uint8
   assert batch["heatmaps_4"].max() > 0.9 and batch["teacher_heatmaps"].max() > 0.5
   declared = schema.sample_fields(cfg, tag_channels=17)  # what the schema says a sample is
   assert {f.name: ((4, *f.shape), np.dtype(f.dtype)) for f in declared} == {
-      k: (v.shape, v.dtype) for k, v in batch.items()}
+    k: (v.shape, v.dtype) for k, v in batch.items()
+  }
 
 
 def test_deterministic_resumable_and_sharded(cfg):
   first = _samples(pipeline.train_dataset(cfg, batch=False, process_count=1, process_index=0), 8)
   again = _samples(pipeline.train_dataset(cfg, batch=False, process_count=1, process_index=0), 8)
-  resumed = _samples(pipeline.train_dataset(cfg, start=5, batch=False, process_count=1,
-                                            process_index=0), 3)
+  resumed = _samples(
+    pipeline.train_dataset(cfg, start=5, batch=False, process_count=1, process_index=0), 3
+  )
   for a, b in zip(first, again):
     for key in a:
       np.testing.assert_array_equal(a[key], b[key])
@@ -63,8 +73,10 @@ def test_deterministic_resumable_and_sharded(cfg):
 
 def test_an_epoch_visits_every_training_image_once(cfg):
   source = pipeline.make_source(cfg, cfg.train_split, require_people=True)
-  ids = [int(s["image_id"]) for s in _samples(
-      pipeline.train_dataset(cfg, source=source, batch=False), len(source))]
+  ids = [
+    int(s["image_id"])
+    for s in _samples(pipeline.train_dataset(cfg, source=source, batch=False), len(source))
+  ]
   assert sorted(ids) == sorted(source.image_ids)
   assert ids != sorted(ids)
 
@@ -96,8 +108,10 @@ def test_missing_teacher_entries_are_named_or_skipped(cfg, synthetic_root, tmp_p
       p = full[image_id]
       writer.add(image_id, p)
   cfg.teacher_store = store
-  with pytest.raises(ts.MissingPrediction,
-                     match=rf"no teacher prediction for 2 of .* e\.g\. \[{source.image_ids[0]}, "):
+  with pytest.raises(
+    ts.MissingPrediction,
+    match=rf"no teacher prediction for 2 of .* e\.g\. \[{source.image_ids[0]}, ",
+  ):
     pipeline.train_dataset(cfg)
   cfg.skip_missing_teacher = True
   with caplog.at_level(logging.WARNING):
@@ -119,6 +133,7 @@ def test_corrupt_teacher_entry_is_named_or_skipped(cfg, tmp_path):
   with pytest.raises(tf.errors.InvalidArgumentError, match=rf"image {victim} .*checksum"):
     _samples(pipeline.train_dataset(cfg, batch=False), one_epoch)
   cfg.skip_missing_teacher = True
-  ids = [int(s["image_id"]) for s in _samples(pipeline.train_dataset(cfg, batch=False),
-                                              one_epoch - 1)]
+  ids = [
+    int(s["image_id"]) for s in _samples(pipeline.train_dataset(cfg, batch=False), one_epoch - 1)
+  ]
   assert sorted(ids) == sorted(source.image_ids[1:])

@@ -37,12 +37,13 @@ def test_unpadded_prediction_is_the_protocol(model, small_student_dir):
   whole-map protocol (`inference.multi_person_maps`, `group_and_map`: every map
   to the host grouping) on the unfolded model."""
   from rtpe_jax.models import weights
+
   module, variables = weights.load_model(small_student_dir)
   network, spec = predict.network_and_spec(module, fold=False)
   image = _scene(0)
   cfg = inference.ProtocolConfig(input_size=128)
   heatmaps, tags, mapping = inference.multi_person_maps(network, variables, spec, image, cfg)
-  (want, want_scores), = inference.group_and_map(heatmaps, tags, *mapping, cfg.grouping)
+  ((want, want_scores),) = inference.group_and_map(heatmaps, tags, *mapping, cfg.grouping)
   got, scores = predict.predict_image(model, image, buckets=())
   assert len(want) > 0
   np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
@@ -61,8 +62,10 @@ def test_one_compile_per_bucket_and_nothing_found_in_the_padding(model):
     found = np.asarray(frame.candidates["values"][0]) > 0
     assert np.all(np.asarray(frame.candidates["x"][0])[found] < w)
     assert np.all(np.asarray(frame.candidates["y"][0])[found] < h)
-  canvases = {predict.canvas_size(inference.scale_size(*s[:2], 128, 1.0, 1.0)[0], 128,
-                                  (1.0, 1.5, 2.0)) for s in shapes}
+  canvases = {
+    predict.canvas_size(inference.scale_size(*s[:2], 128, 1.0, 1.0)[0], 128, (1.0, 1.5, 2.0))
+    for s in shapes
+  }
   assert predict._canvas_maps._cache_size() - before <= len(canvases) < len(shapes) + 1
 
 
@@ -78,16 +81,24 @@ def test_overlapped_stream_gives_the_sequential_results(model):
 
 def test_cli_on_coco_photos_and_a_synthetic_video(small_student_dir, tmp_path, capsys):
   out = tmp_path / "photos"
-  assert predict_cli.main(["--model", small_student_dir, "--dir", DATA, "--out", str(out),
-                           "--input-size", "128"]) == 0
+  assert (
+    predict_cli.main(
+      ["--model", small_student_dir, "--dir", DATA, "--out", str(out), "--input-size", "128"]
+    )
+    == 0
+  )
   results = json.load(open(out / "keypoints.json"))
   assert {r["image_id"] for r in results} <= {1000, 2685}
   assert (out / "000000001000.png").exists() and (out / "000000002685.png").exists()
 
   video = synthetic.write_video(str(tmp_path / "clip.avi"), num_frames=6, size=128)
   out = tmp_path / "video"
-  assert predict_cli.main(["--model", small_student_dir, "--video", video, "--out", str(out),
-                           "--dtype", "bfloat16"]) == 0
+  assert (
+    predict_cli.main(
+      ["--model", small_student_dir, "--video", video, "--out", str(out), "--dtype", "bfloat16"]
+    )
+    == 0
+  )
   printed = capsys.readouterr().out
   assert "6 frames 170x128" in printed and "frames/s" in printed and "compile" in printed
   assert os.path.getsize(out / "overlay.avi") > 0

@@ -15,11 +15,18 @@ def _init(module, hw=(64, 64)):
   return module.init(jax.random.key(0), x), x
 
 
-@pytest.mark.parametrize("stem, tags, colour", [("teacher", 1, 16), ("own", 17, 0),
-                                                ("teacher", 0, 0)])
+@pytest.mark.parametrize(
+  "stem, tags, colour", [("teacher", 1, 16), ("own", 17, 0), ("teacher", 0, 0)]
+)
 def test_outputs_for_every_variant(stem, tags, colour):
-  cfg = student.StudentConfig(stem=stem, tag_channels=tags, colour_channels=colour, channels=16,
-                              segmentation_channels=8, detector_steps=2)
+  cfg = student.StudentConfig(
+    stem=stem,
+    tag_channels=tags,
+    colour_channels=colour,
+    channels=16,
+    segmentation_channels=8,
+    detector_steps=2,
+  )
   module = student.AttentionStudent(config=cfg)
   variables, x = _init(module)
   out = module.apply(variables, x, attention_divisor=20.0)
@@ -32,8 +39,14 @@ def test_outputs_for_every_variant(stem, tags, colour):
 
 
 def test_fresh_head_starts_near_zero():
-  cfg = student.StudentConfig(stem="own", own_stem_channels=(8, 16), stem_features=16,
-                              channels=16, segmentation_channels=8, detector_steps=2)
+  cfg = student.StudentConfig(
+    stem="own",
+    own_stem_channels=(8, 16),
+    stem_features=16,
+    channels=16,
+    segmentation_channels=8,
+    detector_steps=2,
+  )
   module = student.AttentionStudent(config=cfg)
   x = jax.random.normal(jax.random.key(1), (2, 64, 64, 6))
   variables = module.init(jax.random.key(0), x)
@@ -65,8 +78,9 @@ def test_teacher_stem_is_the_teachers():
   teacher_variables = {k: {"stem": v} for k, v in stem_variables.items()}
   module = student.AttentionStudent(config=student.StudentConfig(colour_channels=0, channels=16))
   variables = student.with_teacher_stem(_init(module)[0], teacher_variables)
-  np.testing.assert_allclose(module.apply(variables, x)["stem"], stem.apply(stem_variables, x),
-                             rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(
+    module.apply(variables, x)["stem"], stem.apply(stem_variables, x), rtol=1e-5, atol=1e-5
+  )
 
 
 def test_student_runs_the_test_protocol():
@@ -79,9 +93,16 @@ def test_student_runs_the_test_protocol():
 
 
 def test_fine_heatmaps_are_a_second_protocol_output():
-  cfg = student.StudentConfig(stem="own", stem_features=32, channels=16, segmentation_channels=8,
-                              detector_steps=1, colour_channels=0, tag_channels=17,
-                              fine_heatmaps=True)
+  cfg = student.StudentConfig(
+    stem="own",
+    stem_features=32,
+    channels=16,
+    segmentation_channels=8,
+    detector_steps=1,
+    colour_channels=0,
+    tag_channels=17,
+    fine_heatmaps=True,
+  )
   module = student.AttentionStudent(config=cfg)
   variables, x = _init(module)
   out = module.apply(variables, x)

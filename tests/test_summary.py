@@ -18,8 +18,11 @@ def test_parameter_counts_equal_the_reference(arch):
   assert summary.count_params(variables["params"]) == reference_params
   # The same count from the PyTorch state dict the converter expects (BN
   # running statistics are buffers there, not parameters).
-  torch_params = sum(int(np.prod(s)) for k, s in expected_torch_shapes(ARCHS[arch]).items()
-                     if not k.endswith(("running_mean", "running_var")))
+  torch_params = sum(
+    int(np.prod(s))
+    for k, s in expected_torch_shapes(ARCHS[arch]).items()
+    if not k.endswith(("running_mean", "running_var"))
+  )
   assert torch_params == reference_params
 
 

@@ -30,7 +30,9 @@ def load(root, split):
 def test_coco_layout_and_format(dataset):
   coco = load(dataset, "train2017")
   assert len(coco.getImgIds()) == 40
-  assert coco.loadCats(1)[0]["keypoints"][0] == "nose" and len(coco.loadCats(1)[0]["skeleton"]) == 19
+  assert (
+    coco.loadCats(1)[0]["keypoints"][0] == "nose" and len(coco.loadCats(1)[0]["skeleton"]) == 19
+  )
   for info in coco.loadImgs(coco.getImgIds()):
     with Image.open(os.path.join(dataset, "images", "train2017", info["file_name"])) as im:
       assert im.format == "JPEG" and im.size == (info["width"], info["height"])
@@ -76,7 +78,7 @@ def test_faces_are_drawn_and_labelled_only_when_facing_the_camera(dataset):
         assert not k[:3, 2].any(), (info["file_name"], k[:3])
       elif k[0, 2] == 2:
         r, c = int(k[0, 1]), int(k[0, 0])  # the pixel that holds the position
-        around = image[max(r - 1, 0):r + 2, max(c - 1, 0):c + 2].reshape(-1, 3).astype(int)
+        around = image[max(r - 1, 0) : r + 2, max(c - 1, 0) : c + 2].reshape(-1, 3).astype(int)
         assert np.abs(around - (150, 40, 40)).max(-1).min() < 40, (info["file_name"], around)
       checked[facing] += 1
   assert checked[True] >= 5 and checked[False] >= 2, checked
@@ -84,8 +86,11 @@ def test_faces_are_drawn_and_labelled_only_when_facing_the_camera(dataset):
 
 def test_ground_truth_scores_ap_one_against_itself(dataset):
   coco = load(dataset, "val2017")
-  results = [{"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"], "score": 1.0}
-             for a in coco.loadAnns(coco.getAnnIds()) if a["num_keypoints"] > 0]
+  results = [
+    {"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"], "score": 1.0}
+    for a in coco.loadAnns(coco.getAnnIds())
+    if a["num_keypoints"] > 0
+  ]
   with contextlib.redirect_stdout(io.StringIO()):
     evaluator = COCOeval(coco, coco.loadRes(results), "keypoints")
     evaluator.evaluate()
@@ -110,6 +115,7 @@ def test_command_line(tmp_path):
 
 def test_video_alone_holds_moving_figures(tmp_path):
   import cv2
+
   path = str(tmp_path / "clip.avi")
   synthetic.main(["--video", path, "--size", "96"])
   capture = cv2.VideoCapture(path)

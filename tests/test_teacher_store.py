@@ -60,7 +60,12 @@ def test_interrupted_writing_resumes_without_losing_or_repeating(tmp_path):
     assert [i in writer for i in range(7)] == [True] * 4 + [False] * 3
     for i in range(7):
       if i not in writer:
-        writer.add(i, ts.TeacherPrediction(np.full((4, 6, 2), i, np.float32), np.zeros((4, 6, 1)), np.eye(2, 3)))
+        writer.add(
+          i,
+          ts.TeacherPrediction(
+            np.full((4, 6, 2), i, np.float32), np.zeros((4, 6, 1)), np.eye(2, 3)
+          ),
+        )
   store = ts.TeacherStore(out)
   assert store.image_ids() == list(range(7))
   for i in range(7):
@@ -75,8 +80,9 @@ def test_second_writer_fills_the_same_store(tmp_path):
         writer.add(i, ts.TeacherPrediction(np.ones((2, 2, 2)), np.ones((2, 2, 1)), np.eye(2, 3)))
   assert ts.TeacherStore(out).image_ids() == [1, 2, 3]
   with pytest.raises(ts.StoreError, match="already stored"):
-    ts.TeacherStoreWriter(out, 2, 1, writer="host2").add(3, ts.TeacherPrediction(
-        np.ones((2, 2, 2)), np.ones((2, 2, 1)), np.eye(2, 3)))
+    ts.TeacherStoreWriter(out, 2, 1, writer="host2").add(
+      3, ts.TeacherPrediction(np.ones((2, 2, 2)), np.ones((2, 2, 1)), np.eye(2, 3))
+    )
 
 
 def test_missing_entry_names_the_image(synthetic_store):
@@ -87,6 +93,7 @@ def test_missing_entry_names_the_image(synthetic_store):
 
 def test_corrupt_entry_names_the_image(synthetic_store, tmp_path):
   import shutil
+
   out = str(tmp_path / "copy")
   shutil.copytree(synthetic_store, out)
   store = ts.TeacherStore(out)

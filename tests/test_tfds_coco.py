@@ -37,8 +37,9 @@ def test_build_holds_the_raw_examples(tfds_dir, synthetic_root, synthetic_store)
     np.testing.assert_array_equal(got["person_mask"][..., 0], want["person_mask"])
     for key in schema.TEACHER_FIELDS:
       np.testing.assert_array_equal(got[key], want[key])
-  validation = tfds.load("coco_distill/with_teacher", split="validation", data_dir=tfds_dir,
-                         download=False)
+  validation = tfds.load(
+    "coco_distill/with_teacher", split="validation", data_dir=tfds_dir, download=False
+  )
   assert len(list(validation)) == 8
 
 
@@ -46,8 +47,9 @@ def test_pipeline_reads_the_build(tfds_dir, synthetic_root, synthetic_store):
   cfg = config_lib.data_config()
   cfg.root, cfg.teacher_store, cfg.tfds_dir = synthetic_root, synthetic_store, tfds_dir
   cfg.input_size, cfg.batch_size = 128, 4
-  batch = next(pipeline.train_dataset(cfg, process_index=0, process_count=1).take(1)
-               .as_numpy_iterator())
+  batch = next(
+    pipeline.train_dataset(cfg, process_index=0, process_count=1).take(1).as_numpy_iterator()
+  )
   assert batch["image"].shape == (4, 128, 128, 3)
   assert batch["teacher_heatmaps"].shape == (4, 32, 32, 17)
   assert batch["heatmaps_4"].max() > 0.9
@@ -55,8 +57,19 @@ def test_pipeline_reads_the_build(tfds_dir, synthetic_root, synthetic_store):
 
 def test_command_line(synthetic_root, tmp_path):
   out = str(tmp_path / "tfds")
-  result = subprocess.run([sys.executable, "-m", "rtpe_jax.data.build_tfds", "--manual_dir",
-                           synthetic_root, "--data_dir", out], capture_output=True, text=True,
-                          timeout=600)
+  result = subprocess.run(
+    [
+      sys.executable,
+      "-m",
+      "rtpe_jax.data.build_tfds",
+      "--manual_dir",
+      synthetic_root,
+      "--data_dir",
+      out,
+    ],
+    capture_output=True,
+    text=True,
+    timeout=600,
+  )
   assert result.returncode == 0, result.stderr[-2000:]
   assert os.path.isdir(os.path.join(out, "coco_distill", "plain"))

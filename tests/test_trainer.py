@@ -127,15 +127,16 @@ print("LOSSES", json.dumps(losses))
 
 
 def test_two_devices_give_the_one_device_loss_curve(synthetic_root, tmp_path):
-  script = DEVICES_SCRIPT.format(tests=os.path.join(ROOT, "tests"), root=synthetic_root,
-                                 workdir=str(tmp_path / "run"))
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2",
-             JAX_PLATFORMS="cpu")
-  out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
-                       cwd=ROOT, timeout=900)
+  script = DEVICES_SCRIPT.format(
+    tests=os.path.join(ROOT, "tests"), root=synthetic_root, workdir=str(tmp_path / "run")
+  )
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_PLATFORMS="cpu")
+  out = subprocess.run(
+    [sys.executable, "-c", script], env=env, capture_output=True, text=True, cwd=ROOT, timeout=900
+  )
   assert out.returncode == 0, out.stderr[-3000:]
   line = [l for l in out.stdout.splitlines() if l.startswith("LOSSES")][0]
-  losses = json.loads(line[len("LOSSES"):])
+  losses = json.loads(line[len("LOSSES") :])
   one, two = losses["1"], losses["2"]
   assert len(one) == len(two) == 4
   np.testing.assert_allclose(two[:2], one[:2], rtol=1e-5)  # same data and parameters
@@ -146,9 +147,20 @@ def test_two_devices_give_the_one_device_loss_curve(synthetic_root, tmp_path):
 def test_quickstart_smoke(synthetic_root, tmp_path):
   workdir = str(tmp_path / "quickstart")
   out = subprocess.run(
-      [sys.executable, "train.py", "--config", "configs/quickstart.py:runlocal", "--workdir",
-       workdir, f"--config.data.root={synthetic_root}"],
-      cwd=ROOT, capture_output=True, text=True, timeout=900)
+    [
+      sys.executable,
+      "train.py",
+      "--config",
+      "configs/quickstart.py:runlocal",
+      "--workdir",
+      workdir,
+      f"--config.data.root={synthetic_root}",
+    ],
+    cwd=ROOT,
+    capture_output=True,
+    text=True,
+    timeout=900,
+  )
   assert out.returncode == 0, out.stderr[-3000:]
   assert "AP .5" in out.stdout and f"{workdir}/export" in out.stdout
   assert os.path.isfile(os.path.join(workdir, "export", "arch.json"))
@@ -168,6 +180,7 @@ def overfit_config(root: str, ids_file: str, steps: int):
   scaling, translation or flip: the crop is the image), evaluated on the same
   images: a run that can only fail if the chain cannot learn."""
   from configs import quickstart
+
   config = quickstart.get_config()
   config.model.student.fine_heatmaps = False
   config.data.output_strides = (4,)
@@ -179,12 +192,14 @@ def overfit_config(root: str, ids_file: str, steps: int):
   config.data.train_ids = ids_file
   config.data.input_size = 256
   config.data.batch_size = 8
-  config.data.augment.update(dict(max_rotation=0.0, min_scale=1.0, max_scale=1.0,
-                                  scale_type="none", max_translate=0.0, flip=0.0))
+  config.data.augment.update(
+    dict(
+      max_rotation=0.0, min_scale=1.0, max_scale=1.0, scale_type="none", max_translate=0.0, flip=0.0
+    )
+  )
   config.optimizer.schedule.update(dict(period=steps, warmup=min(50, steps // 10)))
   # No flip test: identity training never shows the network a mirrored figure.
-  config.eval.update(dict(split="train2017", ids=ids_file, input_size=256, flip=False,
-                          overlays=2))
+  config.eval.update(dict(split="train2017", ids=ids_file, input_size=256, flip=False, overlays=2))
   return config
 
 
@@ -193,17 +208,22 @@ def test_the_chain_learns_eight_images_by_heart(tmp_path):
   trained on as they are and evaluated on themselves, reach AP >= 0.8 in minutes."""
   import time
   from rtpe_jax.data import coco, synthetic
+
   root = str(tmp_path / "data")
   synthetic.write_split(root, "train2017", 40, seed=0, workers=1)
   index = coco.load_coco(root, "train2017")
-  ids = [i for i in coco.select_image_ids(index, require_people=True)
-         if index.imgs[i]["width"] >= index.imgs[i]["height"]][:8]
+  ids = [
+    i
+    for i in coco.select_image_ids(index, require_people=True)
+    if index.imgs[i]["width"] >= index.imgs[i]["height"]
+  ][:8]
   ids_file = str(tmp_path / "ids.txt")
   with open(ids_file, "w") as f:
     f.write("\n".join(map(str, ids)))
   start = time.perf_counter()
-  stats = trainer.train_and_evaluate(overfit_config(root, ids_file, OVERFIT_STEPS),
-                                     str(tmp_path / "run"))
+  stats = trainer.train_and_evaluate(
+    overfit_config(root, ids_file, OVERFIT_STEPS), str(tmp_path / "run")
+  )
   minutes = (time.perf_counter() - start) / 60
   assert stats["AP"] >= 0.8, (stats, minutes)
   assert minutes < 10, minutes

@@ -140,6 +140,7 @@ def test_every_loss_weight_zero_is_an_error(synthetic_root, fixed_batch):
 
 def test_fine_heatmaps_are_trained_at_stride_2(synthetic_root):
   from rtpe_jax.data import pipeline
+
   config = tiny_train_config(synthetic_root)
   config.data.output_strides = (4, 2)
   config.model.student.fine_heatmaps = True

@@ -26,8 +26,9 @@ def test_command_line_writes_the_picture(tiny_model_dir, tmp_path):
   path = str(tmp_path / "image.jpg")
   image.save(path)
   out = str(tmp_path / "overlay.png")
-  visualize.main(["--teacher", tiny_model_dir, "--image", path, "--out", out,
-                  "--input-size", "128"])
+  visualize.main(
+    ["--teacher", tiny_model_dir, "--image", path, "--out", out, "--input-size", "128"]
+  )
   picture = Image.open(out)
   assert picture.height == 128 and picture.width > 3 * image.width
 
@@ -46,6 +47,7 @@ def test_people_below_the_score_threshold_are_not_drawn():
 
 def test_evaluation_overlay_shows_the_ground_truth_beside(tiny_model_dir):
   from rtpe_jax import predict
+
   model = predict.load(tiny_model_dir, fold=False, input_size=128)
   image = np.zeros((128, 128, 3), np.uint8)
   truth = np.zeros((1, 17, 3), np.float32)
@@ -53,6 +55,6 @@ def test_evaluation_overlay_shows_the_ground_truth_beside(tiny_model_dir):
   alone = visualize.overlay_with_maps(model, image, min_score=1e9)
   both = visualize.overlay_with_maps(model, image, min_score=1e9, truth=truth)
   assert both.width == alone.width + 128 + 8
-  panel = np.asarray(both)[:, 128 + 8:2 * 128 + 8]
+  panel = np.asarray(both)[:, 128 + 8 : 2 * 128 + 8]
   assert tuple(panel[65, 20]) == keypoints.LEFT
   assert not np.asarray(alone)[20:, :128].any()  # no one scores 1e9: an empty overlay

@@ -25,8 +25,9 @@ print("ok")
 
 
 def test_model_inference_and_teacher_run_import_without_tensorflow():
-  result = subprocess.run([sys.executable, "-c", _IMPORTS], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+  result = subprocess.run(
+    [sys.executable, "-c", _IMPORTS], cwd=ROOT, capture_output=True, text=True, timeout=300
+  )
   assert result.returncode == 0, result.stderr[-2000:]
   assert result.stdout.strip().endswith("ok")
 
@@ -44,7 +45,8 @@ print("kinds", [r["kind"] for r in rows])
 def test_the_benchmarks_train_step_row_runs_without_tensorflow():
   """The quick benchmark's train-step row runs where TensorFlow is missing (the GPU
   machine); the input-pipeline row, which needs it, is left out."""
-  result = subprocess.run([sys.executable, "-c", _TRAIN_STEP_ROW], cwd=ROOT, capture_output=True,
-                          text=True, timeout=600)
+  result = subprocess.run(
+    [sys.executable, "-c", _TRAIN_STEP_ROW], cwd=ROOT, capture_output=True, text=True, timeout=600
+  )
   assert result.returncode == 0, result.stderr[-2000:]
   assert result.stdout.strip().splitlines()[-1] == "kinds ['train step']"

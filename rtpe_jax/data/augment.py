@@ -29,28 +29,34 @@ cv2.setNumThreads(1)  # tf.data parallelises over samples
 
 def default_config() -> ml_collections.ConfigDict:
   """HigherHRNet's training augmentation (translation as a fraction of the crop side)."""
-  return ml_collections.ConfigDict(dict(
+  return ml_collections.ConfigDict(
+    dict(
       max_rotation=30.0,  # degrees, uniform in [-r, r]
       min_scale=0.75,  # the crop covers scale x the image's shorter (or longer) side
       max_scale=1.5,
       scale_type="short",  # "short", "long", or "none": scale x the crop's own side
-                           # (scale 1: the image at its own size)
+      # (scale 1: the image at its own size)
       max_translate=0.2,  # of the crop side, uniform in [-t, t] per axis
       flip=0.5,  # probability of a horizontal flip
       colour_jitter=dict(brightness=0.0, contrast=0.0, saturation=0.0, hue=0.0),  # 0: off
-  ))
+    )
+  )
 
 
 def crop_affine(center, crop_side: float, rotation_deg: float, out_size: int) -> np.ndarray:
   """(3, 3): the square of side `crop_side` around `center` (x, y), rotated, onto
   an (out_size, out_size) crop: image position -> crop position."""
   a = math.radians(rotation_deg)
-  rotation = np.array([[math.cos(a), math.sin(a), 0.0], [-math.sin(a), math.cos(a), 0.0],
-                       [0.0, 0.0, 1.0]])
+  rotation = np.array(
+    [[math.cos(a), math.sin(a), 0.0], [-math.sin(a), math.cos(a), 0.0], [0.0, 0.0, 1.0]]
+  )
   half = out_size / 2.0
-  return (coordinates.translation(half, half) @ rotation @
-          coordinates.scaling(out_size / crop_side) @
-          coordinates.translation(-center[0], -center[1]))
+  return (
+    coordinates.translation(half, half)
+    @ rotation
+    @ coordinates.scaling(out_size / crop_side)
+    @ coordinates.translation(-center[0], -center[1])
+  )
 
 
 def random_affine(rng: np.random.Generator, image_hw, out_size: int, cfg):
@@ -82,8 +88,9 @@ def swap_channels(maps: np.ndarray, flip: bool) -> np.ndarray:
   return maps[..., FLIP_INDEX] if flip else maps
 
 
-def warp_teacher(quantised: np.ndarray, low, step, teacher_affine, matrix, stride: float,
-                 out_hw) -> np.ndarray:
+def warp_teacher(
+  quantised: np.ndarray, low, step, teacher_affine, matrix, stride: float, out_hw
+) -> np.ndarray:
   """Stored teacher maps resampled onto the crop's output grid at `stride`.
 
   quantised (h, w, C) uint8 as in the store (value = low + q * step per channel),
@@ -108,17 +115,22 @@ def colour_jitter(image: np.ndarray, rng: np.random.Generator, cfg) -> np.ndarra
     x = (x - x.mean()) * rng.uniform(1 - cfg.contrast, 1 + cfg.contrast) + x.mean()
   if cfg.saturation > 0:
     grey = x @ np.array([0.299, 0.587, 0.114], np.float32)
-    x = (x - grey[..., None]) * rng.uniform(1 - cfg.saturation, 1 + cfg.saturation) + grey[..., None]
+    x = (x - grey[..., None]) * rng.uniform(1 - cfg.saturation, 1 + cfg.saturation) + grey[
+      ..., None
+    ]
   x = np.clip(x, 0, 255).astype(np.uint8)
   if cfg.hue > 0:
     hsv = cv2.cvtColor(x, cv2.COLOR_RGB2HSV_FULL)
-    hsv[..., 0] = (hsv[..., 0].astype(np.int32) + int(round(256 * rng.uniform(-cfg.hue, cfg.hue)))) % 256
+    hsv[..., 0] = (
+      hsv[..., 0].astype(np.int32) + int(round(256 * rng.uniform(-cfg.hue, cfg.hue)))
+    ) % 256
     x = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB_FULL)
   return x
 
 
-def augment_example(raw: dict, seed, input_size: int, mask_stride: int, teacher_stride: int,
-                    cfg) -> dict:
+def augment_example(
+  raw: dict, seed, input_size: int, mask_stride: int, teacher_stride: int, cfg
+) -> dict:
   """The geometric and colour part of one training sample.
 
   raw: image (H, W, 3) uint8, joints (P, 17, 3), ignore_mask and person_mask
@@ -139,13 +151,22 @@ def augment_example(raw: dict, seed, input_size: int, mask_stride: int, teacher_
   # there, and the loss says so (not ignored, no person).
   masks = np.stack([raw["ignore_mask"], raw["person_mask"]], -1) * np.uint8(255)
   masks = coordinates.warp(masks, coordinates.to_stride(mask_stride) @ matrix, out_hw) > 127
-  out = {"image": image, "joints": transform_joints(raw["joints"], matrix, flip),
-         "masks": np.stack([~masks[..., 0], masks[..., 1]], -1).astype(np.uint8)}
+  out = {
+    "image": image,
+    "joints": transform_joints(raw["joints"], matrix, flip),
+    "masks": np.stack([~masks[..., 0], masks[..., 1]], -1).astype(np.uint8),
+  }
   if "teacher_heatmap_q" in raw:
     out_hw = (input_size // teacher_stride,) * 2
     for kind in ("heatmap", "tag"):
-      maps = warp_teacher(raw[f"teacher_{kind}_q"], raw[f"teacher_{kind}_low"],
-                          raw[f"teacher_{kind}_step"], raw[f"teacher_{kind}_affine"], matrix,
-                          teacher_stride, out_hw)
+      maps = warp_teacher(
+        raw[f"teacher_{kind}_q"],
+        raw[f"teacher_{kind}_low"],
+        raw[f"teacher_{kind}_step"],
+        raw[f"teacher_{kind}_affine"],
+        matrix,
+        teacher_stride,
+        out_hw,
+      )
       out[f"teacher_{kind}s"] = swap_channels(maps, flip) if maps.shape[-1] == 17 else maps
   return out

@@ -23,7 +23,6 @@ from pycocotools.coco import COCO
 from rtpe_jax.keypoints import NUM_JOINTS
 
 
-
 @dataclasses.dataclass
 class ImageAnnotations:
   """What the data pipeline needs of one image."""
@@ -53,8 +52,10 @@ def load_coco(root: str, split: str) -> COCO:
   """pycocotools' COCO index of `split`, with a clear error for a missing or bad file."""
   path = annotation_file(root, split)
   if not os.path.isfile(path):
-    raise FileNotFoundError(f"{path}: no annotation file (expected the COCO layout "
-                            f"ROOT/annotations/person_keypoints_{split}.json)")
+    raise FileNotFoundError(
+      f"{path}: no annotation file (expected the COCO layout "
+      f"ROOT/annotations/person_keypoints_{split}.json)"
+    )
   try:
     with contextlib.redirect_stdout(io.StringIO()):
       return COCO(path)
@@ -78,15 +79,17 @@ def _has_annotated_person(coco: COCO, image_id: int) -> bool:
   return any(a["num_keypoints"] > 0 and not a["iscrowd"] for a in anns)
 
 
-def select_image_ids(coco: COCO, require_people: bool = False,
-                     whitelist: list[int] | None = None) -> list[int]:
+def select_image_ids(
+  coco: COCO, require_people: bool = False, whitelist: list[int] | None = None
+) -> list[int]:
   """Sorted image ids, optionally only those with a person with keypoints, or listed."""
   ids = sorted(coco.getImgIds())
   if whitelist is not None:
     unknown = sorted(set(whitelist) - set(ids))
     if unknown:
-      raise ValueError(f"{len(unknown)} listed image ids are not in the annotations, "
-                       f"e.g. {unknown[:5]}")
+      raise ValueError(
+        f"{len(unknown)} listed image ids are not in the annotations, e.g. {unknown[:5]}"
+      )
     allowed = set(whitelist)
     ids = [i for i in ids if i in allowed]
   if require_people:
@@ -123,7 +126,11 @@ def image_annotations(coco: COCO, root: str, split: str, image_id: int) -> Image
     else:
       joints.append(np.asarray(ann["keypoints"], np.float32).reshape(NUM_JOINTS, 3))
   return ImageAnnotations(
-      image_id=image_id, path=image_path(root, split, info["file_name"]),
-      height=h, width=w,
-      joints=np.stack(joints) if joints else np.zeros((0, NUM_JOINTS, 3), np.float32),
-      ignore_mask=ignore, person_mask=people)
+    image_id=image_id,
+    path=image_path(root, split, info["file_name"]),
+    height=h,
+    width=w,
+    joints=np.stack(joints) if joints else np.zeros((0, NUM_JOINTS, 3), np.float32),
+    ignore_mask=ignore,
+    person_mask=people,
+  )

@@ -16,26 +16,40 @@ from rtpe_jax.data.images import ImageError, read_image
 class CocoSource:
   """Random access to raw examples of one split of a COCO-layout directory."""
 
-  def __init__(self, root: str, split: str, image_ids=None, require_people: bool = True,
-               store: str = "", skip_missing_teacher: bool = False):
+  def __init__(
+    self,
+    root: str,
+    split: str,
+    image_ids=None,
+    require_people: bool = True,
+    store: str = "",
+    skip_missing_teacher: bool = False,
+  ):
     self.root, self.split = root, split
     self.coco = coco.load_coco(root, split)
     self.image_ids = coco.select_image_ids(self.coco, require_people, image_ids)
     if not self.image_ids:
-      raise ValueError(f"{coco.annotation_file(root, split)}: no images to read "
-                       f"(require_people={require_people})")
+      raise ValueError(
+        f"{coco.annotation_file(root, split)}: no images to read (require_people={require_people})"
+      )
     self.store = ts.TeacherStore(store) if store else None
     self.skip_missing_teacher = skip_missing_teacher
     if self.store is not None:
       missing = [i for i in self.image_ids if i not in self.store]
       if missing and not skip_missing_teacher:
         raise ts.MissingPrediction(
-            f"{store}: no teacher prediction for {len(missing)} of {len(self.image_ids)} "
-            f"{split} images, e.g. {missing[:5]} (run infer_teacher.py, or set "
-            "skip_missing_teacher)")
+          f"{store}: no teacher prediction for {len(missing)} of {len(self.image_ids)} "
+          f"{split} images, e.g. {missing[:5]} (run infer_teacher.py, or set "
+          "skip_missing_teacher)"
+        )
       if missing:
-        logging.warning("%s: skipping %d %s images without teacher predictions, e.g. %s",
-                        store, len(missing), split, missing[:5])
+        logging.warning(
+          "%s: skipping %d %s images without teacher predictions, e.g. %s",
+          store,
+          len(missing),
+          split,
+          missing[:5],
+        )
         self.image_ids = [i for i in self.image_ids if i in self.store]
     # None without a store (a store may hold 0 tag channels)
     self.tag_channels = self.store.meta["tag_channels"] if self.store else None
@@ -50,10 +64,17 @@ class CocoSource:
     ann = coco.image_annotations(self.coco, self.root, self.split, image_id)
     image = read_image(ann.path, image_id)
     if image.shape[:2] != (ann.height, ann.width):
-      raise ImageError(f"{ann.path}: image {image_id} is {image.shape[1]}x{image.shape[0]}, "
-                       f"the annotations say {ann.width}x{ann.height}")
-    out = [np.int64(image_id), image, ann.joints, ann.ignore_mask.astype(np.uint8),
-           ann.person_mask.astype(np.uint8)]
+      raise ImageError(
+        f"{ann.path}: image {image_id} is {image.shape[1]}x{image.shape[0]}, "
+        f"the annotations say {ann.width}x{ann.height}"
+      )
+    out = [
+      np.int64(image_id),
+      image,
+      ann.joints,
+      ann.ignore_mask.astype(np.uint8),
+      ann.person_mask.astype(np.uint8),
+    ]
     if self.store is not None:
       out += self._teacher(image_id)
     return tuple(out)
@@ -67,8 +88,11 @@ class CocoSource:
       if not self.skip_missing_teacher:
         raise
       logging.warning("skipping: %s", err)
-      empty = ts.TeacherPrediction(np.zeros((1, 1, c), np.float32), np.zeros((1, 1, t), np.float32),
-                                   np.eye(2, 3, dtype=np.float32))
+      empty = ts.TeacherPrediction(
+        np.zeros((1, 1, c), np.float32),
+        np.zeros((1, 1, t), np.float32),
+        np.eye(2, 3, dtype=np.float32),
+      )
       return list(teacher_fields(empty, image_id, ok=False).values())
     return _record_values(r)
 
@@ -83,6 +107,16 @@ def teacher_fields(prediction: ts.TeacherPrediction, image_id: int = 0, ok: bool
 
 
 def _record_values(r: ts.EncodedPrediction, ok: bool = True) -> list:
-  return [r.heatmap_data, r.tag_data, np.array(r.heatmap_hw, np.int32), np.array(r.tag_hw, np.int32),
-          r.affine.astype(np.float32), r.tag_affine.astype(np.float32), r.heatmap_low,
-          r.heatmap_step, r.tag_low, r.tag_step, np.bool_(ok)]
+  return [
+    r.heatmap_data,
+    r.tag_data,
+    np.array(r.heatmap_hw, np.int32),
+    np.array(r.tag_hw, np.int32),
+    r.affine.astype(np.float32),
+    r.tag_affine.astype(np.float32),
+    r.heatmap_low,
+    r.heatmap_step,
+    r.tag_low,
+    r.tag_step,
+    np.bool_(ok),
+  ]

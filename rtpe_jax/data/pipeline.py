@@ -71,11 +71,12 @@ def _augmented(raw: dict, seed, cfg) -> tuple:
   teacher = "teacher_heatmap_data" in raw
   if teacher:
     for kind in ("heatmap", "tag"):
-      raw[f"teacher_{kind}_q"] = _stored_planes(raw[f"teacher_{kind}_data"],
-                                                raw[f"teacher_{kind}_hw"],
-                                                len(raw[f"teacher_{kind}_low"]))
-  out = augment.augment_example(raw, seed, cfg.input_size, min(cfg.output_strides),
-                                cfg.teacher_stride, cfg.augment)
+      raw[f"teacher_{kind}_q"] = _stored_planes(
+        raw[f"teacher_{kind}_data"], raw[f"teacher_{kind}_hw"], len(raw[f"teacher_{kind}_low"])
+      )
+  out = augment.augment_example(
+    raw, seed, cfg.input_size, min(cfg.output_strides), cfg.teacher_stride, cfg.augment
+  )
   out["image_id"] = np.int64(raw["image_id"])
   if teacher:
     out["teacher_ok"] = np.bool_(raw["teacher_ok"])
@@ -99,15 +100,19 @@ def _with_targets(example: dict, cfg) -> dict:
     # A pixel at k times the finest stride covers k x k finest pixels (rtpe_jax.coordinates).
     k = s // finest
     out_hw = (size // s, size // s)
-    pooled = masks if k == 1 else tf.cast(
-        tf.nn.avg_pool2d(masks[None], k, k, "VALID")[0] >= 0.5, tf.float32)
+    pooled = (
+      masks
+      if k == 1
+      else tf.cast(tf.nn.avg_pool2d(masks[None], k, k, "VALID")[0] >= 0.5, tf.float32)
+    )
     sample[f"weights_{s}"] = pooled[..., 0]
     sample[f"person_mask_{s}"] = pooled[..., 1]
     sample[f"heatmaps_{s}"] = tf.stack(
-        [targets.gaussian_heatmap_tf(joints, out_hw, s, sigma) for sigma in cfg.sigmas])
+      [targets.gaussian_heatmap_tf(joints, out_hw, s, sigma) for sigma in cfg.sigmas]
+    )
   t = cfg.tag_stride
   sample["tags"] = targets.tag_targets_tf(joints, (size // t, size // t), t, cfg.max_people)
-  kept = joints[:cfg.max_people]
+  kept = joints[: cfg.max_people]
   sample["joints"] = tf.pad(kept, [[0, cfg.max_people - tf.shape(kept)[0]], [0, 0], [0, 0]])
   if "teacher_heatmaps" in example:
     sample["teacher_heatmaps"] = example["teacher_heatmaps"]
@@ -164,13 +169,16 @@ def _options() -> tf.data.Options:
 
 def _process(process_index: int | None, process_count: int | None) -> tuple[int, int]:
   """This process's index and the process count (default: jax's)."""
-  return (jax.process_index() if process_index is None else process_index,
-          jax.process_count() if process_count is None else process_count)
+  return (
+    jax.process_index() if process_index is None else process_index,
+    jax.process_count() if process_count is None else process_count,
+  )
 
 
 def make_source(cfg, split: str, require_people: bool, image_ids=None) -> CocoSource:
-  return CocoSource(cfg.root, split, image_ids, require_people, cfg.teacher_store,
-                    cfg.skip_missing_teacher)
+  return CocoSource(
+    cfg.root, split, image_ids, require_people, cfg.teacher_store, cfg.skip_missing_teacher
+  )
 
 
 def train_source(cfg) -> CocoSource:
@@ -179,14 +187,20 @@ def train_source(cfg) -> CocoSource:
   return make_source(cfg, cfg.train_split, require_people=True, image_ids=ids)
 
 
-def train_dataset(cfg, start: int = 0, source: CocoSource | None = None,
-                  process_index: int | None = None, process_count: int | None = None,
-                  batch: bool = True) -> tf.data.Dataset:
+def train_dataset(
+  cfg,
+  start: int = 0,
+  source: CocoSource | None = None,
+  process_index: int | None = None,
+  process_count: int | None = None,
+  batch: bool = True,
+) -> tf.data.Dataset:
   """Endless batches (or samples, batch=False) of this process, from sample `start`
   (count per process, e.g. step * per-process batch size to resume)."""
   pi, pc = _process(process_index, process_count)
   if cfg.tfds_dir:
     from rtpe_jax.data import tfds_coco
+
     raw = tfds_coco.raw_dataset(cfg, cfg.train_split, pi, pc)
     return _finish(raw, cfg, start, pi, pc, batch, num_images=None)
   source = source or train_source(cfg)
@@ -201,22 +215,29 @@ def _finish(source, cfg, start, pi, pc, batch, num_images):
   global_index = steps.map(lambda n: n * pc + pi)
   _check_strides(cfg)
   if num_images is not None:  # read, decode and augment in one Python call
+
     def fn(index, seed):
       return _augmented(source.load_dict(index), seed, cfg)
 
     def sample(g):
       args = [shuffled_index(g, num_images, cfg.seed), _sample_seed(cfg.seed, g)]
       return _numpy_sample(fn, args, cfg, source.tag_channels)
+
     ds = global_index.map(sample, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
   else:  # an endless TFDS dataset of this process (seeded shuffle)
     tags = ts.TeacherStore(cfg.teacher_store).meta["tag_channels"] if cfg.teacher_store else None
     ds = tf.data.Dataset.zip(global_index, source.skip(start)).map(
-        lambda g, raw: augmented_example(raw, _sample_seed(cfg.seed, g), cfg, tags),
-        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+      lambda g, raw: augmented_example(raw, _sample_seed(cfg.seed, g), cfg, tags),
+      num_parallel_calls=tf.data.AUTOTUNE,
+      deterministic=True,
+    )
   if cfg.teacher_store and cfg.skip_missing_teacher:
     ds = ds.filter(lambda example: example["teacher_ok"])
-  ds = ds.map(lambda example: _with_targets(example, cfg), num_parallel_calls=tf.data.AUTOTUNE,
-              deterministic=True)
+  ds = ds.map(
+    lambda example: _with_targets(example, cfg),
+    num_parallel_calls=tf.data.AUTOTUNE,
+    deterministic=True,
+  )
   if batch:
     ds = ds.batch(per_process_batch, drop_remainder=True)
   return ds.prefetch(cfg.prefetch).with_options(_options())

@@ -42,67 +42,90 @@ class Field:
 # The teacher's record in a raw example, as the store holds it (`data.teacher_store`);
 # tag_channels T comes from the store.
 TEACHER_RECORD = (
-    ("teacher_heatmap_data", "string", ()), ("teacher_tag_data", "string", ()),
-    ("teacher_heatmap_hw", "int32", (2,)), ("teacher_tag_hw", "int32", (2,)),
-    ("teacher_heatmap_affine", "float32", (2, 3)), ("teacher_tag_affine", "float32", (2, 3)),
-    ("teacher_heatmap_low", "float32", ("J",)), ("teacher_heatmap_step", "float32", ("J",)),
-    ("teacher_tag_low", "float32", ("T",)), ("teacher_tag_step", "float32", ("T",)),
-    ("teacher_ok", "bool", ()))
+  ("teacher_heatmap_data", "string", ()),
+  ("teacher_tag_data", "string", ()),
+  ("teacher_heatmap_hw", "int32", (2,)),
+  ("teacher_tag_hw", "int32", (2,)),
+  ("teacher_heatmap_affine", "float32", (2, 3)),
+  ("teacher_tag_affine", "float32", (2, 3)),
+  ("teacher_heatmap_low", "float32", ("J",)),
+  ("teacher_heatmap_step", "float32", ("J",)),
+  ("teacher_tag_low", "float32", ("T",)),
+  ("teacher_tag_step", "float32", ("T",)),
+  ("teacher_ok", "bool", ()),
+)
 TEACHER_FIELDS = tuple(name for name, _, _ in TEACHER_RECORD)
 
 
 def raw_fields(teacher: bool = False, tag_channels: int | None = None) -> tuple[Field, ...]:
   """A raw example, with a teacher store's record if `teacher` (its tag channels
   T: `tag_channels`, None where unknown)."""
-  fields = [Field("image_id", "int64", ()), Field("image", "uint8", (None, None, 3)),
-            Field("joints", "float32", (None, J, 3)), Field("ignore_mask", "uint8", (None, None)),
-            Field("person_mask", "uint8", (None, None))]
+  fields = [
+    Field("image_id", "int64", ()),
+    Field("image", "uint8", (None, None, 3)),
+    Field("joints", "float32", (None, J, 3)),
+    Field("ignore_mask", "uint8", (None, None)),
+    Field("person_mask", "uint8", (None, None)),
+  ]
   if teacher:
     sizes = {"J": J, "T": tag_channels}
-    fields += [Field(name, dtype, tuple(sizes.get(d, d) for d in shape))
-               for name, dtype, shape in TEACHER_RECORD]
+    fields += [
+      Field(name, dtype, tuple(sizes.get(d, d) for d in shape))
+      for name, dtype, shape in TEACHER_RECORD
+    ]
   return tuple(fields)
 
 
 def augmented_fields(cfg, tag_channels: int | None = None) -> tuple[Field, ...]:
   """The augmentation's output for data config `cfg`; tag_channels None: no teacher."""
   s, m, t = cfg.input_size, min(cfg.output_strides), cfg.teacher_stride
-  fields = [Field("image_id", "int64", ()), Field("image", "uint8", (s, s, 3)),
-            Field("joints", "float32", (None, J, 3)),
-            Field("masks", "uint8", (s // m, s // m, 2), m)]
+  fields = [
+    Field("image_id", "int64", ()),
+    Field("image", "uint8", (s, s, 3)),
+    Field("joints", "float32", (None, J, 3)),
+    Field("masks", "uint8", (s // m, s // m, 2), m),
+  ]
   if tag_channels is not None:
-    fields += [Field("teacher_heatmaps", "float32", (s // t, s // t, J), t),
-               Field("teacher_tags", "float32", (s // t, s // t, tag_channels), t),
-               Field("teacher_ok", "bool", ())]
+    fields += [
+      Field("teacher_heatmaps", "float32", (s // t, s // t, J), t),
+      Field("teacher_tags", "float32", (s // t, s // t, tag_channels), t),
+      Field("teacher_ok", "bool", ()),
+    ]
   return tuple(fields)
 
 
 def sample_fields(cfg, tag_channels: int | None = None) -> tuple[Field, ...]:
   """A training sample of data config `cfg` (unbatched):
-    image           (S, S, 3) uint8 RGB (normalised, and turned into the LAB/HSV
-                    input, on the device: rtpe_jax.preprocess)
-    heatmaps_{s}    (len(sigmas), S/s, S/s, 17) ground truth per output stride s
-    weights_{s}     (S/s, S/s) loss weights: 0 on crowds and unannotated people, 1
-                    elsewhere (also beyond the image: the crop is black there)
-    person_mask_{s} (S/s, S/s) union of the people's segmentations
-    tags            (max_people, 17, 2) int32: flat index at `tag_stride`, visible
-    joints          (max_people, 17, 3) in crop pixels (zero rows pad)
-    teacher_heatmaps, teacher_tags (S/t, S/t, 17 | T) at `teacher_stride` t
-    image_id        () int64
+  image           (S, S, 3) uint8 RGB (normalised, and turned into the LAB/HSV
+                  input, on the device: rtpe_jax.preprocess)
+  heatmaps_{s}    (len(sigmas), S/s, S/s, 17) ground truth per output stride s
+  weights_{s}     (S/s, S/s) loss weights: 0 on crowds and unannotated people, 1
+                  elsewhere (also beyond the image: the crop is black there)
+  person_mask_{s} (S/s, S/s) union of the people's segmentations
+  tags            (max_people, 17, 2) int32: flat index at `tag_stride`, visible
+  joints          (max_people, 17, 3) in crop pixels (zero rows pad)
+  teacher_heatmaps, teacher_tags (S/t, S/t, 17 | T) at `teacher_stride` t
+  image_id        () int64
   """
   s = cfg.input_size
   fields = [Field("image_id", "int64", ()), Field("image", "uint8", (s, s, 3))]
   for stride in cfg.output_strides:
     hw = (s // stride, s // stride)
-    fields += [Field(f"heatmaps_{stride}", "float32", (len(cfg.sigmas), *hw, J), stride),
-               Field(f"weights_{stride}", "float32", hw, stride),
-               Field(f"person_mask_{stride}", "float32", hw, stride)]
-  fields += [Field("tags", "int32", (cfg.max_people, J, 2), cfg.tag_stride),
-             Field("joints", "float32", (cfg.max_people, J, 3))]
+    fields += [
+      Field(f"heatmaps_{stride}", "float32", (len(cfg.sigmas), *hw, J), stride),
+      Field(f"weights_{stride}", "float32", hw, stride),
+      Field(f"person_mask_{stride}", "float32", hw, stride),
+    ]
+  fields += [
+    Field("tags", "int32", (cfg.max_people, J, 2), cfg.tag_stride),
+    Field("joints", "float32", (cfg.max_people, J, 3)),
+  ]
   if tag_channels is not None:
     t = cfg.teacher_stride
-    fields += [Field("teacher_heatmaps", "float32", (s // t, s // t, J), t),
-               Field("teacher_tags", "float32", (s // t, s // t, tag_channels), t)]
+    fields += [
+      Field("teacher_heatmaps", "float32", (s // t, s // t, J), t),
+      Field("teacher_tags", "float32", (s // t, s // t, tag_channels), t),
+    ]
   return tuple(fields)
 
 

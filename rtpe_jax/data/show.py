@@ -36,8 +36,9 @@ _STAND_IN = flags.DEFINE_bool("stand_in_teacher", False, "ground-truth stand-in 
 PANEL = 256
 
 
-def _panel(rgb: np.ndarray, title: str, joints: np.ndarray | None = None,
-           scale: float = 1.0) -> Image.Image:
+def _panel(
+  rgb: np.ndarray, title: str, joints: np.ndarray | None = None, scale: float = 1.0
+) -> Image.Image:
   """rgb (H, W, 3) resized to PANEL high, joints (P, 17, 3) in rgb's pixels / scale."""
   h, w = rgb.shape[:2]
   factor = PANEL / h
@@ -49,8 +50,11 @@ def _panel(rgb: np.ndarray, title: str, joints: np.ndarray | None = None,
         if v > 0:
           cx, cy = (x * scale + 0.5) * factor - 0.5, (y * scale + 0.5) * factor - 0.5
           r = 3 if v == 2 else 2
-          draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=joint_colour(k) if v == 2 else None,
-                       outline=joint_colour(k))
+          draw.ellipse(
+            [cx - r, cy - r, cx + r, cy + r],
+            fill=joint_colour(k) if v == 2 else None,
+            outline=joint_colour(k),
+          )
   draw.rectangle([0, 0, image.width, 14], fill=(0, 0, 0))
   draw.text((3, 1), title, fill=(255, 255, 255))
   return image
@@ -71,14 +75,24 @@ def before_panels(raw: dict, teacher: ts.TeacherPrediction | None, label: str):
   tint = image.copy()
   tint[raw["ignore_mask"] > 0] = 0.5 * tint[raw["ignore_mask"] > 0] + [127, 0, 0]
   edges = raw["person_mask"].astype(bool)
-  edges = edges & ~(np.roll(edges, 1, 0) & np.roll(edges, -1, 0) & np.roll(edges, 1, 1) &
-                    np.roll(edges, -1, 1))
+  edges = edges & ~(
+    np.roll(edges, 1, 0) & np.roll(edges, -1, 0) & np.roll(edges, 1, 1) & np.roll(edges, -1, 1)
+  )
   tint[edges] = (255, 255, 255)
-  panels = [_panel(tint.astype(np.uint8), f"image {int(raw['image_id'])}: joints, ignore, people",
-                   raw["joints"])]
+  panels = [
+    _panel(
+      tint.astype(np.uint8), f"image {int(raw['image_id'])}: joints, ignore, people", raw["joints"]
+    )
+  ]
   if teacher is not None:
-    panels.append(_panel(heat(teacher.heatmaps.max(-1)), f"{label} heatmaps, 1/2",
-                         raw["joints"], scale=1 / teacher.affine[0, 0]))
+    panels.append(
+      _panel(
+        heat(teacher.heatmaps.max(-1)),
+        f"{label} heatmaps, 1/2",
+        raw["joints"],
+        scale=1 / teacher.affine[0, 0],
+      )
+    )
   return panels
 
 
@@ -94,8 +108,14 @@ def after_panels(sample: dict, cfg, label: str):
   panels.append(_panel(heat(sample[f"weights_{s}"]), f"loss weights 1/{s}"))
   for stride in cfg.output_strides:
     for i, sigma in enumerate(cfg.sigmas):
-      panels.append(_panel(heat(sample[f"heatmaps_{stride}"][i].max(-1)),
-                           f"truth 1/{stride}, sigma {sigma:g}", joints, 1 / stride))
+      panels.append(
+        _panel(
+          heat(sample[f"heatmaps_{stride}"][i].max(-1)),
+          f"truth 1/{stride}, sigma {sigma:g}",
+          joints,
+          1 / stride,
+        )
+      )
   panels.append(_panel(heat(sample[f"person_mask_{s}"]), f"person mask 1/{s}"))
   if "teacher_heatmaps" in sample:
     t = cfg.teacher_stride
@@ -129,8 +149,9 @@ def main(argv):
   cfg = _CONFIG.value.data
   label = "teacher"
   if _STAND_IN.value and not cfg.teacher_store:
-    cfg.teacher_store = testing.write_stand_in_store(cfg.root, (cfg.train_split,),
-                                                os.path.join(_OUT.value, "teacher"))
+    cfg.teacher_store = testing.write_stand_in_store(
+      cfg.root, (cfg.train_split,), os.path.join(_OUT.value, "teacher")
+    )
     label = "stand-in teacher"
   for path in write_pictures(cfg, _OUT.value, _SAMPLES.value, label):
     print(path)

@@ -35,8 +35,16 @@ from rtpe_jax import keypoints
 
 SPLITS = {"train2017": 0, "val2017": 1}
 # Limbs drawn as thick segments: (joint a, joint b, relative width).
-LIMBS = ((5, 7, 0.09), (7, 9, 0.07), (6, 8, 0.09), (8, 10, 0.07),
-         (11, 13, 0.12), (13, 15, 0.09), (12, 14, 0.12), (14, 16, 0.09))
+LIMBS = (
+  (5, 7, 0.09),
+  (7, 9, 0.07),
+  (6, 8, 0.09),
+  (8, 10, 0.07),
+  (11, 13, 0.12),
+  (13, 15, 0.09),
+  (12, 14, 0.12),
+  (14, 16, 0.09),
+)
 
 
 def image_id(split: str, index: int) -> int:
@@ -121,8 +129,9 @@ def facing_camera(j: np.ndarray) -> bool:
   return bool(j[5, 0] > j[6, 0])
 
 
-def draw_figure(draw: ImageDraw.ImageDraw, j: np.ndarray, height: float,
-                rng: np.random.Generator) -> list:
+def draw_figure(
+  draw: ImageDraw.ImageDraw, j: np.ndarray, height: float, rng: np.random.Generator
+) -> list:
   """Draws one figure as a wooden mannequin and returns its mask polygons.
 
   Every shape is outlined (an arm over the torso stays visible), hands and
@@ -149,8 +158,15 @@ def draw_figure(draw: ImageDraw.ImageDraw, j: np.ndarray, height: float,
       disc(j[k], r, (20, 20, 20))
     disc(j[0], r, (150, 40, 40))
   else:
-    draw.ellipse([head[0] - 0.075 * height, head[1] - 0.09 * height,
-                  head[0] + 0.075 * height, head[1] + 0.09 * height], fill=hair)
+    draw.ellipse(
+      [
+        head[0] - 0.075 * height,
+        head[1] - 0.09 * height,
+        head[0] + 0.075 * height,
+        head[1] + 0.09 * height,
+      ],
+      fill=hair,
+    )
   hands = [_ellipse_polygon(j[k], 0.035 * height, 0.035 * height, 8) for k in (9, 10)]
   feet = [_ellipse_polygon(j[k], 0.04 * height, 0.04 * height, 8) for k in (15, 16)]
   return [p for p, _ in shapes] + hands + feet
@@ -201,10 +217,17 @@ def _annotation(mask: np.ndarray, polygons, keypoints: np.ndarray | None, iscrow
   else:
     segmentation = [[round(float(c), 2) for pt in poly for c in pt] for poly in polygons]
   kps = np.zeros((17, 3)) if keypoints is None else keypoints
-  return {"segmentation": segmentation, "area": area, "bbox": bbox, "iscrowd": int(iscrowd),
-          "keypoints": [round(float(v), 2) if i % 3 < 2 else int(v)
-                        for i, v in enumerate(kps.reshape(-1))],
-          "num_keypoints": int((kps[:, 2] > 0).sum()), "category_id": 1}
+  return {
+    "segmentation": segmentation,
+    "area": area,
+    "bbox": bbox,
+    "iscrowd": int(iscrowd),
+    "keypoints": [
+      round(float(v), 2) if i % 3 < 2 else int(v) for i, v in enumerate(kps.reshape(-1))
+    ],
+    "num_keypoints": int((kps[:, 2] > 0).sum()),
+    "category_id": 1,
+  }
 
 
 def _uncompressed_rle(mask: np.ndarray) -> dict:
@@ -249,8 +272,11 @@ def make_image(seed: int, split: str, index: int, size: int = 256):
   people = []  # (joints (17, 2), height, its drawing rng, annotate keypoints)
   for _ in range(rng.integers(0, 7)):
     kind = rng.choice(["small", "medium", "large"], p=[0.3, 0.45, 0.25])
-    height = {"small": rng.uniform(30, 60), "medium": rng.uniform(60, 140),
-              "large": rng.uniform(0.55 * h, h)}[kind]
+    height = {
+      "small": rng.uniform(30, 60),
+      "medium": rng.uniform(60, 140),
+      "large": rng.uniform(0.55 * h, h),
+    }[kind]
     center = np.array([rng.uniform(0.05, 0.95) * w, rng.uniform(0.2, 1.0) * h])
     joints = make_pose(rng, center, height)
     # Small people are sometimes left without keypoints, as COCO annotators did.
@@ -279,7 +305,7 @@ def make_image(seed: int, split: str, index: int, size: int = 256):
   for p, (joints, _, _, with_keypoints) in enumerate(people):
     keypoints = None
     if with_keypoints:
-      keypoints = keypoint_labels(joints, masks[p + 1:], w, h)
+      keypoints = keypoint_labels(joints, masks[p + 1 :], w, h)
       if not keypoints[:, 2].any():
         keypoints = None
     ann = _annotation(masks[p], outlines[p], keypoints, iscrowd=False)
@@ -290,8 +316,12 @@ def make_image(seed: int, split: str, index: int, size: int = 256):
     if ann:
       annotations.append(ann)
 
-  info = {"id": image_id(split, index), "file_name": f"{image_id(split, index):012d}.jpg",
-          "width": w, "height": h}
+  info = {
+    "id": image_id(split, index),
+    "file_name": f"{image_id(split, index):012d}.jpg",
+    "width": w,
+    "height": h,
+  }
   return image, info, annotations
 
 
@@ -302,8 +332,9 @@ def _write_one(args):
   return info, annotations
 
 
-def write_split(out: str, split: str, count: int, seed: int, size: int = 256,
-                workers: int | None = None) -> str:
+def write_split(
+  out: str, split: str, count: int, seed: int, size: int = 256, workers: int | None = None
+) -> str:
   """Writes the images and annotation json of one split; returns the json path."""
   os.makedirs(os.path.join(out, "images", split), exist_ok=True)
   os.makedirs(os.path.join(out, "annotations"), exist_ok=True)
@@ -320,10 +351,16 @@ def write_split(out: str, split: str, count: int, seed: int, size: int = 256,
     for ann in anns:
       annotations.append({"id": len(annotations) + 1, "image_id": info["id"], **ann})
   dataset = {
-      "info": {"description": f"rtpe-jax synthetic person keypoints, seed {seed}",
-               "version": "1.0", "year": 2026},
-      "licenses": [],
-      "images": images, "annotations": annotations, "categories": [keypoints.CATEGORY]}
+    "info": {
+      "description": f"rtpe-jax synthetic person keypoints, seed {seed}",
+      "version": "1.0",
+      "year": 2026,
+    },
+    "licenses": [],
+    "images": images,
+    "annotations": annotations,
+    "categories": [keypoints.CATEGORY],
+  }
   path = os.path.join(out, "annotations", f"person_keypoints_{split}.json")
   with open(path, "w") as f:
     json.dump(dataset, f)
@@ -337,8 +374,15 @@ def video_frames(num_frames: int = 24, size: int = 256, people: int = 3, seed: i
   rng = np.random.default_rng([seed, 2])
   w, h = int(size * 4 / 3), size
   background = _background(rng, w, h)
-  starts = [(rng.uniform(0.1, 0.9) * w, rng.uniform(0.5, 0.9) * h, rng.uniform(80, 1.0 * h),
-             rng.choice([-1.0, 1.0]) * rng.uniform(1.0, 3.0)) for _ in range(people)]
+  starts = [
+    (
+      rng.uniform(0.1, 0.9) * w,
+      rng.uniform(0.5, 0.9) * h,
+      rng.uniform(80, 1.0 * h),
+      rng.choice([-1.0, 1.0]) * rng.uniform(1.0, 3.0),
+    )
+    for _ in range(people)
+  ]
   frames, joints = [], []
   for t in range(num_frames):
     image = background.copy()
@@ -354,10 +398,12 @@ def video_frames(num_frames: int = 24, size: int = 256, people: int = 3, seed: i
   return frames, np.asarray(joints)
 
 
-def write_video(path: str, num_frames: int = 24, size: int = 256, seed: int = 0,
-                fps: float = 12.0) -> str:
+def write_video(
+  path: str, num_frames: int = 24, size: int = 256, seed: int = 0, fps: float = 12.0
+) -> str:
   """A short synthetic video (Motion-JPEG .avi) for `predict.py --video`."""
   import cv2
+
   frames, _ = video_frames(num_frames, size, seed=seed)
   h, w = frames[0].shape[:2]
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

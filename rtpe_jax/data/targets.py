@@ -24,19 +24,24 @@ import tensorflow as tf
 from rtpe_jax.data.schema import MAX_PEOPLE
 
 
-
 def _output_coordinates(joints: np.ndarray, output_hw: tuple[int, int], stride: float):
   """(P, 17, 2) output-pixel coordinates and (P, 17) mask: visible and inside."""
   h, w = output_hw
   joints = np.asarray(joints, np.float32)
   xy = joints[..., :2] / stride
-  inside = ((joints[..., 2] > 0) & (xy[..., 0] >= 0) & (xy[..., 0] < w) &
-            (xy[..., 1] >= 0) & (xy[..., 1] < h))
+  inside = (
+    (joints[..., 2] > 0)
+    & (xy[..., 0] >= 0)
+    & (xy[..., 0] < w)
+    & (xy[..., 1] >= 0)
+    & (xy[..., 1] < h)
+  )
   return xy, inside
 
 
-def gaussian_heatmaps(joints: np.ndarray, output_hw: tuple[int, int], stride: float,
-                      sigmas: Sequence[float]) -> np.ndarray:
+def gaussian_heatmaps(
+  joints: np.ndarray, output_hw: tuple[int, int], stride: float, sigmas: Sequence[float]
+) -> np.ndarray:
   """Heatmaps (len(sigmas), H, W, 17) float32: per joint the max over people of a
   Gaussian of standard deviation sigma (output pixels), cut at 3 sigma, centred
   at (x / s - 0.5, y / s - 0.5) (module docstring). Joints with v = 0 or outside
@@ -62,8 +67,9 @@ def gaussian_heatmaps(joints: np.ndarray, output_hw: tuple[int, int], stride: fl
   return out
 
 
-def tag_targets(joints: np.ndarray, output_hw: tuple[int, int], stride: float,
-                max_people: int = MAX_PEOPLE) -> np.ndarray:
+def tag_targets(
+  joints: np.ndarray, output_hw: tuple[int, int], stride: float, max_people: int = MAX_PEOPLE
+) -> np.ndarray:
   """Associative-embedding targets (max_people, 17, 2) int32: per person and joint
   the flat output position y * W + x and a valid flag (visible and inside).
   People beyond `max_people` are dropped.
@@ -86,13 +92,19 @@ def loss_weights(ignore_mask: np.ndarray) -> np.ndarray:
 def _inside_tf(joints, output_hw, stride):
   h, w = output_hw
   xy = joints[..., :2] / stride
-  inside = ((joints[..., 2] > 0) & (xy[..., 0] >= 0) & (xy[..., 0] < w) &
-            (xy[..., 1] >= 0) & (xy[..., 1] < h))
+  inside = (
+    (joints[..., 2] > 0)
+    & (xy[..., 0] >= 0)
+    & (xy[..., 0] < w)
+    & (xy[..., 1] >= 0)
+    & (xy[..., 1] < h)
+  )
   return xy, inside
 
 
-def gaussian_heatmap_tf(joints, output_hw: tuple[int, int], stride: float,
-                        sigma: float) -> tf.Tensor:
+def gaussian_heatmap_tf(
+  joints, output_hw: tuple[int, int], stride: float, sigma: float
+) -> tf.Tensor:
   """As `gaussian_heatmaps` for one sigma: (H, W, 17) float32. Scatters a
   (2r + 2)^2 window per visible joint, r = ceil(3 sigma)."""
   h, w = output_hw
@@ -111,12 +123,14 @@ def gaussian_heatmap_tf(joints, output_hw: tuple[int, int], stride: float,
   joint = tf.broadcast_to(tf.cast(which[:, 1:], tf.float32), tf.shape(px))
   indices = tf.cast(tf.stack([py, px, joint], -1), tf.int32)
   values = tf.exp(-d2 / (2 * sigma**2))
-  return tf.tensor_scatter_nd_max(tf.zeros([h, w, num_joints]), tf.boolean_mask(indices, keep),
-                                  tf.boolean_mask(values, keep))
+  return tf.tensor_scatter_nd_max(
+    tf.zeros([h, w, num_joints]), tf.boolean_mask(indices, keep), tf.boolean_mask(values, keep)
+  )
 
 
-def tag_targets_tf(joints, output_hw: tuple[int, int], stride: float,
-                   max_people: int = MAX_PEOPLE) -> tf.Tensor:
+def tag_targets_tf(
+  joints, output_hw: tuple[int, int], stride: float, max_people: int = MAX_PEOPLE
+) -> tf.Tensor:
   """As `tag_targets`: (max_people, 17, 2) int32 from joints (P, 17, 3), any P."""
   joints = tf.cast(joints[:max_people], tf.float32)
   xy, valid = _inside_tf(joints, output_hw, stride)

@@ -102,20 +102,44 @@ def encode_record(image_id: int, prediction: TeacherPrediction, level: int = 1) 
   """One record's bytes."""
   heatmaps, tags = np.asarray(prediction.heatmaps), np.asarray(prediction.tags)
   if heatmaps.ndim != 3 or tags.ndim != 3:
-    raise StoreError(f"image {image_id}: heatmaps {heatmaps.shape} and tags {tags.shape} must be "
-                     "(H, W, C)")
+    raise StoreError(
+      f"image {image_id}: heatmaps {heatmaps.shape} and tags {tags.shape} must be (H, W, C)"
+    )
   try:
     q_hm, hm_low, hm_step = quantise(heatmaps)
     q_tag, tag_low, tag_step = quantise(tags)
   except StoreError as err:
     raise StoreError(f"image {image_id}: {err}") from None
   hm_data, tag_data = deflate_planes(q_hm, level), deflate_planes(q_tag, level)
-  floats = np.concatenate([np.asarray(prediction.affine, np.float32).reshape(6),
-                           np.asarray(prediction.tag_affine, np.float32).reshape(6),
-                           hm_low, hm_step, tag_low, tag_step]).astype("<f4").tobytes()
+  floats = (
+    np.concatenate(
+      [
+        np.asarray(prediction.affine, np.float32).reshape(6),
+        np.asarray(prediction.tag_affine, np.float32).reshape(6),
+        hm_low,
+        hm_step,
+        tag_low,
+        tag_step,
+      ]
+    )
+    .astype("<f4")
+    .tobytes()
+  )
   body = floats + hm_data + tag_data
-  rest = RECORD_HEADER.pack(MAGIC, 0, image_id, *heatmaps.shape[:2], *tags.shape[:2],
-                            heatmaps.shape[2], tags.shape[2], len(hm_data), len(tag_data))[8:] + body
+  rest = (
+    RECORD_HEADER.pack(
+      MAGIC,
+      0,
+      image_id,
+      *heatmaps.shape[:2],
+      *tags.shape[:2],
+      heatmaps.shape[2],
+      tags.shape[2],
+      len(hm_data),
+      len(tag_data),
+    )[8:]
+    + body
+  )
   return MAGIC + struct.pack("<I", zlib.crc32(rest)) + rest
 
 
@@ -139,9 +163,12 @@ class EncodedPrediction:
     hm = inflate_planes(self.heatmap_data, *self.heatmap_hw, len(self.heatmap_low))
     tags = inflate_planes(self.tag_data, *self.tag_hw, len(self.tag_low))
     hm, tags = hm.transpose(1, 2, 0), tags.transpose(1, 2, 0)
-    return TeacherPrediction(dequantise(hm, self.heatmap_low, self.heatmap_step),
-                             dequantise(tags, self.tag_low, self.tag_step), self.affine,
-                             self.tag_affine)
+    return TeacherPrediction(
+      dequantise(hm, self.heatmap_low, self.heatmap_step),
+      dequantise(tags, self.tag_low, self.tag_step),
+      self.affine,
+      self.tag_affine,
+    )
 
 
 def parse_record(data: bytes, where: str = "record") -> EncodedPrediction:
@@ -159,10 +186,18 @@ def parse_record(data: bytes, where: str = "record") -> EncodedPrediction:
     raise CorruptPrediction(f"{where}: record length does not match its header")
   parts = np.split(floats, np.cumsum([6, 6, ch, ch, ct]))
   return EncodedPrediction(
-      image_id=image_id, heatmap_hw=(hh, hw), tag_hw=(th, tw), affine=parts[0].reshape(2, 3),
-      tag_affine=parts[1].reshape(2, 3), heatmap_low=parts[2], heatmap_step=parts[3],
-      tag_low=parts[4], tag_step=parts[5],
-      heatmap_data=data[start:start + n_hm], tag_data=data[start + n_hm:])
+    image_id=image_id,
+    heatmap_hw=(hh, hw),
+    tag_hw=(th, tw),
+    affine=parts[0].reshape(2, 3),
+    tag_affine=parts[1].reshape(2, 3),
+    heatmap_low=parts[2],
+    heatmap_step=parts[3],
+    tag_low=parts[4],
+    tag_step=parts[5],
+    heatmap_data=data[start : start + n_hm],
+    tag_data=data[start + n_hm :],
+  )
 
 
 def _read_meta(path: str) -> dict | None:
@@ -172,8 +207,9 @@ def _read_meta(path: str) -> dict | None:
   with open(meta_path) as f:
     meta = json.load(f)
   if meta.get("format_version") != FORMAT_VERSION:
-    raise StoreError(f"{meta_path}: format version {meta.get('format_version')}, this code reads "
-                     f"{FORMAT_VERSION}")
+    raise StoreError(
+      f"{meta_path}: format version {meta.get('format_version')}, this code reads {FORMAT_VERSION}"
+    )
   return meta
 
 
@@ -181,7 +217,7 @@ def _complete_shards(path: str):
   """{shard .bin path: index entries} of the complete shards."""
   shards = {}
   for index_path in sorted(glob.glob(os.path.join(path, "*.index.json"))):
-    bin_path = index_path[:-len(".index.json")] + ".bin"
+    bin_path = index_path[: -len(".index.json")] + ".bin"
     if not os.path.exists(bin_path):
       raise StoreError(f"{index_path}: its shard {os.path.basename(bin_path)} is missing")
     with open(index_path) as f:
@@ -240,28 +276,41 @@ class TeacherStore:
 class TeacherStoreWriter:
   """Appends records to a store; resumable. Use as a context manager.
 
-    with TeacherStoreWriter(out, num_joints=17, tag_channels=17) as writer:
-      for image_id, prediction in work:  # TeacherPrediction
-        if image_id not in writer:
-          writer.add(image_id, prediction)
+  with TeacherStoreWriter(out, num_joints=17, tag_channels=17) as writer:
+    for image_id, prediction in work:  # TeacherPrediction
+      if image_id not in writer:
+        writer.add(image_id, prediction)
   """
 
-  def __init__(self, path: str, num_joints: int, tag_channels: int, writer: str = "part0",
-               shard_size: int = 256, level: int = 1):
+  def __init__(
+    self,
+    path: str,
+    num_joints: int,
+    tag_channels: int,
+    writer: str = "part0",
+    shard_size: int = 256,
+    level: int = 1,
+  ):
     if not re.fullmatch(r"[\w.]+", writer):
       raise ValueError(f"writer name {writer!r}: use letters, digits, '_' and '.'")
     self.path, self.writer, self.shard_size = path, writer, shard_size
     self.level = level
     os.makedirs(path, exist_ok=True)
-    meta = {"format_version": FORMAT_VERSION, "num_joints": num_joints,
-            "tag_channels": tag_channels, "quantisation": "uint8 per channel, zlib"}
+    meta = {
+      "format_version": FORMAT_VERSION,
+      "num_joints": num_joints,
+      "tag_channels": tag_channels,
+      "quantisation": "uint8 per channel, zlib",
+    }
     existing = _read_meta(path)
     if existing is None:
       _write_json_atomic(os.path.join(path, "store.json"), meta)
     elif (existing["num_joints"], existing["tag_channels"]) != (num_joints, tag_channels):
-      raise StoreError(f"{path}: the store holds {existing['num_joints']} heatmaps and "
-                       f"{existing['tag_channels']} tag channels, not {num_joints} and "
-                       f"{tag_channels}")
+      raise StoreError(
+        f"{path}: the store holds {existing['num_joints']} heatmaps and "
+        f"{existing['tag_channels']} tag channels, not {num_joints} and "
+        f"{tag_channels}"
+      )
     self.num_joints, self.tag_channels = num_joints, tag_channels
     shards = _complete_shards(path)
     self._stored = {int(e[0]) for entries in shards.values() for e in entries}
@@ -273,8 +322,11 @@ class TeacherStoreWriter:
       if bin_path in shards:
         numbers.append(int(match["n"]))
       else:
-        logging.warning("%s: removing incomplete shard %s from an interrupted run", path,
-                        os.path.basename(bin_path))
+        logging.warning(
+          "%s: removing incomplete shard %s from an interrupted run",
+          path,
+          os.path.basename(bin_path),
+        )
         os.remove(bin_path)
     self._next_shard = max(numbers) + 1
     self._file, self._entries = None, []
@@ -291,8 +343,10 @@ class TeacherStoreWriter:
     if image_id in self._stored:
       raise StoreError(f"{self.path}: image {image_id} is already stored")
     if heatmaps.shape[-1] != self.num_joints or tags.shape[-1] != self.tag_channels:
-      raise StoreError(f"image {image_id}: {heatmaps.shape[-1]} heatmaps and {tags.shape[-1]} "
-                       f"tag channels, the store takes {self.num_joints} and {self.tag_channels}")
+      raise StoreError(
+        f"image {image_id}: {heatmaps.shape[-1]} heatmaps and {tags.shape[-1]} "
+        f"tag channels, the store takes {self.num_joints} and {self.tag_channels}"
+      )
     record = encode_record(image_id, prediction, self.level)
     if self._file is None:
       self._file = open(self._shard_path(self._next_shard), "wb")
@@ -310,7 +364,7 @@ class TeacherStoreWriter:
     os.fsync(self._file.fileno())
     self._file.close()
     bin_path = self._shard_path(self._next_shard)
-    _write_json_atomic(bin_path[:-len(".bin")] + ".index.json", self._entries)
+    _write_json_atomic(bin_path[: -len(".bin")] + ".index.json", self._entries)
     self._file, self._entries = None, []
     self._next_shard += 1
 

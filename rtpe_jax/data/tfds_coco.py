@@ -29,9 +29,9 @@ from rtpe_jax.data.coco_source import CocoSource
 from rtpe_jax.data.images import ImageError
 
 _ENCODED = {  # the JPEG as it is on disk; masks as PNG
-    "image": tfds.features.Image(shape=(None, None, 3), encoding_format="jpeg"),
-    "ignore_mask": tfds.features.Image(shape=(None, None, 1), encoding_format="png"),
-    "person_mask": tfds.features.Image(shape=(None, None, 1), encoding_format="png"),
+  "image": tfds.features.Image(shape=(None, None, 3), encoding_format="jpeg"),
+  "ignore_mask": tfds.features.Image(shape=(None, None, 1), encoding_format="png"),
+  "person_mask": tfds.features.Image(shape=(None, None, 1), encoding_format="png"),
 }
 
 
@@ -44,6 +44,7 @@ def features(with_teacher: bool) -> tfds.features.FeaturesDict:
     out[f.name] = _ENCODED.get(f.name) or tfds.features.Tensor(shape=f.shape, dtype=dtype)
   return tfds.features.FeaturesDict(out)
 
+
 SPLITS = {"train": ("train2017", True), "validation": ("val2017", False)}
 
 
@@ -53,8 +54,8 @@ class CocoDistill(tfds.core.GeneratorBasedBuilder):
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "Images, joints, ignore and person masks, teacher store records."}
   BUILDER_CONFIGS = [
-      tfds.core.BuilderConfig(name="with_teacher", description="with the teacher's predictions"),
-      tfds.core.BuilderConfig(name="plain", description="images and annotations only"),
+    tfds.core.BuilderConfig(name="with_teacher", description="with the teacher's predictions"),
+    tfds.core.BuilderConfig(name="plain", description="images and annotations only"),
   ]
   MANUAL_DOWNLOAD_INSTRUCTIONS = """
   manual_dir: a COCO-layout directory (images/train2017, images/val2017,
@@ -69,16 +70,19 @@ class CocoDistill(tfds.core.GeneratorBasedBuilder):
 
   def _info(self) -> tfds.core.DatasetInfo:
     return self.dataset_info_from_configs(
-        features=features(self.builder_config.name == "with_teacher"))
+      features=features(self.builder_config.name == "with_teacher")
+    )
 
   def _split_generators(self, dl_manager):
     root = os.fspath(dl_manager.manual_dir)
     store = ""
     if self.builder_config.name == "with_teacher":
       store = self._teacher_store or os.path.join(root, "teacher")
-    return {name: self._generate_examples(root, split, people, store)
-            for name, (split, people) in SPLITS.items()
-            if os.path.exists(coco.annotation_file(root, split))}
+    return {
+      name: self._generate_examples(root, split, people, store)
+      for name, (split, people) in SPLITS.items()
+      if os.path.exists(coco.annotation_file(root, split))
+    }
 
   def _generate_examples(self, root: str, split: str, require_people: bool, store: str):
     source = CocoSource(root, split, require_people=require_people, store=store)
@@ -101,10 +105,19 @@ def raw_dataset(cfg, split: str, process_index: int, process_count: int) -> tf.d
   name = "coco_distill/" + ("with_teacher" if cfg.teacher_store else "plain")
   tfds_split = {s: n for n, (s, _) in SPLITS.items()}.get(split, split)
   read_config = tfds.ReadConfig(
-      shuffle_seed=cfg.seed, input_context=tf.distribute.InputContext(
-          num_input_pipelines=process_count, input_pipeline_id=process_index))
-  ds = tfds.load(name, split=tfds_split, data_dir=cfg.tfds_dir, shuffle_files=True,
-                 read_config=read_config, download=False)
+    shuffle_seed=cfg.seed,
+    input_context=tf.distribute.InputContext(
+      num_input_pipelines=process_count, input_pipeline_id=process_index
+    ),
+  )
+  ds = tfds.load(
+    name,
+    split=tfds_split,
+    data_dir=cfg.tfds_dir,
+    shuffle_files=True,
+    read_config=read_config,
+    download=False,
+  )
 
   def to_raw(example):
     raw = dict(example)
@@ -121,6 +134,5 @@ def build(manual_dir: str, data_dir: str, teacher_store: str = "", config: str =
     has_store = teacher_store or os.path.exists(os.path.join(manual_dir, "teacher", "store.json"))
     config = "with_teacher" if has_store else "plain"
   builder = CocoDistill(data_dir=data_dir, config=config, teacher_store=teacher_store)
-  builder.download_and_prepare(
-      download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
   return os.path.join(data_dir, "coco_distill", config)

@@ -33,8 +33,9 @@ def _output_axis(conv: nn.Module) -> int:
   return -2 if transposed else -1
 
 
-def conv_bn_pairs(module: nn.Module, variables: dict, *args,
-                  **kwargs) -> dict[str, tuple[str, float, int]]:
+def conv_bn_pairs(
+  module: nn.Module, variables: dict, *args, **kwargs
+) -> dict[str, tuple[str, float, int]]:
   """{BatchNorm path: (convolution path, epsilon, kernel output axis)} for every
   BatchNorm of `module.apply(variables, *args, train=False)` whose input is a
   Conv's or ConvTranspose's output. Folding assumes that output feeds nothing
@@ -105,8 +106,10 @@ def folded_apply(module: nn.Module, folded: dict, *args, **kwargs) -> Any:
   with nn.intercept_methods(apply_folded):
     out = module.apply(variables, *args, train=False, **kwargs)
   if len(found) != len(biases):
-    raise ValueError(f"{len(biases) - len(found)} folded convolutions were not found in "
-                     f"{type(module).__name__}: variables from another model?")
+    raise ValueError(
+      f"{len(biases) - len(found)} folded convolutions were not found in "
+      f"{type(module).__name__}: variables from another model?"
+    )
   return out
 
 
@@ -118,4 +121,3 @@ def _kept_statistics(folded: dict, path: str) -> bool:
       return False
     node = node[name]
   return True
-

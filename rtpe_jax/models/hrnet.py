@@ -61,13 +61,16 @@ class HRNetConfig:
           raise ValueError(f"stage {i + 2} has fewer branches than the stage before it")
         # The reference feeds a channel-changing transition of an existing branch
         # with the lowest-resolution branch, which only lines up for the last one.
-        if tuple(stage.num_channels[:len(prev) - 1]) != tuple(prev[:-1]):
-          raise ValueError(f"stage {i + 2} may change the channels of the previous stage's "
-                           "last branch only")
+        if tuple(stage.num_channels[: len(prev) - 1]) != tuple(prev[:-1]):
+          raise ValueError(
+            f"stage {i + 2} may change the channels of the previous stage's last branch only"
+          )
     n = len(self.deconv_channels)
     if not (len(self.deconv_kernels) == len(self.deconv_cat) == n and len(self.with_ae) == n + 1):
-      raise ValueError("deconv_kernels/deconv_cat need one entry per deconvolution and "
-                       "with_ae one per output (deconvolutions + 1)")
+      raise ValueError(
+        "deconv_kernels/deconv_cat need one entry per deconvolution and "
+        "with_ae one per output (deconvolutions + 1)"
+      )
     for k in self.deconv_kernels:
       if k not in DECONV_PADDING:
         raise ValueError(f"deconvolution kernel {k} not supported (2, 3 or 4)")
@@ -91,8 +94,9 @@ class HRNetConfig:
   def from_dict(cls, d: dict[str, Any]) -> "HRNetConfig":
     d = dict(d)
     d["stages"] = tuple(
-        StageConfig(s["num_modules"], tuple(s["num_blocks"]), tuple(s["num_channels"]))
-        for s in d["stages"])
+      StageConfig(s["num_modules"], tuple(s["num_blocks"]), tuple(s["num_channels"]))
+      for s in d["stages"]
+    )
     for key in ("deconv_channels", "deconv_kernels", "deconv_cat", "with_ae"):
       d[key] = tuple(d[key])
     return cls(**d)
@@ -106,18 +110,27 @@ def published_config(width: int, input_size: int) -> HRNetConfig:
   """The published HigherHRNet-W{width} at {input_size} px (COCO, 17 joints)."""
   c = width
   return HRNetConfig(
-      stages=(StageConfig(1, (4, 4), (c, 2 * c)),
-              StageConfig(4, (4, 4, 4), (c, 2 * c, 4 * c)),
-              StageConfig(3, (4, 4, 4, 4), (c, 2 * c, 4 * c, 8 * c))),
-      deconv_channels=(c,), deconv_kernels=(4,), deconv_cat=(True,),
-      with_ae=(True, False), deconv_blocks=4, final_kernel=1, tag_per_joint=True,
-      name=f"w{width}_{input_size}", input_size=input_size)
+    stages=(
+      StageConfig(1, (4, 4), (c, 2 * c)),
+      StageConfig(4, (4, 4, 4), (c, 2 * c, 4 * c)),
+      StageConfig(3, (4, 4, 4, 4), (c, 2 * c, 4 * c, 8 * c)),
+    ),
+    deconv_channels=(c,),
+    deconv_kernels=(4,),
+    deconv_cat=(True,),
+    with_ae=(True, False),
+    deconv_blocks=4,
+    final_kernel=1,
+    tag_per_joint=True,
+    name=f"w{width}_{input_size}",
+    input_size=input_size,
+  )
 
 
 ARCHS = {
-    "w32_512": published_config(32, 512),
-    "w32_640": published_config(32, 640),
-    "w48_640": published_config(48, 640),
+  "w32_512": published_config(32, 512),
+  "w32_640": published_config(32, 640),
+  "w48_640": published_config(48, 640),
 }
 
 
@@ -126,18 +139,38 @@ class _Layers(nn.Module):
 
   dtype: Any = jnp.float32
 
-  def conv(self, features: int, kernel: int, stride: int = 1, padding: int | None = None,
-           bias: bool = False, name: str | None = None,
-           kernel_init=nn.initializers.lecun_normal()) -> nn.Conv:
+  def conv(
+    self,
+    features: int,
+    kernel: int,
+    stride: int = 1,
+    padding: int | None = None,
+    bias: bool = False,
+    name: str | None = None,
+    kernel_init=nn.initializers.lecun_normal(),
+  ) -> nn.Conv:
     p = kernel // 2 if padding is None else padding
-    return nn.Conv(features, (kernel, kernel), strides=(stride, stride),
-                   padding=((p, p), (p, p)), use_bias=bias, dtype=self.dtype,
-                   param_dtype=jnp.float32, kernel_init=kernel_init, name=name)
+    return nn.Conv(
+      features,
+      (kernel, kernel),
+      strides=(stride, stride),
+      padding=((p, p), (p, p)),
+      use_bias=bias,
+      dtype=self.dtype,
+      param_dtype=jnp.float32,
+      kernel_init=kernel_init,
+      name=name,
+    )
 
   def bn(self, train: bool, name: str) -> nn.BatchNorm:
-    return nn.BatchNorm(use_running_average=not train, momentum=BN_MOMENTUM,
-                        epsilon=BN_EPSILON, dtype=self.dtype, param_dtype=jnp.float32,
-                        name=name)
+    return nn.BatchNorm(
+      use_running_average=not train,
+      momentum=BN_MOMENTUM,
+      epsilon=BN_EPSILON,
+      dtype=self.dtype,
+      param_dtype=jnp.float32,
+      name=name,
+    )
 
 
 class BasicBlock(_Layers):
@@ -194,8 +227,13 @@ class HRNetStem(_Layers):
 
   @classmethod
   def for_config(cls, cfg: HRNetConfig, dtype: Any = jnp.float32, **kwargs) -> "HRNetStem":
-    return cls(dtype=dtype, stem_channels=cfg.stem_channels, layer1_blocks=cfg.layer1_blocks,
-               layer1_planes=cfg.layer1_planes, **kwargs)
+    return cls(
+      dtype=dtype,
+      stem_channels=cfg.stem_channels,
+      layer1_blocks=cfg.layer1_blocks,
+      layer1_planes=cfg.layer1_planes,
+      **kwargs,
+    )
 
 
 def upsample_nearest(x, factor: int):
@@ -231,11 +269,13 @@ class HighResolutionModule(_Layers):
       for j, x in enumerate(xs):
         if j > i:
           x = self.conv(chans[i], 1, name=f"fuse_layers_{i}_{j}_0")(x)
-          x = upsample_nearest(self.bn(train, f"fuse_layers_{i}_{j}_1")(x), 2**(j - i))
+          x = upsample_nearest(self.bn(train, f"fuse_layers_{i}_{j}_1")(x), 2 ** (j - i))
         elif j < i:
           for k in range(i - j):
             last = k == i - j - 1
-            x = self.conv(chans[i] if last else chans[j], 3, 2, name=f"fuse_layers_{i}_{j}_{k}_0")(x)
+            x = self.conv(chans[i] if last else chans[j], 3, 2, name=f"fuse_layers_{i}_{j}_{k}_0")(
+              x
+            )
             x = self.bn(train, f"fuse_layers_{i}_{j}_{k}_1")(x)
             if not last:
               x = nn.relu(x)
@@ -268,9 +308,12 @@ class HigherHRNet(_Layers):
       last_stage = s == len(cfg.stages) - 1
       for m in range(stage.num_modules):
         xs = HighResolutionModule(
-            dtype=self.dtype, num_blocks=stage.num_blocks, num_channels=stage.num_channels,
-            multi_scale_output=not (last_stage and m == stage.num_modules - 1),
-            name=f"stage{s + 2}_{m}")(xs, train)
+          dtype=self.dtype,
+          num_blocks=stage.num_blocks,
+          num_channels=stage.num_channels,
+          multi_scale_output=not (last_stage and m == stage.num_modules - 1),
+          name=f"stage{s + 2}_{m}",
+        )(xs, train)
       ys = xs
 
     return self._heads(ys[0], train)
@@ -298,22 +341,43 @@ class HigherHRNet(_Layers):
     # HigherHRNet's init: near-zero maps at the start, so that training from
     # scratch does not begin by killing the units behind huge initial outputs.
     final_init = nn.initializers.normal(0.001)
-    y = self.conv(cfg.output_channels(0), cfg.final_kernel, padding=pad, bias=True,
-                  kernel_init=final_init, name="final_layers_0")(x)
+    y = self.conv(
+      cfg.output_channels(0),
+      cfg.final_kernel,
+      padding=pad,
+      bias=True,
+      kernel_init=final_init,
+      name="final_layers_0",
+    )(x)
     outputs = [y]
     for i, features in enumerate(cfg.deconv_channels):
       if cfg.deconv_cat[i]:
         x = jnp.concatenate([x, y], axis=-1)
       k = cfg.deconv_kernels[i]
       p, op = DECONV_PADDING[k]
-      x = nn.ConvTranspose(features, (k, k), strides=(2, 2),
-                           padding=((k - 1 - p, k - 1 - p + op),) * 2, use_bias=False,
-                           transpose_kernel=True, dtype=self.dtype, param_dtype=jnp.float32,
-                           name=f"deconv_layers_{i}_0_0")(x)
+      x = nn.ConvTranspose(
+        features,
+        (k, k),
+        strides=(2, 2),
+        padding=((k - 1 - p, k - 1 - p + op),) * 2,
+        use_bias=False,
+        transpose_kernel=True,
+        dtype=self.dtype,
+        param_dtype=jnp.float32,
+        name=f"deconv_layers_{i}_0_0",
+      )(x)
       x = nn.relu(self.bn(train, f"deconv_layers_{i}_0_1")(x))
       for b in range(cfg.deconv_blocks):
-        x = BasicBlock(dtype=self.dtype, features=features, name=f"deconv_layers_{i}_{b + 1}_0")(x, train)
-      y = self.conv(cfg.output_channels(i + 1), cfg.final_kernel, padding=pad, bias=True,
-                    kernel_init=final_init, name=f"final_layers_{i + 1}")(x)
+        x = BasicBlock(dtype=self.dtype, features=features, name=f"deconv_layers_{i}_{b + 1}_0")(
+          x, train
+        )
+      y = self.conv(
+        cfg.output_channels(i + 1),
+        cfg.final_kernel,
+        padding=pad,
+        bias=True,
+        kernel_init=final_init,
+        name=f"final_layers_{i + 1}",
+      )(x)
       outputs.append(y)
     return [o.astype(jnp.float32) for o in outputs]

@@ -98,9 +98,15 @@ class ContextAwareModule(_Layers):
 
   def _conv_bn_relu(self, x, features, kernel, dilation, train, name):
     p = dilation * (kernel // 2)
-    x = nn.Conv(features, (kernel, kernel), padding=((p, p), (p, p)),
-                kernel_dilation=(dilation, dilation), use_bias=False, dtype=self.dtype,
-                name=f"{name}_conv")(x)
+    x = nn.Conv(
+      features,
+      (kernel, kernel),
+      padding=((p, p), (p, p)),
+      kernel_dilation=(dilation, dilation),
+      use_bias=False,
+      dtype=self.dtype,
+      name=f"{name}_conv",
+    )(x)
     return nn.relu(self.bn(train, f"{name}_bn")(x))
 
   @nn.compact
@@ -108,8 +114,9 @@ class ContextAwareModule(_Layers):
     c = x.shape[-1]
     residual = self._conv_bn_relu(x, c, 1, 1, train, "residual")
     weights = SqueezeExcitation(dtype=self.dtype, name="attention")(x)
-    branches = [self._conv_bn_relu(x, max(1, c // 4), 3, d, train, f"context{d}")
-                for d in self.dilations]
+    branches = [
+      self._conv_bn_relu(x, max(1, c // 4), 3, d, train, f"context{d}") for d in self.dilations
+    ]
     context = self._conv_bn_relu(jnp.concatenate(branches, -1), c, 1, 1, train, "fuse")
     return nn.relu(residual + context * weights)
 
@@ -126,8 +133,9 @@ def multi_resolution_cam(x, levels: int, dilations, dtype, train: bool, prefix: 
   total = 0.0
   for level in range(levels):
     pooled = nn.avg_pool(x, (2**level, 2**level), (2**level, 2**level)) if level else x
-    out = ContextAwareModule(dtype=dtype, dilations=dilations, name=f"{prefix}{level}")(pooled,
-                                                                                       train)
+    out = ContextAwareModule(dtype=dtype, dilations=dilations, name=f"{prefix}{level}")(
+      pooled, train
+    )
     total = total + (_upsample_to(out, hw) if level else out)
   return total
 
@@ -174,7 +182,7 @@ class AttentionStudent(_Layers):
     near zero too): heatmaps 0, or as logits a 1 % prior (RetinaNet's)."""
     del key
     prior = -jnp.log(99.0) if self.config.heatmap_sigmoid else 0.0
-    return jnp.zeros(shape, dtype).at[:self.config.num_joints].set(prior)
+    return jnp.zeros(shape, dtype).at[: self.config.num_joints].set(prior)
 
   @nn.compact
   def __call__(self, x, train: bool = False, attention_divisor: float = 1.0):
@@ -184,8 +192,13 @@ class AttentionStudent(_Layers):
     if cfg.stem == "teacher":
       stem = HRNetStem.for_config(ARCHS[cfg.teacher_arch], dtype=self.dtype, name="teacher_stem")
     elif cfg.stem == "own":
-      stem = OwnStem(dtype=self.dtype, channels=cfg.own_stem_channels,
-                     features=cfg.stem_features, dilations=cfg.dilations, name="own_stem")
+      stem = OwnStem(
+        dtype=self.dtype,
+        channels=cfg.own_stem_channels,
+        features=cfg.stem_features,
+        dilations=cfg.dilations,
+        name="own_stem",
+      )
     else:
       raise ValueError(f"stem {cfg.stem!r}: use 'teacher' or 'own'")
     # The teacher stem is always frozen: batch statistics from its running averages.
@@ -195,37 +208,56 @@ class AttentionStudent(_Layers):
       teacher = HRNetStem.for_config(ARCHS[cfg.teacher_arch], dtype=self.dtype, name="teacher_stem")
       extra["teacher_stem"] = jax.lax.stop_gradient(teacher(rgb, False)).astype(jnp.float32)
     f = nn.relu(self.bn(train, "mid_bn")(self.conv(cfg.channels, 1, name="mid")(stem_features)))
-    logits = SegmentationBranch(dtype=self.dtype, channels=cfg.segmentation_channels,
-                                dilations=cfg.dilations, name="segmentation")(f, train)
+    logits = SegmentationBranch(
+      dtype=self.dtype,
+      channels=cfg.segmentation_channels,
+      dilations=cfg.dilations,
+      name="segmentation",
+    )(f, train)
     f = f * nn.sigmoid(logits / attention_divisor)
     if cfg.colour_channels:
       if x.shape[-1] != 6:
         raise ValueError(f"this student takes RGB + LAB/HSV input (6 channels), got {x.shape}")
       c = x[..., 3:]
       for i in range(2):
-        c = nn.relu(self.bn(train, f"colour_bn{i + 1}")(
-            self.conv(cfg.colour_channels, 3, 2, name=f"colour_conv{i + 1}")(c)))
+        c = nn.relu(
+          self.bn(train, f"colour_bn{i + 1}")(
+            self.conv(cfg.colour_channels, 3, 2, name=f"colour_conv{i + 1}")(c)
+          )
+        )
       f = jnp.concatenate([f, c], -1)
       f = nn.relu(self.bn(train, "merge_bn")(self.conv(cfg.channels, 1, name="merge")(f)))
     total, h = 0.0, f
     for step in range(cfg.detector_steps):
       if cfg.detector_levels == 1:
-        out = ContextAwareModule(dtype=self.dtype, dilations=cfg.dilations,
-                                 name=f"detector_{step}")(h, train)
+        out = ContextAwareModule(
+          dtype=self.dtype, dilations=cfg.dilations, name=f"detector_{step}"
+        )(h, train)
       else:
-        out = multi_resolution_cam(h, cfg.detector_levels, cfg.dilations, self.dtype, train,
-                                   f"detector_{step}_")
+        out = multi_resolution_cam(
+          h, cfg.detector_levels, cfg.dilations, self.dtype, train, f"detector_{step}_"
+        )
       total = total + out
       h = total
-    out = nn.Conv(cfg.num_joints + cfg.tag_channels, (3, 3), padding=((1, 1), (1, 1)),
-                  dtype=self.dtype, kernel_init=nn.initializers.normal(0.001),
-                  bias_init=self._head_bias, name="head")(h)
+    out = nn.Conv(
+      cfg.num_joints + cfg.tag_channels,
+      (3, 3),
+      padding=((1, 1), (1, 1)),
+      dtype=self.dtype,
+      kernel_init=nn.initializers.normal(0.001),
+      bias_init=self._head_bias,
+      name="head",
+    )(h)
     if cfg.fine_heatmaps:
-      extra["heatmaps_2"] = self._fine_heatmaps(x, h, out[..., :cfg.num_joints], train)
+      extra["heatmaps_2"] = self._fine_heatmaps(x, h, out[..., : cfg.num_joints], train)
     f32 = lambda a: a.astype(jnp.float32)
-    return {"heatmaps": f32(out[..., :cfg.num_joints]), "tags": f32(out[..., cfg.num_joints:]),
-            "segmentation": f32(logits), "stem": f32(stem_features),
-            **{k: f32(v) for k, v in extra.items()}}
+    return {
+      "heatmaps": f32(out[..., : cfg.num_joints]),
+      "tags": f32(out[..., cfg.num_joints :]),
+      "segmentation": f32(logits),
+      "stem": f32(stem_features),
+      **{k: f32(v) for k, v in extra.items()},
+    }
 
   def _fine_heatmaps(self, x, features, heatmaps, train):
     """(B, H/2, W/2, 17): the detector's features and heatmaps upsampled 2x, joined
@@ -234,13 +266,20 @@ class AttentionStudent(_Layers):
     cfg = self.config
     _, h, w, _ = x.shape
     coarse = _upsample_to(jnp.concatenate([features, heatmaps], -1), (h // 2, w // 2))
-    skip = nn.relu(self.bn(train, "fine_input_bn")(
-        self.conv(cfg.fine_channels, 3, 2, name="fine_input")(x)))
+    skip = nn.relu(
+      self.bn(train, "fine_input_bn")(self.conv(cfg.fine_channels, 3, 2, name="fine_input")(x))
+    )
     g = jnp.concatenate([coarse, skip], -1)
     g = nn.relu(self.bn(train, "fine_bn")(self.conv(cfg.fine_channels, 3, name="fine")(g)))
-    return nn.Conv(cfg.num_joints, (3, 3), padding=((1, 1), (1, 1)), dtype=self.dtype,
-                   kernel_init=nn.initializers.normal(0.001), bias_init=self._head_bias,
-                   name="fine_head")(g)
+    return nn.Conv(
+      cfg.num_joints,
+      (3, 3),
+      padding=((1, 1), (1, 1)),
+      dtype=self.dtype,
+      kernel_init=nn.initializers.normal(0.001),
+      bias_init=self._head_bias,
+      name="fine_head",
+    )(g)
 
 
 def protocol_outputs(module: AttentionStudent, apply=None):
@@ -251,6 +290,7 @@ def protocol_outputs(module: AttentionStudent, apply=None):
   replaces `module.apply(..., train=False)` (e.g. `models.folding.folded_apply`)."""
   from rtpe_jax import preprocess
   from rtpe_jax.inference import OutputSpec
+
   cfg = module.config
 
   def network(variables, images):
@@ -261,9 +301,12 @@ def protocol_outputs(module: AttentionStudent, apply=None):
     return outputs + ([as_maps(out["heatmaps_2"])] if cfg.fine_heatmaps else [])
 
   fine = (True,) if cfg.fine_heatmaps else ()
-  spec = OutputSpec(with_heatmaps=(True,) + fine,
-                    with_tags=(cfg.tag_channels > 0,) + (False,) * len(fine),
-                    num_joints=cfg.num_joints, tag_per_joint=cfg.tag_channels == cfg.num_joints)
+  spec = OutputSpec(
+    with_heatmaps=(True,) + fine,
+    with_tags=(cfg.tag_channels > 0,) + (False,) * len(fine),
+    num_joints=cfg.num_joints,
+    tag_per_joint=cfg.tag_channels == cfg.num_joints,
+  )
   return network, spec
 
 

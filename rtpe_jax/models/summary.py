@@ -31,9 +31,9 @@ from rtpe_jax.models.weights import abstract_variables, input_channels
 
 # Published figures: (params, conv GMACs by FlopCounterMode / 2, paper GFLOPs).
 REFERENCE = {
-    "w32_512": (28_645_331, 46.2, 47.9),
-    "w32_640": (28_645_331, None, 74.8),
-    "w48_640": (63_827_139, 149.5, 154.3),
+  "w32_512": (28_645_331, 46.2, 47.9),
+  "w32_640": (28_645_331, None, 74.8),
+  "w48_640": (63_827_139, 149.5, 154.3),
 }
 
 
@@ -89,25 +89,30 @@ def summarize(module, input_hw: tuple[int, int], with_xla_total: bool = True) ->
   variables = abstract_variables(module, input_hw)
   x = jax.ShapeDtypeStruct((1, *input_hw, input_channels(module)), jnp.float32)
   forward = lambda v, x: module.apply(v, x, train=False)
-  row = {"params": count_params(variables["params"]),
-         "gmac_conv": conv_macs(forward, variables, x) / 1e9,
-         "gmac_conv_valid": conv_macs(forward, variables, x, count_padding=False) / 1e9}
+  row = {
+    "params": count_params(variables["params"]),
+    "gmac_conv": conv_macs(forward, variables, x) / 1e9,
+    "gmac_conv_valid": conv_macs(forward, variables, x, count_padding=False) / 1e9,
+  }
   if with_xla_total:
     row["gflop_xla"] = xla_flops(forward, variables, x) / 1e9
   return row
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
-  header = ("| model | input | params | GMAC conv | GMAC conv (valid taps) | GFLOP (XLA) "
-            "| reference params | reference GMAC conv | paper GFLOPs |")
+  header = (
+    "| model | input | params | GMAC conv | GMAC conv (valid taps) | GFLOP (XLA) "
+    "| reference params | reference GMAC conv | paper GFLOPs |"
+  )
   lines = [header, "|" + " --- |" * (header.count("|") - 1)]
   fmt = lambda v, f: "" if v is None else format(v, f)
   for r in rows:
     lines.append(
-        f"| {r['name']} | {r['input']} | {r['params']:,} | {r['gmac_conv']:.1f} "
-        f"| {r['gmac_conv_valid']:.1f} | {fmt(r.get('gflop_xla'), '.1f')} "
-        f"| {fmt(r.get('ref_params'), ',')} | {fmt(r.get('ref_gmac'), '.1f')} "
-        f"| {fmt(r.get('paper_gflops'), '.1f')} |")
+      f"| {r['name']} | {r['input']} | {r['params']:,} | {r['gmac_conv']:.1f} "
+      f"| {r['gmac_conv_valid']:.1f} | {fmt(r.get('gflop_xla'), '.1f')} "
+      f"| {fmt(r.get('ref_params'), ',')} | {fmt(r.get('ref_gmac'), '.1f')} "
+      f"| {fmt(r.get('paper_gflops'), '.1f')} |"
+    )
   return "\n".join(lines)
 
 
@@ -115,15 +120,21 @@ def main(argv=None) -> None:
   parser = argparse.ArgumentParser(description="Parameters and GFLOPs of the HigherHRNet teachers.")
   parser.add_argument("--arch", nargs="*", default=list(ARCHS), choices=list(ARCHS))
   parser.add_argument("--input-size", type=int, help="square input size (default: the arch's)")
-  parser.add_argument("--no-xla-total", action="store_true",
-                      help="skip compiling the whole network for the GFLOP (XLA) column")
+  parser.add_argument(
+    "--no-xla-total",
+    action="store_true",
+    help="skip compiling the whole network for the GFLOP (XLA) column",
+  )
   args = parser.parse_args(argv)
   rows = []
   for name in args.arch:
     cfg = ARCHS[name]
     size = args.input_size or cfg.input_size
-    row = {"name": name, "input": size,
-           **summarize(HigherHRNet(config=cfg), (size, size), not args.no_xla_total)}
+    row = {
+      "name": name,
+      "input": size,
+      **summarize(HigherHRNet(config=cfg), (size, size), not args.no_xla_total),
+    }
     if size == cfg.input_size:
       row["ref_params"], row["ref_gmac"], row["paper_gflops"] = REFERENCE[name]
     rows.append(row)

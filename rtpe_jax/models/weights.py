@@ -39,8 +39,9 @@ def save_model(out_dir: str, variables: dict, arch: dict) -> None:
   out_dir = os.path.abspath(out_dir)
   os.makedirs(out_dir)
   with ocp.StandardCheckpointer() as checkpointer:
-    checkpointer.save(os.path.join(out_dir, VARIABLES_DIR),
-                      jax.tree.map(np.asarray, dict(variables)))
+    checkpointer.save(
+      os.path.join(out_dir, VARIABLES_DIR), jax.tree.map(np.asarray, dict(variables))
+    )
   with open(os.path.join(out_dir, ARCH_FILE), "w") as f:
     json.dump(arch, f, indent=1)
 
@@ -48,8 +49,10 @@ def save_model(out_dir: str, variables: dict, arch: dict) -> None:
 def read_arch(model_dir: str) -> dict:
   path = os.path.join(model_dir, ARCH_FILE)
   if not os.path.isfile(path):
-    raise FileNotFoundError(f"{model_dir}: not a model directory (no {ARCH_FILE}); "
-                            "convert a checkpoint with convert_hrnet_weights.py first")
+    raise FileNotFoundError(
+      f"{model_dir}: not a model directory (no {ARCH_FILE}); "
+      "convert a checkpoint with convert_hrnet_weights.py first"
+    )
   with open(path) as f:
     return json.load(f)
 
@@ -70,6 +73,7 @@ def restore_variables(model_dir: str, module) -> dict:
 def module_for_arch(arch: dict, dtype: Any = jnp.float32):
   """The module an `arch.json` describes: a HigherHRNet or an attention student."""
   from rtpe_jax.models.student import AttentionStudent, StudentConfig
+
   if arch.get("model") == "higher_hrnet":
     return HigherHRNet(config=HRNetConfig.from_dict(arch["config"]), dtype=dtype)
   if arch.get("model") == "attention_student":
