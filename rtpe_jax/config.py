@@ -86,7 +86,10 @@ def default_config() -> ml_collections.ConfigDict:
       flip=True,
       scales=(1.0,),  # input_size 0 = data.input_size
       overlays=4,  # pictures of the people found in the first N images, at the end
-      overlay_min_score=0.2,
+      overlay_min_score=0.2,  # people drawn in them from this score (mean joint value) up
+      # The grouping's thresholds (`grouping.GroupingConfig`; HigherHRNet's 0.1 and 1.0).
+      detection_threshold=0.1,
+      tag_threshold=1.0,
     )
-  )  # people drawn in them from this score (mean joint value) up
+  )
   return config

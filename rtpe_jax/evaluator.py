@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 
-from rtpe_jax import evaluation, inference, predict, visualize
+from rtpe_jax import evaluation, grouping, inference, predict, training, visualize
 from rtpe_jax.data import coco
 from rtpe_jax.data.images import read_image
 
@@ -33,9 +33,12 @@ class Evaluator:
     self.network, self.spec = predict.network_and_spec(module, fold=False)
     self.input_size = config.eval.input_size or cfg.input_size
     self.scales, self.flip = tuple(config.eval.scales), config.eval.flip
+    self.grouping = grouping.GroupingConfig(**training.grouping_settings(config))
 
   def model(self, variables) -> predict.Model:
-    return predict.Model(self.network, variables, self.spec, self.input_size)
+    return predict.Model(
+      self.network, variables, self.spec, self.input_size, grouping=self.grouping
+    )
 
   def results(self, variables) -> list[dict]:
     model, out = self.model(variables), []

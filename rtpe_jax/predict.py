@@ -43,13 +43,17 @@ MEAN_COLOUR = tuple(int(round(255 * m)) for m in preprocess.MEAN_RGB)
 @dataclasses.dataclass(frozen=True)
 class Model:
   """A loaded network ready for the protocol: `network(variables, images)` as
-  `rtpe_jax.inference` takes it, its `OutputSpec` and the protocol's input size."""
+  `rtpe_jax.inference` takes it, its `OutputSpec`, the protocol's input size and
+  the grouping settings it is meant to be read with (the default of every
+  function below that takes `cfg`; a model directory may carry them in its
+  arch.json under "grouping")."""
 
   network: Callable
   variables: Any
   spec: inference.OutputSpec
   input_size: int
   name: str = ""
+  grouping: grouping.GroupingConfig = grouping.GroupingConfig()
 
 
 def network_and_spec(module, fold: bool):
@@ -70,25 +74,34 @@ def network_and_spec(module, fold: bool):
 
 
 def from_module(
-  module, variables, fold: bool = True, input_size: int | None = None, name: str = ""
+  module,
+  variables,
+  fold: bool = True,
+  input_size: int | None = None,
+  name: str = "",
+  grouping_cfg: grouping.GroupingConfig = grouping.GroupingConfig(),
 ) -> Model:
   """A student or HigherHRNet module and its variables, ready for prediction
   (batch norm folded with `fold`); input_size: the protocol's (default: the
-  model's own, else 512)."""
+  model's own, else 512); grouping_cfg: the grouping settings it is read with."""
   if fold:
     channels = weights.input_channels(module)
     variables = folding.fold_batch_norm(module, variables, jnp.zeros((1, 64, 64, channels)))
   network, spec = network_and_spec(module, fold)
   size = input_size or getattr(module.config, "input_size", 512)
-  return Model(network, variables, spec, size, name=name)
+  return Model(network, variables, spec, size, name=name, grouping=grouping_cfg)
 
 
 def load(
   model_dir: str, dtype: str = "float32", fold: bool = True, input_size: int | None = None
 ) -> Model:
-  """A trained student or a (converted or trained) HigherHRNet from its model directory."""
+  """A trained student or a (converted or trained) HigherHRNet from its model
+  directory, with the grouping settings its arch.json names (default: HigherHRNet's)."""
   module, variables = weights.load_model(model_dir, compute_dtype(dtype))
-  return from_module(module, variables, fold, input_size, name=model_dir)
+  settings = weights.read_arch(model_dir).get("grouping", {})
+  return from_module(
+    module, variables, fold, input_size, model_dir, grouping.GroupingConfig(**settings)
+  )
 
 
 def canvas_size(
@@ -131,6 +144,7 @@ class Frame:
   center: np.ndarray
   scale: np.ndarray
   size: tuple[int, int]
+  grouping: grouping.GroupingConfig = grouping.GroupingConfig()
 
 
 def run_network(
@@ -138,10 +152,11 @@ def run_network(
   image: np.ndarray,
   flip: bool = True,
   buckets: tuple[float, ...] = (1.0, 1.5, 2.0),
-  cfg: grouping.GroupingConfig = grouping.GroupingConfig(),
+  cfg: grouping.GroupingConfig | None = None,
 ) -> Frame:
   """Dispatches the network on one RGB uint8 image (H, W, 3); returns at once
-  (the arrays are computed asynchronously)."""
+  (the arrays are computed asynchronously). cfg: the grouping's settings (None:
+  the model's)."""
   return run_batch(model, [image], flip, buckets, cfg)
 
 
@@ -150,10 +165,11 @@ def run_batch(
   images: list[np.ndarray],
   flip: bool = True,
   buckets: tuple[float, ...] = (1.0, 1.5, 2.0),
-  cfg: grouping.GroupingConfig = grouping.GroupingConfig(),
+  cfg: grouping.GroupingConfig | None = None,
 ) -> Frame:
   """As `run_network` for several images of one shape (e.g. video frames):
   one network call on the batch (B, H, W, 3)."""
+  cfg = cfg or model.grouping
   if any(image.shape != images[0].shape for image in images):
     raise ValueError("run_batch takes images of one shape; use run_network per image")
   resized = [inference.protocol_resize(image, model.input_size) for image in images]
@@ -178,14 +194,13 @@ def run_batch(
     canvas,
     valid,
   )
-  return Frame(heatmaps, tags, candidates, center, scale, size)
+  return Frame(heatmaps, tags, candidates, center, scale, size, cfg)
 
 
-def group_frame(
-  frame: Frame, cfg: grouping.GroupingConfig = grouping.GroupingConfig(), index: int = 0
-):
+def group_frame(frame: Frame, cfg: grouping.GroupingConfig | None = None, index: int = 0):
   """Host side of image `index` of a frame: keypoints (P, J, 3) in the image and
-  scores (P,)."""
+  scores (P,). cfg None: the settings the frame was made with."""
+  cfg = cfg or frame.grouping
   candidates = {k: v[index] for k, v in jax.device_get(frame.candidates).items()}
   people, scores = grouping.group_candidates(
     candidates, frame.heatmaps[index], frame.tags[index], cfg
@@ -198,7 +213,7 @@ def predict_image(
   image: np.ndarray,
   flip: bool = True,
   buckets: tuple[float, ...] = (1.0, 1.5, 2.0),
-  cfg: grouping.GroupingConfig = grouping.GroupingConfig(),
+  cfg: grouping.GroupingConfig | None = None,
   scales: tuple[float, ...] = (1.0,),
 ):
   """People of one RGB uint8 image (H, W, 3): keypoints (P, J, 3) as x, y in the
@@ -207,6 +222,7 @@ def predict_image(
   One scale: the device path of this module (buckets () for exactly the
   published protocol's input). Several: the published multi-scale protocol
   (`inference.multi_person_maps`, scale-1.0 tags), whole maps to the grouping."""
+  cfg = cfg or model.grouping
   if tuple(scales) != (1.0,):
     protocol = inference.ProtocolConfig(model.input_size, tuple(scales), flip, grouping=cfg)
     heatmaps, tags, mapping = inference.multi_person_maps(
@@ -221,11 +237,12 @@ def predict_stream(
   images: Iterable[np.ndarray],
   flip: bool = True,
   buckets: tuple[float, ...] = (1.0, 1.5, 2.0),
-  cfg: grouping.GroupingConfig = grouping.GroupingConfig(),
+  cfg: grouping.GroupingConfig | None = None,
   overlap: bool = True,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
   """(keypoints, scores) per image, in order. With `overlap`, image t + 1 is on
   the device while a worker thread groups image t."""
+  cfg = cfg or model.grouping
   if not overlap:
     for image in images:
       yield predict_image(model, image, flip, buckets, cfg)

@@ -81,11 +81,21 @@ def build_model(config, dtype=None):
 
 def model_arch(config) -> dict:
   """The `arch.json` of the model's exported inference variables (a student
-  without the teacher stem it may distill from)."""
+  without the teacher stem it may distill from) and its grouping settings."""
   arch = _training_arch(config)
   if config.task == "student":
     arch["config"]["distill_stem"] = False
+  arch["grouping"] = grouping_settings(config)
   return arch
+
+
+def grouping_settings(config) -> dict:
+  """The grouping thresholds the config evaluates with (config.eval); they travel
+  with the exported model (arch.json "grouping", read by `predict.load`)."""
+  return {
+    "detection_threshold": float(config.eval.detection_threshold),
+    "tag_threshold": float(config.eval.tag_threshold),
+  }
 
 
 def batch_fields(config, with_teacher: bool) -> list[str]:

@@ -95,3 +95,19 @@ def test_without_a_reference_the_command_says_what_it_needs(tmp_path):
   )
   assert out.returncode != 0
   assert "clone of the public HigherHRNet repository" in out.stderr
+
+
+def test_a_reference_forward_is_measured_once_for_both_our_dtypes():
+  job = {"what": "forward", "arch": "w32_512", "batch": 1}
+  rows = [
+    {
+      "label": dtype,
+      "ours": {**job, "side": "ours", "dtype": dtype},
+      "reference": {**job, "side": "reference", "dtype": "float32"},
+    }
+    for dtype in ("float32", "bfloat16")
+  ]
+  run, calls = _fake_run({"ours": 10.0, "reference": 20.0})
+  rows = vs_pytorch.compare(rows, rounds=2, run=run, log=lambda *_: None)
+  assert calls.count("reference") == 2 and calls.count("ours") == 4
+  assert [r["ratio"] for r in rows] == [2.0, 2.0]

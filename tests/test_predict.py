@@ -110,3 +110,31 @@ def test_bad_inputs_are_named(small_student_dir, tmp_path):
     list(predict.read_video(str(tmp_path / "missing.avi")))
   with pytest.raises(FileNotFoundError, match="not a model directory"):
     predict.load(str(tmp_path))
+
+
+def test_grouping_settings_travel_with_the_model(small_student_dir, tmp_path):
+  """The thresholds a config evaluates with are written to the exported arch.json
+  (`training.model_arch`) and read back by `predict.load` as the model's default."""
+  import shutil
+
+  from rtpe_jax import config as config_lib
+  from rtpe_jax import training
+
+  config = config_lib.default_config()
+  config.eval.detection_threshold, config.eval.tag_threshold = 0.3, 0.75
+  assert training.model_arch(config)["grouping"] == {
+    "detection_threshold": 0.3,
+    "tag_threshold": 0.75,
+  }
+  model_dir = str(tmp_path / "student")
+  shutil.copytree(small_student_dir, model_dir)
+  with open(os.path.join(model_dir, "arch.json")) as f:
+    arch = json.load(f)
+  assert predict.load(model_dir).grouping.detection_threshold == 0.1  # none written: HigherHRNet's
+  arch["grouping"] = training.grouping_settings(config)
+  with open(os.path.join(model_dir, "arch.json"), "w") as f:
+    json.dump(arch, f)
+  model = predict.load(model_dir)
+  assert (model.grouping.detection_threshold, model.grouping.tag_threshold) == (0.3, 0.75)
+  frame = predict.run_network(model, np.zeros((64, 64, 3), np.uint8))
+  assert frame.grouping == model.grouping
