@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from bench.common import DTYPES, machine, median_seconds
+from rtpe_jax import inference
 from rtpe_jax.models import ARCHS, HigherHRNet, load_teacher
 
 
@@ -35,7 +36,9 @@ def build(arch: str | None, dtype: str, teacher: str | None = None):
 def bench_one(module, variables, batch: int, dtype: str, runs: int, warmup: int) -> dict:
   size = module.config.input_size
   x = jax.random.normal(jax.random.key(0), (batch, size, size, 3), jnp.float32)
-  forward = jax.jit(lambda v, x: module.apply(v, x, train=False))
+  forward = jax.jit(
+    lambda v, x: module.apply(v, x, train=False), compiler_options=inference.compiler_options()
+  )
 
   t0 = time.perf_counter()
   jax.block_until_ready(forward(variables, x))

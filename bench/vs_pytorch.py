@@ -116,14 +116,14 @@ def ours_forward(job: dict) -> dict:
   import jax
   import jax.numpy as jnp
   from bench.common import DTYPES
-  from rtpe_jax import predict
+  from rtpe_jax import inference, predict
   from rtpe_jax.models import ARCHS, HigherHRNet
 
   module = HigherHRNet(config=ARCHS[job["arch"]], dtype=DTYPES[job["dtype"]])
   size = module.config.input_size
   variables = jax.jit(module.init)(jax.random.key(1), jnp.zeros((1, size, size, 3)))
   model = predict.from_module(module, variables)
-  forward = jax.jit(model.network)
+  forward = jax.jit(model.network, compiler_options=inference.compiler_options())
   x = jax.random.randint(jax.random.key(0), (job["batch"], size, size, 3), 0, 256).astype(jnp.uint8)
   jax.block_until_ready(forward(model.variables, x))
   run = lambda: jax.block_until_ready(forward(model.variables, x))

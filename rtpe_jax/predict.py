@@ -96,12 +96,14 @@ def load(
   model_dir: str, dtype: str = "float32", fold: bool = True, input_size: int | None = None
 ) -> Model:
   """A trained student or a (converted or trained) HigherHRNet from its model
-  directory, with the grouping settings its arch.json names (default: HigherHRNet's)."""
+  directory, with the protocol input size and grouping settings its arch.json
+  names (a trainer's export writes them; defaults: the network's own size, else
+  512, and HigherHRNet's grouping)."""
   module, variables = weights.load_model(model_dir, compute_dtype(dtype))
-  settings = weights.read_arch(model_dir).get("grouping", {})
-  return from_module(
-    module, variables, fold, input_size, model_dir, grouping.GroupingConfig(**settings)
-  )
+  arch = weights.read_arch(model_dir)
+  settings = grouping.GroupingConfig(**arch.get("grouping", {}))
+  size = input_size or arch.get("input_size")
+  return from_module(module, variables, fold, size, model_dir, settings)
 
 
 def canvas_size(
@@ -121,7 +123,7 @@ def canvas_size(
   return protocol_wh
 
 
-@functools.partial(jax.jit, static_argnames=("network", "spec", "flip", "k", "kernel"))
+@inference.inference_jit(static_argnames=("network", "spec", "flip", "k", "kernel"))
 def _canvas_maps(network, spec, flip, k, kernel, variables, canvas, valid_hw):
   """canvas (1, H, W, 3) uint8, valid_hw (2,) int32 -> heatmaps (1, H, W, J)
   zeroed beyond the image, tags (1, H, W, Jt, D) and the top-k candidates."""

@@ -81,11 +81,13 @@ def build_model(config, dtype=None):
 
 def model_arch(config) -> dict:
   """The `arch.json` of the model's exported inference variables (a student
-  without the teacher stem it may distill from) and its grouping settings."""
+  without the teacher stem it may distill from), the protocol's input size and
+  the grouping settings it was evaluated with (`predict.load` reads both)."""
   arch = _training_arch(config)
   if config.task == "student":
     arch["config"]["distill_stem"] = False
   arch["grouping"] = grouping_settings(config)
+  arch["input_size"] = int(config.eval.input_size or config.data.input_size)  # the protocol's
   return arch
 
 

@@ -112,7 +112,7 @@ def test_bad_inputs_are_named(small_student_dir, tmp_path):
     predict.load(str(tmp_path))
 
 
-def test_grouping_settings_travel_with_the_model(small_student_dir, tmp_path):
+def test_protocol_size_and_grouping_settings_travel_with_the_model(small_student_dir, tmp_path):
   """The thresholds a config evaluates with are written to the exported arch.json
   (`training.model_arch`) and read back by `predict.load` as the model's default."""
   import shutil
@@ -122,6 +122,8 @@ def test_grouping_settings_travel_with_the_model(small_student_dir, tmp_path):
 
   config = config_lib.default_config()
   config.eval.detection_threshold, config.eval.tag_threshold = 0.3, 0.75
+  config.eval.input_size = 320
+  assert training.model_arch(config)["input_size"] == 320
   assert training.model_arch(config)["grouping"] == {
     "detection_threshold": 0.3,
     "tag_threshold": 0.75,
@@ -132,9 +134,11 @@ def test_grouping_settings_travel_with_the_model(small_student_dir, tmp_path):
     arch = json.load(f)
   assert predict.load(model_dir).grouping.detection_threshold == 0.1  # none written: HigherHRNet's
   arch["grouping"] = training.grouping_settings(config)
+  arch["input_size"] = 320
   with open(os.path.join(model_dir, "arch.json"), "w") as f:
     json.dump(arch, f)
   model = predict.load(model_dir)
+  assert model.input_size == 320 and predict.load(model_dir, input_size=256).input_size == 256
   assert (model.grouping.detection_threshold, model.grouping.tag_threshold) == (0.3, 0.75)
   frame = predict.run_network(model, np.zeros((64, 64, 3), np.uint8))
   assert frame.grouping == model.grouping
