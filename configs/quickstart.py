@@ -7,11 +7,15 @@ A student with its own small stem (no teacher: none is needed to learn the
 synthetic figures), 192 px crops at the evaluation's scale, LAB second input,
 a detector whose CAMs see 1/4, 1/8 and 1/16 (`detector_levels`), 17 heatmaps
 and 17 tag maps at 1/4 and a second heatmap head at 1/2 (`fine_heatmaps`),
-trained on the ground truth. On a 2-core CPU: 1400 steps at about 2 steps/s,
-about 12 minutes in train.py, AP about 0.17 on the 64-image val split
-(docs/learning.md: the runs, seeds and ablation). The closing table says
-whether `target_ap` (the 0.30 the project aims at) was reached: not yet.
+trained on the ground truth, evaluated with the grouping's detection threshold
+at 0.3. On a 2-core CPU: 1400 steps at about 2 steps/s, 13.6 minutes in
+train.py, AP 0.21 / 0.18 (seeds 0 / 1) on the 64-image val split. The
+closing table says whether `target_ap` (0.30) was reached: not in these
+minutes. `get_config("long")`: 4200 steps, about 36 minutes, AP 0.318 (seed 0)
+(docs/learning.md: the runs, seeds and ablation).
 `get_config("runlocal")` is a seconds-long smoke run (tests).
+
+  python train.py --config configs/quickstart.py:long --workdir out/quickstart_long
 """
 
 import ml_collections

@@ -174,6 +174,18 @@ def test_quickstart_smoke(synthetic_root, tmp_path):
 OVERFIT_STEPS = 600
 
 
+def test_the_long_quickstart_is_the_quickstart_for_three_times_the_steps():
+  from configs import quickstart
+
+  short, long = quickstart.get_config(), quickstart.get_config("long")
+  assert (short.total_steps, long.total_steps) == (1400, 4200)
+  assert long.optimizer.schedule.period == 4200
+  assert long.model.student == short.model.student and long.data == short.data
+  assert long.eval.detection_threshold == short.eval.detection_threshold == 0.3
+  with pytest.raises(ValueError, match="quickstart.py:longer"):
+    quickstart.get_config("longer")
+
+
 def overfit_config(root: str, ids_file: str, steps: int):
   """The quickstart's student (without its stride-2 head: the test stays within
   minutes) and loss on a handful of images shown as they are (no rotation,
@@ -198,6 +210,7 @@ def overfit_config(root: str, ids_file: str, steps: int):
     )
   )
   config.optimizer.schedule.update(dict(period=steps, warmup=min(50, steps // 10)))
+  config.eval.detection_threshold = 0.1  # HigherHRNet's, as the test was measured
   # No flip test: identity training never shows the network a mirrored figure.
   config.eval.update(dict(split="train2017", ids=ids_file, input_size=256, flip=False, overlays=2))
   return config
