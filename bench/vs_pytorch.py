@@ -41,6 +41,8 @@ MAP_SIZE = 256
 
 
 def _median_ms(fn, runs: int, warmup: int) -> float:
+  """Median ms of fn() (which waits for its own result). Not bench.common's
+  timer: that one imports JAX, which the reference's process must not load."""
   for _ in range(warmup):
     fn()
   times = []
