@@ -17,7 +17,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 # The whole suite, slow end-to-end tests included (what CI runs).
 test: $(STAMP)
-	$(PY) -m pytest -n 2 -q --durations=15 tests
+	$(PY) -m pytest -n 2 --dist worksteal -q --durations=15 tests
 
 # ruff's linter and formatter check (pyproject.toml [tool.ruff]); the suite runs both
 # (tests/test_lint.py).
@@ -31,7 +31,7 @@ format: $(STAMP)
 
 # Everything but the tests marked slow.
 test-fast: $(STAMP)
-	$(PY) -m pytest -n 2 -q --durations=10 -m "not slow" tests
+	$(PY) -m pytest -n 2 --dist worksteal -q --durations=10 -m "not slow" tests
 
 # The main job: the synthetic dataset, the quickstart student trained on it
 # (CPU, about 15 min with the install: docs/learning.md), its AP table, TensorBoard logs, checkpoints and overlays.

@@ -1,5 +1,7 @@
 """The jit-compiled train step (rtpe_jax/training.py)."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -7,7 +9,17 @@ import pytest
 
 from conftest import tiny_train_config
 from rtpe_jax import optim, training
-from rtpe_jax.models import weights
+from rtpe_jax.models import hrnet, weights
+
+# A teacher stem shaped like the published ones (256 channels at 1/4) with one
+# bottleneck instead of four: the same mechanics, a third of the compile time.
+SMALL_STEM = dataclasses.replace(hrnet.ARCHS["w32_512"], layer1_blocks=1, name="small_stem")
+
+
+@pytest.fixture
+def small_teacher_stem(monkeypatch):
+  monkeypatch.setitem(hrnet.ARCHS, "small_stem", SMALL_STEM)
+  return "small_stem"
 
 
 def _state(config, steps=100):
@@ -74,10 +86,12 @@ def test_bfloat16_compute_keeps_float32_params(synthetic_root, fixed_batch):
   assert {x.dtype for x in jax.tree.leaves(state.params)} == {np.dtype(np.float32)}
 
 
-def test_frozen_teacher_stem_gets_no_update_no_state(synthetic_root, fixed_batch, synthetic_store):
+def test_frozen_teacher_stem_gets_no_update_no_state(
+  synthetic_root, fixed_batch, small_teacher_stem
+):
   config = tiny_train_config(synthetic_root)
   config.model.student.stem = "teacher"
-  config.model.student.teacher_arch = "w32_512"
+  config.model.student.teacher_arch = small_teacher_stem
   config.model.student.stem_features = 256
   config.optimizer.frozen = ("teacher_stem",)
   config.loss.alpha = 0.5
@@ -98,10 +112,10 @@ def test_frozen_teacher_stem_gets_no_update_no_state(synthetic_root, fixed_batch
   jax.tree.map(np.testing.assert_array_equal, before, after)
 
 
-def test_own_stem_distillation_term(synthetic_root, fixed_batch):
+def test_own_stem_distillation_term(synthetic_root, fixed_batch, small_teacher_stem):
   config = tiny_train_config(synthetic_root)
   config.model.student.distill_stem = True
-  config.model.student.teacher_arch = "w32_512"
+  config.model.student.teacher_arch = small_teacher_stem
   config.model.student.stem_features = 256
   config.optimizer.frozen = ("teacher_stem",)
   config.loss.stem = 1.0
@@ -114,7 +128,11 @@ def test_own_stem_distillation_term(synthetic_root, fixed_batch):
 def test_teacher_task_step(synthetic_root, fixed_batch, tiny_model_dir):
   config = tiny_train_config(synthetic_root, task="teacher")
   config.data.output_strides = (4, 2)
-  config.model.arch = weights.read_arch(tiny_model_dir)["config"]
+  arch = weights.read_arch(tiny_model_dir)["config"]
+  # The tiny HigherHRNet (two outputs, strides 4 and 2) with one module per stage
+  # and one layer1 block: the same heads and losses, half the compile time.
+  arch["stages"] = [dict(stage, num_modules=1) for stage in arch["stages"]]
+  config.model.arch = dict(arch, layer1_blocks=1)
   module, tx, state = _state(config)
   batch = {k: fixed_batch[k] for k in ("image", "weights_4", "heatmaps_4", "tags")}
   h = config.data.input_size // 2  # the fixed batch has the 1/4 targets: make the 1/2 ones
