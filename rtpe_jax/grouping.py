@@ -59,11 +59,6 @@ def nms(heatmaps: jax.Array, kernel: int = 5) -> jax.Array:
   return jnp.where(pooled == heatmaps, heatmaps, 0.0)
 
 
-def _expand_tags(tags: jax.Array, num_joints: int) -> jax.Array:
-  """(B, H, W, 1 | J, D) -> (B, H, W, J, D)."""
-  return jnp.broadcast_to(tags, (*tags.shape[:3], num_joints, tags.shape[-1]))
-
-
 @functools.partial(jax.jit, static_argnames=("k", "kernel"))
 def top_candidates(heatmaps: jax.Array, tags: jax.Array, k: int = 30, kernel: int = 5):
   """Per image and joint the k best NMS peaks: values (B, J, k), x and y (B, J, k)
@@ -72,37 +67,26 @@ def top_candidates(heatmaps: jax.Array, tags: jax.Array, k: int = 30, kernel: in
   peaks = nms(heatmaps.astype(jnp.float32), kernel)
   flat = peaks.transpose(0, 3, 1, 2).reshape(b, j, h * w)
   values, index = jax.lax.top_k(flat, k)
-  tag_maps = _expand_tags(tags.astype(jnp.float32), j).transpose(0, 3, 1, 2, 4)
-  tag_maps = tag_maps.reshape(b, j, h * w, -1)
-  picked = jnp.take_along_axis(tag_maps, index[..., None], axis=2)
-  return {"values": values, "x": index % w, "y": index // w, "tags": picked}
-
-
-def _unique_row_minima(cost: np.ndarray) -> np.ndarray | None:
-  """Each row's column when every row has a strict minimum and no two rows share
-  its column: then that is the one minimum-cost assignment, and every exact
-  solver returns it. Else None."""
-  rows, cols = cost.shape
-  best = cost.argmin(1)
-  if rows > cols or len(np.unique(best)) < rows:
-    return None
-  if np.any(np.sum(cost == cost[np.arange(rows), best][:, None], 1) > 1):
-    return None
-  return best
+  y, x = index // w, index % w
+  # Gathered where they lie (B, H, W, Jt, D): no transpose of the tag maps.
+  joint = jnp.arange(j)[None, :, None] if tags.shape[3] > 1 else jnp.zeros((1, 1, 1), jnp.int32)
+  picked = tags[jnp.arange(b)[:, None, None], y, x, joint].astype(jnp.float32)
+  return {"values": values, "x": x, "y": y, "tags": picked}
 
 
 def _assign(cost: np.ndarray, solver: str):
   """Minimum-cost (row, column) pairs of a cost matrix with at least as many columns as rows."""
+  cost = np.ascontiguousarray(cost, np.float64)
   if solver == "munkres":
-    # munkres is exact on ties but slow (about 1 ms for 25 x 25); skip it where
-    # the answer cannot depend on the solver.
-    best = _unique_row_minima(cost)
-    if best is not None:
-      return list(enumerate(best.tolist()))
-    return munkres.Munkres().compute(cost.tolist())
-  if solver == "scipy":
-    return list(zip(*linear_sum_assignment(cost)))
-  raise ValueError(f"assignment {solver!r}: use 'munkres' or 'scipy'")
+    # munkres's array entry point: its native solver without the per-cell checks
+    # of `Munkres().compute` (0.25 ms -> 3 us for 25 x 25), and the same pairs on
+    # ties (tests/test_grouping.py compares the two).
+    rows, cols = munkres.linear_sum_assignment(cost)
+  elif solver == "scipy":
+    rows, cols = linear_sum_assignment(cost)
+  else:
+    raise ValueError(f"assignment {solver!r}: use 'munkres' or 'scipy'")
+  return list(zip(rows.tolist(), cols.tolist()))
 
 
 def match_by_tag(
@@ -116,7 +100,10 @@ def match_by_tag(
   """
   num_joints, _, d = tags.shape
   people: dict[float, np.ndarray] = {}
-  person_tags: dict[float, list[np.ndarray]] = {}
+  # Per person the sum of its joints' tags, added in the order the reference's
+  # np.mean of its tag list adds them, and their count: the same mean tag.
+  tag_sums: dict[float, np.ndarray] = {}
+  tag_counts: dict[float, int] = {}
   for i, joint in enumerate(cfg.joint_order):
     keep = values[joint] > cfg.detection_threshold
     if not keep.any():
@@ -127,7 +114,7 @@ def match_by_tag(
     def start(row):
       key = float(cand_tags[row][0])
       people.setdefault(key, np.zeros((num_joints, 3 + d)))[joint] = rows[row]
-      person_tags[key] = [cand_tags[row]]
+      tag_sums[key], tag_counts[key] = cand_tags[row].copy(), 1
 
     if i == 0 or not people:
       for row in range(len(rows)):
@@ -136,7 +123,7 @@ def match_by_tag(
     keys = list(people)[: cfg.max_num_people]
     if cfg.ignore_too_much and len(keys) == cfg.max_num_people:
       continue
-    means = np.array([np.mean(person_tags[key], axis=0) for key in keys])
+    means = np.array([tag_sums[key] / tag_counts[key] for key in keys])
     distance = np.linalg.norm(cand_tags[:, None, :] - means[None, :, :], axis=2)
     cost = np.round(distance) * 100 - rows[:, 2:3] if cfg.use_detection_val else distance.copy()
     if len(rows) > len(keys):
@@ -144,7 +131,8 @@ def match_by_tag(
     for row, col in _assign(cost, cfg.assignment):
       if col < len(keys) and distance[row, col] < cfg.tag_threshold:
         people[keys[col]][joint] = rows[row]
-        person_tags[keys[col]].append(cand_tags[row])
+        tag_sums[keys[col]] += cand_tags[row]
+        tag_counts[keys[col]] += 1
       else:
         start(row)
   if not people:
@@ -153,57 +141,48 @@ def match_by_tag(
 
 
 def _padded(n: int) -> int:
-  """n rounded up to a power of two (at least 4): few shapes to compile."""
-  return max(4, 1 << (n - 1).bit_length())
+  """n rounded up to 4, 6, 8, 12, 16, 24, ... (powers of two and their halfway
+  points): few shapes to compile, at most a third of the work wasted."""
+  power = max(4, 1 << (n - 1).bit_length())
+  return power * 3 // 4 if n <= power * 3 // 4 and power > 4 else power
 
 
 @jax.jit
-def _neighbours(heatmaps: jax.Array, joints: jax.Array, ys: jax.Array, xs: jax.Array):
-  """heatmaps (H, W, J); joints, ys, xs (N,) -> (right > left, down > up) (N,),
-  the neighbours clamped at the border."""
-  h, w = heatmaps.shape[:2]
-  at = lambda y, x: heatmaps[y, x, joints].astype(jnp.float32)
+def _neighbours(heatmaps: jax.Array, image, joints: jax.Array, ys: jax.Array, xs: jax.Array):
+  """heatmaps (B, H, W, J); joints, ys, xs (N,) of image `image` -> (right > left,
+  down > up) (N,), the neighbours clamped at the border."""
+  h, w = heatmaps.shape[1:3]
+  at = lambda y, x: heatmaps[image, y, x, joints].astype(jnp.float32)
   right = at(ys, jnp.minimum(xs + 1, w - 1)) > at(ys, jnp.maximum(xs - 1, 0))
   down = at(jnp.minimum(ys + 1, h - 1), xs) > at(jnp.maximum(ys - 1, 0), xs)
   return right, down
 
 
-@jax.jit
-def _tags_at(tags: jax.Array, joints: jax.Array, ys: jax.Array, xs: jax.Array) -> jax.Array:
-  """tags (H, W, J | 1, D); joints, ys, xs (N,) -> the joints' tags (N, D) float32."""
-  joints = joints if tags.shape[2] > 1 else jnp.zeros_like(joints)
-  return tags[ys, xs, joints].astype(jnp.float32)
-
-
-def _read_at(fn, maps, joints: np.ndarray, ys: np.ndarray, xs: np.ndarray):
-  """fn(maps, joints, ys, xs) on the device for N points, N padded to few shapes."""
-  n = len(joints)
-  pad = lambda a: np.concatenate([a, np.zeros(_padded(n) - n, np.int32)]).astype(np.int32)
-  out = jax.device_get(fn(maps, pad(joints), pad(ys), pad(xs)))
-  return jax.tree.map(lambda a: a[:n], out)
-
-
-def adjust(people: np.ndarray, heatmaps) -> np.ndarray:
+def adjust(people: np.ndarray, heatmaps, image: int = 0) -> np.ndarray:
   """Sub-pixel positions: x, y of detected joints (value > 0) + 0.5 and +-0.25
-  toward the larger neighbour on their heatmap (H, W, J), read where it lives
-  (device or host): only the neighbours of the joints cross to the host."""
+  toward the larger neighbour on image `image` of heatmaps (B, H, W, J), read
+  where they live (device or host): only the joints' neighbours cross to the host."""
   people = people.copy()
   p, j = np.nonzero(people[..., 2] > 0)
   if len(p) == 0:
     return people
   x, y = people[p, j, 0].astype(np.int32), people[p, j, 1].astype(np.int32)
-  right, down = _read_at(_neighbours, heatmaps, j, y, x)
+  pad = lambda a: np.concatenate([a, np.zeros(_padded(len(a)) - len(a))]).astype(np.int32)
+  right, down = jax.device_get(_neighbours(heatmaps, np.int32(image), pad(j), pad(y), pad(x)))
+  right, down = right[: len(p)], down[: len(p)]
   people[p, j, 0] = x + 0.5 + np.where(right, 0.25, -0.25)
   people[p, j, 1] = y + 0.5 + np.where(down, 0.25, -0.25)
   return people
 
 
 @jax.jit
-def planar_maps(heatmaps: jax.Array, tags: jax.Array):
-  """(H, W, J), (H, W, Jt, D) -> (J, H, W), (Jt, D, H, W): the refine search's layout."""
-  return heatmaps.astype(jnp.float32).transpose(2, 0, 1), tags.astype(jnp.float32).transpose(
-    2, 3, 0, 1
-  )
+def planar_maps(heatmaps: jax.Array, tags: jax.Array, image):
+  """Image `image` of (B, H, W, J), (B, H, W, Jt, D) -> (J, H, W), (Jt, D, H, W):
+  the refine search's layout."""
+  # Sliced keeping the batch axis and transposed in 4-D and 5-D: the same copy,
+  # written as the rank-3 transposes it ran 2-4x slower on a CPU.
+  one = lambda x: jax.lax.dynamic_slice_in_dim(x, image, 1, 0).astype(jnp.float32)
+  return one(heatmaps).transpose(0, 3, 1, 2)[0], one(tags).transpose(0, 3, 4, 1, 2)[0]
 
 
 @jax.jit
@@ -244,30 +223,26 @@ def refine_search(maps: jax.Array, tag_planes: jax.Array, mean_tags: jax.Array, 
   return jax.lax.map(search, (joints, mean_tags), batch_size=4)
 
 
-def refine(people: np.ndarray, heatmaps, tags) -> np.ndarray:
+def refine(people: np.ndarray, heatmaps, tags, image: int = 0) -> np.ndarray:
   """Fills each person's missing joints at the best position for its mean tag
-  (value > 0 only). people (P, J, 3 + D), heatmaps (H, W, J), tags (H, W, J | 1, D),
-  on the device or the host. Only the missing (person, joint) pairs are searched
-  (their count padded to a power of two: few shapes to compile), on the device;
-  the tags of the detected joints and the search's results cross to the host."""
+  (value > 0 only). people (P, J, 3 + D) of image `image` of heatmaps
+  (B, H, W, J) and tags (B, H, W, J | 1, D), on the device or the host. Only the
+  missing (person, joint) pairs are searched (their count padded to few shapes
+  to compile), on the device; only the search's results cross to the host."""
   people = people.copy()
   person, joint = np.nonzero(people[..., 2] == 0)
   if len(person) == 0:
     return people
-  p, j = np.nonzero(people[..., 2] > 0)
-  found = _read_at(
-    _tags_at, tags, j, people[p, j, 1].astype(np.int32), people[p, j, 0].astype(np.int32)
-  )
-  means = np.stack([found[p == i].mean(axis=0) for i in range(len(people))]).astype(np.float32)
+  # The tags at the detected joints are the candidates' own (the reference reads
+  # them back from the maps at the same pixels), float32 as the maps hold them.
+  detected = people[..., 2] > 0
+  own_tags = people[..., 3:].astype(np.float32)
+  means = np.stack([own_tags[i][detected[i]].mean(axis=0) for i in range(len(people))])
   count = len(person)
   pad = lambda a: np.concatenate([a, np.repeat(a[:1], _padded(count) - count, 0)])
-  maps, planes = planar_maps(heatmaps, tags)
-  x, y, value, dx, dy = (
-    a[:count]
-    for a in jax.device_get(
-      refine_search(maps, planes, pad(means[person]), pad(joint.astype(np.int32)))
-    )
-  )
+  planes = planar_maps(heatmaps, tags, np.int32(image))
+  found = refine_search(*planes, pad(means[person]), pad(joint.astype(np.int32)))
+  x, y, value, dx, dy = (a[:count] for a in jax.device_get(found))
   fill = value > 0
   person, joint = person[fill], joint[fill]
   people[person, joint, 0] = x[fill] + 0.5 + dx[fill]
@@ -276,10 +251,13 @@ def refine(people: np.ndarray, heatmaps, tags) -> np.ndarray:
   return people
 
 
-def group_candidates(candidates: dict, heatmaps, tags, cfg: GroupingConfig = GroupingConfig()):
+def group_candidates(
+  candidates: dict, heatmaps, tags, cfg: GroupingConfig = GroupingConfig(), image: int = 0
+):
   """One image's candidates (`top_candidates` sliced to the image, on the host)
-  and its maps (H, W, J), (H, W, J | 1, D), where they live (device or host) ->
-  (people (P, J, 3 + D), scores (P,)). Score: mean joint value before refinement."""
+  and the batch's maps (B, H, W, J), (B, H, W, J | 1, D), where they live (device
+  or host), of which it is image `image` -> (people (P, J, 3 + D), scores (P,)).
+  Score: mean joint value before refinement."""
   xy = np.stack([candidates["x"], candidates["y"]], -1).astype(np.float64)
   people = match_by_tag(
     np.asarray(candidates["values"], np.float64),
@@ -288,10 +266,10 @@ def group_candidates(candidates: dict, heatmaps, tags, cfg: GroupingConfig = Gro
     cfg,
   )
   if cfg.adjust:
-    people = adjust(people, heatmaps)
+    people = adjust(people, heatmaps, image)
   scores = people[..., 2].mean(axis=1)
   if cfg.refine:
-    people = refine(people, heatmaps, tags)
+    people = refine(people, heatmaps, tags, image)
   return people.astype(np.float32), scores.astype(np.float32)
 
 
@@ -302,12 +280,6 @@ def group(heatmaps, tags, cfg: GroupingConfig = GroupingConfig()):
   heatmaps, tags = jnp.asarray(heatmaps), jnp.asarray(tags)
   candidates = jax.device_get(top_candidates(heatmaps, tags, cfg.max_num_people, cfg.nms_kernel))
   return [
-    group_candidates({k: v[b] for k, v in candidates.items()}, *_image_maps(heatmaps, tags, b), cfg)
+    group_candidates({k: v[b] for k, v in candidates.items()}, heatmaps, tags, cfg, b)
     for b in range(len(heatmaps))
   ]
-
-
-@jax.jit
-def _image_maps(heatmaps: jax.Array, tags: jax.Array, b: int):
-  """Image b's maps, sliced in one dispatch (eager indexing costs about 1 ms each)."""
-  return heatmaps[b], tags[b]

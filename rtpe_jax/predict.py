@@ -204,9 +204,7 @@ def group_frame(frame: Frame, cfg: grouping.GroupingConfig | None = None, index:
   scores (P,). cfg None: the settings the frame was made with."""
   cfg = cfg or frame.grouping
   candidates = {k: v[index] for k, v in jax.device_get(frame.candidates).items()}
-  people, scores = grouping.group_candidates(
-    candidates, frame.heatmaps[index], frame.tags[index], cfg
-  )
+  people, scores = grouping.group_candidates(candidates, frame.heatmaps, frame.tags, cfg, index)
   return inference.people_in_image(people, frame.center, frame.scale, frame.size), scores
 
 
