@@ -144,6 +144,24 @@ def perturbed_variables(variables: dict, seed: int = 0) -> dict:
   return jax.tree.map(np.asarray, out)
 
 
+def _small_hrnet():
+  from rtpe_jax.models import HRNetConfig, StageConfig
+
+  return HRNetConfig(
+    stages=(StageConfig(1, (1, 1), (8, 16)), StageConfig(1, (1, 1, 1), (8, 16, 24))),
+    deconv_channels=(8,),
+    deconv_kernels=(4,),
+    deconv_cat=(True,),
+    with_ae=(True, False),
+    deconv_blocks=1,
+    stem_channels=16,
+    layer1_blocks=1,
+    layer1_planes=8,
+  )
+
+
+SMALL_HRNET = _small_hrnet()  # two stages, one block each: compiles in seconds
+
 SMALL_STUDENT = dict(
   stem="own",
   own_stem_channels=(16, 32),

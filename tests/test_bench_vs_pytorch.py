@@ -1,6 +1,7 @@
 """bench/vs_pytorch.py without the reference: our side's worker process, the
 interleaving, the people check, the table and the error without --reference."""
 
+import dataclasses
 import subprocess
 import sys
 
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 
 from bench import vs_pytorch
+from conftest import SMALL_HRNET
 
 
 def test_our_grouping_worker_runs_in_its_own_process(tmp_path):
@@ -111,3 +113,37 @@ def test_a_reference_forward_is_measured_once_for_both_our_dtypes():
   rows = vs_pytorch.compare(rows, rounds=2, run=run, log=lambda *_: None)
   assert calls.count("reference") == 2 and calls.count("ours") == 4
   assert [r["ratio"] for r in rows] == [2.0, 2.0]
+
+
+def test_both_sides_module_names_fall_in_the_same_parts():
+  pairs = [
+    ("conv1", "HigherHRNet/stem/conv1/conv_general_dilated", "stem"),
+    ("layer1", "HigherHRNet/stem/layer1_3/conv2/conv_general_dilated", "layer1"),
+    ("transition2.2", "HigherHRNet/HigherHRNet._transition/transition2_2_0_0/x", "transitions"),
+    ("stage3.1.branches.2", "HigherHRNet/stage3_1/branches_2_3/conv1/x", "stage3 branches"),
+    ("stage3.1.fuse_layers.0.2", "HigherHRNet/stage3_1/fuse_layers_0_2_0/x", "stage3 fuse"),
+    ("deconv_layers.0", "HigherHRNet._heads/deconv_layers_0_1_0/conv1/x", "heads"),
+    ("final_layers.1", "HigherHRNet._heads/final_layers_1/conv_general_dilated", "heads"),
+  ]
+  for reference, ours, part in pairs:
+    assert vs_pytorch._part(reference) == vs_pytorch._part(ours) == part
+  assert vs_pytorch._part("normalise/mul") == "other"
+
+
+def test_our_profile_worker_splits_a_forward_into_parts(monkeypatch):
+  from rtpe_jax.models import hrnet
+
+  stage4 = hrnet.StageConfig(1, (1, 1, 1, 1), (8, 16, 24, 32))
+  tiny = dataclasses.replace(
+    SMALL_HRNET, stages=SMALL_HRNET.stages + (stage4,), name="tiny", input_size=64
+  )
+  monkeypatch.setitem(hrnet.ARCHS, "tiny", tiny)
+  result = vs_pytorch.ours_profile({"arch": "tiny", "batch": 1, "runs": 2, "warmup": 1})
+  parts = result["parts"]
+  assert set(parts) <= set(vs_pytorch.PARTS)
+  assert {"stem", "stage2 branches", "stage4 fuse", "heads"} <= {
+    p for p, ms in parts.items() if ms > 0
+  }
+  assert sum(parts.values()) == pytest.approx(result["total_ms"])
+  text = vs_pytorch.profile_table(result, result, "tiny", 1, "a machine", "a date")
+  assert "| stage4 fuse |" in text and "1.00x" in text

@@ -7,21 +7,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from conftest import SMALL_HRNET as SMALL
 from rtpe_jax import convert
 from rtpe_jax.models.summary import conv_equations
 from rtpe_jax.models import HigherHRNet, HRNetConfig, HRNetStem, StageConfig, load_teacher
-
-SMALL = HRNetConfig(
-  stages=(StageConfig(1, (1, 1), (8, 16)), StageConfig(1, (1, 1, 1), (8, 16, 24))),
-  deconv_channels=(8,),
-  deconv_kernels=(4,),
-  deconv_cat=(True,),
-  with_ae=(True, False),
-  deconv_blocks=1,
-  stem_channels=16,
-  layer1_blocks=1,
-  layer1_planes=8,
-)
 
 VARIANTS = {
   "published_like": SMALL,

@@ -16,12 +16,22 @@ def test_normalise_uses_imagenet_statistics():
 
 
 def test_lab_of_known_colours():
-  rgb = jnp.array([[1.0, 0.0, 0.0], [1.0, 1.0, 1.0], [0.0, 0.0, 0.0], [0.5, 0.5, 0.5]])
-  lab = np.asarray(preprocess.rgb_to_lab(rgb))
+  rgb = np.array([[255, 0, 0], [255, 255, 255], [0, 0, 0], [128, 128, 128]], np.uint8)
+  lab = np.asarray(preprocess.rgb_to_lab(jnp.asarray(rgb)))
   np.testing.assert_allclose(lab[0], (53.24, 80.09, 67.20), atol=0.05)  # sRGB red, D65
   np.testing.assert_allclose(lab[1], (100, 0, 0), atol=0.05)
   np.testing.assert_allclose(lab[2], (0, 0, 0), atol=1e-3)
-  np.testing.assert_allclose(lab[3], (53.39, 0, 0), atol=0.05)
+  np.testing.assert_allclose(lab[3], (53.59, 0, 0), atol=0.05)  # sRGB 128 grey
+
+
+def test_lab_matches_the_formula_in_float64():
+  rgb = np.random.default_rng(0).integers(0, 256, (1000, 3)).astype(np.uint8)
+  v = rgb / 255.0
+  linear = np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+  xyz = linear @ np.array(preprocess._RGB_TO_XYZ).T / preprocess._D65_WHITE
+  f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+  want = np.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], -1)
+  np.testing.assert_allclose(preprocess.rgb_to_lab(jnp.asarray(rgb)), want, atol=2e-4)
 
 
 def test_hsv_matches_tensorflow():
