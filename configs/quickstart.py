@@ -8,8 +8,8 @@ synthetic figures), 192 px crops at the evaluation's scale, LAB second input,
 a detector whose CAMs see 1/4, 1/8 and 1/16 (`detector_levels`), 17 heatmaps
 and 17 tag maps at 1/4 and a second heatmap head at 1/2 (`fine_heatmaps`),
 trained on the ground truth, evaluated with the grouping's detection threshold
-at 0.3. On a 2-core CPU: 1400 steps at about 2 steps/s, 13.6 minutes in
-train.py, AP 0.21 / 0.18 (seeds 0 / 1) on the 64-image val split. The
+at 0.3. On a 2-core CPU: 1400 steps at about 2 steps/s, about 13.5 minutes in
+train.py, AP 0.15 / 0.20 (seeds 0 / 1) on the 64-image val split. The
 closing table says whether `target_ap` (0.30) was reached: not in these
 minutes. `get_config("long")`: 4200 steps, about 36 minutes, AP 0.318 (seed 0)
 (docs/learning.md: the runs, seeds and ablation).
