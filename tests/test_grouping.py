@@ -2,6 +2,7 @@
 
 import os
 
+import jax
 import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
@@ -54,6 +55,24 @@ def test_nms_keeps_only_local_maxima():
   assert np.count_nonzero(kept) == 2
 
 
+@pytest.mark.parametrize("levels", [None, 4])
+def test_top_candidates_are_a_flat_top_k_ties_included(levels):
+  """The row-wise two-stage top-k against lax.top_k over each joint's flattened
+  NMS map; `levels` quantises the maps so that many peaks tie."""
+  rng = np.random.default_rng(levels or 0)
+  heatmaps = rng.uniform(0, 1, (2, 40, 24, 3)).astype(np.float32)
+  if levels:
+    heatmaps = np.round(heatmaps * levels) / levels
+  tags = rng.normal(size=(2, 40, 24, 3, 2)).astype(np.float32)
+  got = grouping.top_candidates(heatmaps, tags, k=30)
+  flat = np.asarray(grouping.nms(heatmaps)).transpose(0, 3, 1, 2).reshape(2, 3, -1)
+  values, index = jax.lax.top_k(flat, 30)
+  np.testing.assert_array_equal(got["values"], values)
+  np.testing.assert_array_equal(got["y"] * 24 + got["x"], index)
+  b, j = np.arange(2)[:, None, None], np.arange(3)[None, :, None]
+  np.testing.assert_array_equal(got["tags"], tags[b, got["y"], got["x"], j])
+
+
 def test_no_detections_no_people():
   ((people, scores),) = grouping.group(
     np.zeros((1, 16, 16, 17), np.float32), np.zeros((1, 16, 16, 17, 1), np.float32)
@@ -88,9 +107,9 @@ def test_both_solvers_find_minimum_cost_assignments():
     )
     best = cost[linear_sum_assignment(cost)].sum()
     for solver in ("munkres", "scipy"):
-      pairs = grouping._assign(cost, solver)
-      assert len(pairs) == rows
-      assert np.isclose(sum(cost[r, c] for r, c in pairs), best)
+      chosen_rows, chosen_cols = grouping._assign(cost, solver)
+      assert len(chosen_rows) == rows
+      assert np.isclose(cost[chosen_rows, chosen_cols].sum(), best)
   with pytest.raises(ValueError, match="assignment 'greedy'"):
     grouping._assign(cost, "greedy")
 
@@ -111,7 +130,7 @@ def test_the_munkres_path_returns_what_munkres_compute_returns():
     if rows > cols:
       cost = np.concatenate([cost, np.full((rows, rows - cols), 1e10)], 1)
     want = [tuple(p) for p in munkres.Munkres().compute(cost.tolist())]
-    assert [tuple(p) for p in grouping._assign(cost, "munkres")] == want
+    assert list(zip(*(a.tolist() for a in grouping._assign(cost, "munkres")))) == want
 
 
 def test_refine_search_takes_the_first_maximum_on_ties():
@@ -134,3 +153,49 @@ def test_refine_search_takes_the_first_maximum_on_ties():
     want_y, want_x = np.unravel_index(np.argmax(score), score.shape)
     assert (x[n], y[n]) == (want_x, want_y)
     assert value[n] == heatmaps[k, want_y, want_x]
+
+
+def _match_one_by_one(values, xy, tags, cfg):
+  """The reference's matching loop written plainly (dicts of people and tag
+  lists, one pair at a time), for candidates (J, K), (J, K, 2), (J, K, D)."""
+  joints_of, tags_of = {}, {}
+  for i, joint in enumerate(cfg.joint_order):
+    keep = values[joint] > cfg.detection_threshold
+    rows = np.concatenate([xy[joint][keep], values[joint][keep, None], tags[joint][keep]], 1)
+    cand_tags = tags[joint][keep]
+    if not keep.any():
+      continue
+    keys = list(joints_of)[: cfg.max_num_people]
+    pairs = []
+    if i > 0 and keys:
+      means = np.array([np.mean(tags_of[key], axis=0) for key in keys])
+      distance = np.linalg.norm(cand_tags[:, None] - means[None], axis=2)
+      cost = np.round(distance) * 100 - rows[:, 2:3]
+      if len(rows) > len(keys):
+        cost = np.concatenate([cost, np.full((len(rows), len(rows) - len(keys)), 1e10)], 1)
+      pairs = zip(*grouping._assign(cost, "munkres"))
+    else:
+      pairs = ((row, len(keys)) for row in range(len(rows)))
+    for row, col in pairs:
+      if col < len(keys) and distance[row, col] < cfg.tag_threshold:
+        joints_of[keys[col]][joint] = rows[row]
+        tags_of[keys[col]].append(cand_tags[row])
+      else:
+        key = cand_tags[row][0]
+        joints_of.setdefault(key, np.zeros((17, rows.shape[1])))[joint] = rows[row]
+        tags_of[key] = [cand_tags[row]]
+  return np.array(list(joints_of.values()), np.float32).reshape(-1, 17, 3 + tags.shape[2])
+
+
+def test_matching_equals_the_one_pair_at_a_time_loop():
+  """Candidates with tags on a coarse grid, so that people share keys (the
+  reference's replace-the-joint case) and tag distances tie."""
+  rng = np.random.default_rng(3)
+  cfg = grouping.GroupingConfig(max_num_people=6)
+  for _ in range(40):
+    values = rng.uniform(0, 1, (17, 8)) * (rng.random((17, 8)) < 0.7)
+    xy = rng.integers(0, 64, (17, 8, 2)).astype(np.float64)
+    tags = np.round(rng.uniform(0, 4, (17, 8, 2)) * 2) / 2
+    np.testing.assert_array_equal(
+      grouping.match_by_tag(values, xy, tags, cfg), _match_one_by_one(values, xy, tags, cfg)
+    )
