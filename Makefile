@@ -40,15 +40,14 @@ demo: $(STAMP)
 	$(PY) train.py --config configs/quickstart.py --workdir out/quickstart
 
 # Distillation end to end on the synthetic data: a small HigherHRNet trained from
-# ground truth, its predictions stored, the student distilled from them, both compared.
+# ground truth, its predictions stored, the student distilled from them (2 seeds), and
+# the table of both (bench/distill_gain.py; about an hour on a 2-core CPU: docs/training.md).
 distill: $(STAMP)
 	$(PY) -m rtpe_jax.data.synthetic --out data/synthetic
 	$(PY) train.py --config configs/teacher_synthetic.py --workdir out/teacher_synthetic
 	$(PY) infer_teacher.py --teacher out/teacher_synthetic/export --coco data/synthetic \
-	  --split train2017 --out out/teacher_synthetic/predictions --input-size 256
-	$(PY) train.py --config configs/distill_synthetic.py --workdir out/distill_synthetic
-	$(PY) -m bench.compare_models out/teacher_synthetic/export out/distill_synthetic/export \
-	  --input-size 256
+	  --split train2017 --out out/teacher_synthetic/predictions --input-size 256 --eval
+	$(PY) -m bench.distill_gain --variants distill --seeds 0 1
 
 clean:
 	rm -rf $(VENV) .pytest_cache

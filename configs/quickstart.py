@@ -56,9 +56,5 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     )
   )
   config.loss.alpha = 0.0  # no teacher: ground truth only
-  # Candidates below 0.3 start no people: this student's heatmaps are noisy, and
-  # weak peaks made spurious people that took joints from real ones (chosen on 64
-  # training images: docs/learning.md).
-  config.eval.detection_threshold = 0.3
   config.attention = dict(divisor=20.0, steps=100)
   return common.runlocal(config) if arg == "runlocal" else config

@@ -261,7 +261,9 @@ def train_and_evaluate(
       stats = evaluate(step)
     if lead:
       host = training.host_tree(state.variables())
-      export_model(os.path.join(workdir, "export"), host, arch)
+      export_model(
+        os.path.join(workdir, "export"), training.inference_variables(host, config), arch
+      )
       evaluator.write_overlays(
         host, os.path.join(workdir, "overlays"), config.eval.overlays, config.eval.overlay_min_score
       )

@@ -91,6 +91,17 @@ def model_arch(config) -> dict:
   return arch
 
 
+def inference_variables(variables: dict, config) -> dict:
+  """The variables `model_arch`'s model holds: without the teacher stem that a
+  student with its own stem ran beside it to distill from (distill_stem)."""
+  student = config.model.student if config.task == "student" else {}
+  if not (student and student.get("stem") == "own" and student.get("distill_stem")):
+    return variables
+  return {
+    k: {n: v for n, v in tree.items() if n != "teacher_stem"} for k, tree in variables.items()
+  }
+
+
 def grouping_settings(config) -> dict:
   """The grouping thresholds the config evaluates with (config.eval); they travel
   with the exported model (arch.json "grouping", read by `predict.load`)."""

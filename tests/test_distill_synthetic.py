@@ -1,24 +1,24 @@
 """Distillation end to end on the synthetic data, CI-sized (`make distill` is the
 full-sized run): train a small teacher -> store its predictions with
-infer_teacher.py -> distill the student from them -> evaluate and compare both."""
+infer_teacher.py -> the distillation experiment's table (bench/distill_gain.py:
+a student distilled with the teacher stem's features, one on the teacher stem,
+and phase 3, its own stem under that one's detector) -> compare the models."""
 
 import os
 
 import pytest
 
 import infer_teacher
+from bench import compare_models, distill_gain
 from configs import distill_synthetic, teacher_synthetic
 from rtpe_jax import trainer
 from rtpe_jax.data import teacher_store
 from rtpe_jax.models import weights
 
-from bench import compare_models
 
-pytestmark = pytest.mark.slow
-
-
+@pytest.mark.slow
 def test_teacher_store_student_chain(synthetic_root, tmp_path):
-  teacher_dir, student_dir = str(tmp_path / "teacher"), str(tmp_path / "student")
+  teacher_dir = str(tmp_path / "teacher")
   config = teacher_synthetic.get_config("runlocal")
   config.data.root = synthetic_root
   teacher_stats = trainer.train_and_evaluate(config, teacher_dir)
@@ -26,7 +26,7 @@ def test_teacher_store_student_chain(synthetic_root, tmp_path):
   teacher_model = os.path.join(teacher_dir, "export")
   assert weights.read_arch(teacher_model)["model"] == "higher_hrnet"
 
-  predictions = str(tmp_path / "predictions")
+  predictions = os.path.join(teacher_dir, "predictions")
   infer_teacher.main(
     [
       "--teacher",
@@ -39,20 +39,64 @@ def test_teacher_store_student_chain(synthetic_root, tmp_path):
       predictions,
       "--input-size",
       "64",
+      "--eval",
       "--no-progress",
     ]
   )
   store = teacher_store.TeacherStore(os.path.join(predictions, "teacher"))
   assert len(store) == 24
 
-  config = distill_synthetic.get_config("runlocal")
-  config.data.root = synthetic_root
-  config.data.teacher_store = os.path.join(predictions, "teacher")
-  student_stats = trainer.train_and_evaluate(config, student_dir)
-  assert set(student_stats) >= {"AP", "AR"}
-
-  rows = compare_models.main(
-    [teacher_model, os.path.join(student_dir, "export"), "--input-size", "64", "--runs", "2"]
+  out = str(tmp_path / "gain")
+  gain = distill_gain.main(
+    [
+      "--teacher",
+      teacher_dir,
+      "--data",
+      synthetic_root,
+      "--variants",
+      "stem",
+      "on_teacher_stem",
+      "phase3",
+      "--seeds",
+      "0",
+      "--out",
+      out,
+      "--input-sizes",
+      "64",
+      "96",
+      "--runs",
+      "2",
+      "--runlocal",
+    ]
   )
+  assert [r["variant"] for r in gain["results"]] == ["stem", "on_teacher_stem", "phase3"]
+  assert all(0 <= r["AP"] <= 1 for r in gain["results"])
+  assert set(gain["teacher"]) == {"AP", "store_AP"}
+  for m in gain["models"].values():
+    assert m["gmac"] > 0 and m["frames_per_s"] > 0 and set(m["latency_ms"]) == {64, 96}
+  with open(os.path.join(out, "table.md")) as f:
+    assert f.read().count("\n| ") == 5  # the header's rule, the teacher and three students
+  # Phase 3 ends with the student's own stem and no teacher stem in the exported model.
+  student = os.path.join(out, "phase3_s0", "export")
+  assert weights.read_arch(student)["config"]["stem"] == "own"
+  assert not weights.read_arch(student)["config"]["distill_stem"]
+
+  rows = compare_models.main([teacher_model, student, "--input-size", "64", "--runs", "2"])
   assert [r["kind"] for r in rows] == ["higher_hrnet", "attention_student"]
-  assert all(r["gmac_conv"] > 0 and r["latency_ms"] > 0 for r in rows)
+
+
+def test_the_experiments_variants_differ_only_in_what_they_learn_from():
+  configs = {v: distill_synthetic.get_config(a) for v, a in distill_gain.VARIANTS.items()}
+  student = {v: c.model.student.to_dict() for v, c in configs.items()}
+  for c in configs.values():
+    assert c.total_steps == distill_synthetic.STEPS
+    assert c.optimizer.schedule.to_dict() == configs["gt"].optimizer.schedule.to_dict()
+  assert configs["gt"].loss.alpha == 0 and not configs["gt"].data.teacher_store
+  assert configs["distill"].loss.alpha > 0 and configs["distill"].loss.tag_regression > 0
+  assert configs["stem"].loss.stem > 0 and configs["stem"].init.teacher
+  assert student["gt"] == student["distill"]
+  assert {
+    k: v for k, v in student["stem"].items() if k not in ("distill_stem", "teacher_arch")
+  } == {k: v for k, v in student["gt"].items() if k not in ("distill_stem", "teacher_arch")}
+  with pytest.raises(ValueError, match="distill_synthetic.py:gt,stem"):
+    distill_synthetic.get_config("gt,stem")

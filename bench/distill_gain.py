@@ -1,0 +1,257 @@
+"""Does distillation help? The synthetic experiment's table, re-run.
+
+  python -m bench.distill_gain --variants gt distill stem --seeds 0 1
+  python -m bench.distill_gain --variants distill --seeds 0 1      # what `make distill` runs
+  python -m bench.distill_gain --variants on_teacher_stem phase3 --seeds 0   # phase 3
+
+Needs the teacher's workdir (--teacher, default out/teacher_synthetic: its
+export/ and the predictions infer_teacher.py stored in predictions/teacher).
+Trains the student of configs/distill_synthetic.py once per variant and seed,
+the same steps and schedule each time:
+  gt       (a) ground truth only;
+  distill  (b) the teacher's stored heatmaps and tags mixed in;
+  stem     (c) as (b), and the stem's features regressed to the teacher stem's;
+  on_teacher_stem  as (b), the detector on the frozen teacher stem (phase 2);
+  phase3   that student's own small stem trained to give the teacher stem's
+           features under its fixed detector (configs/student_stem_synthetic.py;
+           needs the on_teacher_stem run of the same seed, listed before it).
+A seed sets the initialisation and the data order (config.seed, config.data.seed).
+Each run lives in OUT/VARIANT_sSEED and its AP is kept in OUT/results.json as it
+finishes, so an interrupted table resumes where it stopped. Then one row per
+model: AP per seed, mean and spread (max - min), parameters, GMAC of the
+convolutions, the CPU latency of the network (batch 1, float32, each of
+--input-sizes) and the frames/s of the whole path (`predict.predict_image`,
+one val image to COCO keypoints, the first input size, no flip test); the
+teacher's row first (its AP on the same val split with the same protocol).
+The gain of (b) over (a) counts only if every seed of (b) is above every seed of (a).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+
+from bench.common import machine, median_seconds
+from bench.compare_models import latency_ms
+from configs import distill_synthetic, student_stem_synthetic, teacher_synthetic
+from rtpe_jax import evaluator, predict, trainer
+from rtpe_jax.data import coco
+from rtpe_jax.data.images import read_image
+from rtpe_jax.models import summary, weights
+
+VARIANTS = {"gt": "gt", "distill": "", "stem": "stem", "on_teacher_stem": "on_teacher_stem"}
+LABELS = {
+  "gt": "(a) ground truth only",
+  "distill": "(b) distilled: heatmaps and tags",
+  "stem": "(c) distilled, stem features too",
+  "on_teacher_stem": "(b) on the frozen teacher stem",
+  "phase3": "phase 3: own stem under that detector",
+}
+
+
+def variant_config(variant: str, seed: int, args):
+  runlocal = "runlocal" if args.runlocal else ""
+  if variant == "phase3":
+    config = student_stem_synthetic.get_config(runlocal)
+    config.init.model = os.path.join(args.out, f"on_teacher_stem_s{seed}", "export")
+    if not os.path.isdir(config.init.model):
+      raise SystemExit(f"{config.init.model}: phase3 needs the on_teacher_stem run of seed {seed}")
+  else:
+    config = distill_synthetic.get_config(",".join(filter(None, [VARIANTS[variant], runlocal])))
+  config.data.root = args.data
+  config.seed = config.data.seed = seed
+  if variant not in ("gt", "phase3"):
+    config.data.teacher_store = os.path.join(args.teacher, "predictions", "teacher")
+  if variant in ("stem", "on_teacher_stem", "phase3"):
+    config.init.teacher = os.path.join(args.teacher, "export")
+  return config
+
+
+def _check_teacher(args) -> None:
+  export = os.path.join(args.teacher, "export")
+  store = os.path.join(args.teacher, "predictions", "teacher")
+  needs_store = any(v not in ("gt", "phase3") for v in args.variants)
+  for path, what in ((export, "the teacher's export"), (store, "the teacher's stored predictions")):
+    if (path == export or needs_store) and not os.path.isdir(path):
+      raise SystemExit(
+        f"{path}: {what} is missing. Train and store the teacher first:\n"
+        f"  python train.py --config configs/teacher_synthetic.py --workdir {args.teacher}\n"
+        f"  python infer_teacher.py --teacher {export} --coco {args.data} --split train2017 "
+        f"--out {os.path.join(args.teacher, 'predictions')} --input-size 256 --eval"
+      )
+
+
+def _read_results(path: str) -> list[dict]:
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    return json.load(f)
+
+
+def _write_results(path: str, results: list[dict]) -> None:
+  with open(path + ".tmp", "w") as f:
+    json.dump(results, f, indent=1)
+  os.replace(path + ".tmp", path)
+
+
+def train_runs(args) -> list[dict]:
+  """Trains every (variant, seed) not yet in OUT/results.json; returns all rows."""
+  path = os.path.join(args.out, "results.json")
+  results = _read_results(path)
+  done = {(r["variant"], r["seed"]) for r in results}
+  for variant in args.variants:
+    for seed in args.seeds:
+      if (variant, seed) in done:
+        continue
+      workdir = os.path.join(args.out, f"{variant}_s{seed}")
+      print(f"--- {LABELS[variant]}, seed {seed}: {workdir}", flush=True)
+      config = variant_config(variant, seed, args)
+      start = time.perf_counter()
+      stats = trainer.train_and_evaluate(config, workdir)
+      results.append(
+        {
+          "variant": variant,
+          "seed": seed,
+          "AP": stats["AP"],
+          "AP .5": stats["AP .5"],
+          "AR": stats["AR"],
+          "steps": config.total_steps,
+          "minutes": (time.perf_counter() - start) / 60,
+          "workdir": workdir,
+        }
+      )
+      _write_results(path, results)
+  return results
+
+
+def model_row(model_dir: str, sizes: list[int], runs: int, image) -> dict:
+  """Parameters and GMAC (first size), network latency per size, whole-path frames/s."""
+  module, variables = weights.load_model(model_dir)
+  stats = summary.summarize(module, (sizes[0], sizes[0]), with_xla_total=False)
+  model = predict.load(model_dir, input_size=sizes[0])
+  whole = median_seconds(lambda: predict.predict_image(model, image, flip=False), runs)
+  return {
+    "params": stats["params"],
+    "gmac": stats["gmac_conv"],
+    "latency_ms": {size: latency_ms(module, variables, size, runs) for size in sizes},
+    "frames_per_s": 1.0 / whole,
+  }
+
+
+def first_val_image(args):
+  ground_truth = coco.load_coco(args.data, "val2017")
+  info = ground_truth.loadImgs(sorted(ground_truth.getImgIds())[:1])[0]
+  return read_image(coco.image_path(args.data, "val2017", info["file_name"]), info["id"])
+
+
+def teacher_ap(args) -> dict:
+  """The teacher's AP on the val split, by the students' protocol (the synthetic
+  configs' evaluation), and its stored predictions' AP on train if infer_teacher.py
+  --eval wrote it."""
+  config = teacher_synthetic.get_config("runlocal" if args.runlocal else "")
+  config.data.root = args.data
+  module, variables = weights.load_model(os.path.join(args.teacher, "export"))
+  out = {"AP": evaluator.Evaluator(module, config)(variables)["AP"]}
+  ap_file = os.path.join(args.teacher, "predictions", "ap.json")
+  if os.path.exists(ap_file):
+    with open(ap_file) as f:
+      out["store_AP"] = json.load(f)["AP"]
+  return out
+
+
+def table(results: list[dict], teacher: dict, models: dict, args) -> tuple[str, dict]:
+  """The markdown table and the verdict on (b) against (a)."""
+  by_variant = {
+    v: [r for r in results if r["variant"] == v and r["seed"] in args.seeds] for v in args.variants
+  }
+  sizes = args.input_sizes
+  lines = [
+    "| model | training | steps | AP per seed | AP mean | spread | AP .5 mean | params "
+    f"| GMAC ({sizes[0]} px) | "
+    + " | ".join(f"CPU ms {size} px" for size in sizes)
+    + f" | whole path frames/s ({sizes[0]} px) |",
+    "| --- " * (10 + len(sizes)) + "|",
+  ]
+
+  def cost(m):
+    ms = " | ".join(f"{m['latency_ms'][size]:.1f}" for size in sizes)
+    return f"{m['params']:,} | {m['gmac']:.2f} | {ms} | {m['frames_per_s']:.1f}"
+
+  store = (
+    f" (its stored train predictions: {teacher['store_AP']:.3f})" if "store_AP" in teacher else ""
+  )
+  lines.append(
+    f"| teacher (synthetic_w16) | ground truth{store} | | {teacher['AP']:.3f} | {teacher['AP']:.3f} "
+    f"| | | {cost(models['teacher'])} |"
+  )
+  means = {}
+  for variant, rows in by_variant.items():
+    if not rows:
+      continue
+    rows = sorted(rows, key=lambda r: r["seed"])
+    aps = [r["AP"] for r in rows]
+    means[variant] = statistics.mean(aps)
+    per_seed = ", ".join(f"{r['AP']:.3f} (s{r['seed']})" for r in rows)
+    lines.append(
+      f"| student | {LABELS[variant]} | {rows[0]['steps']} | {per_seed} | {means[variant]:.3f} "
+      f"| {max(aps) - min(aps):.3f} | {statistics.mean(r['AP .5'] for r in rows):.3f} "
+      f"| {cost(models[variant])} |"
+    )
+  verdict = {}
+  a, b = by_variant.get("gt"), by_variant.get("distill")
+  if a and b and len(a) >= 2 and len(b) >= 2:
+    gain = means["distill"] - means["gt"]
+    beyond = min(r["AP"] for r in b) > max(r["AP"] for r in a)
+    verdict = {"gain": gain, "beyond_spread": beyond}
+    lines.append(
+      f"\n(b) - (a): {gain:+.3f} AP; "
+      + (
+        "every seed of (b) is above every seed of (a): beyond the spread."
+        if beyond
+        else "the seeds overlap: not beyond the spread."
+      )
+    )
+  return "\n".join(lines), verdict
+
+
+def main(argv=None) -> dict:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--teacher", default=distill_synthetic.TEACHER, help="teacher workdir")
+  parser.add_argument("--data", default="data/synthetic", help="the synthetic COCO root")
+  parser.add_argument(
+    "--variants", nargs="+", choices=list(LABELS), default=["gt", "distill", "stem"]
+  )
+  parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+  parser.add_argument("--out", default="out/distill_gain")
+  parser.add_argument(
+    "--input-sizes", nargs="+", type=int, default=[256, 512], help="for the speed columns"
+  )
+  parser.add_argument("--runs", type=int, default=20, help="latency: median of this many")
+  parser.add_argument("--runlocal", action="store_true", help="smoke-sized runs (tests)")
+  args = parser.parse_args(argv)
+  _check_teacher(args)
+  os.makedirs(args.out, exist_ok=True)
+  results = train_runs(args)
+  teacher = teacher_ap(args)
+  image = first_val_image(args)
+  row = lambda model_dir: model_row(model_dir, args.input_sizes, args.runs, image)
+  models = {"teacher": row(os.path.join(args.teacher, "export"))}
+  for variant in args.variants:
+    first = min(
+      (r for r in results if r["variant"] == variant and r["seed"] in args.seeds),
+      key=lambda r: r["seed"],
+    )
+    models[variant] = row(os.path.join(first["workdir"], "export"))
+  text, verdict = table(results, teacher, models, args)
+  text += f"\n\nMachine: {machine()}; the val split of {args.data}; {time.strftime('%Y-%m-%d')}."
+  print(text)
+  with open(os.path.join(args.out, "table.md"), "w") as f:
+    f.write(text + "\n")
+  return {"results": results, "teacher": teacher, "models": models, "verdict": verdict}
+
+
+if __name__ == "__main__":
+  main()
