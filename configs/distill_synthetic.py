@@ -11,8 +11,8 @@
 
 The student is the quickstart's (configs/quickstart.py: its own small stem, the
 detector, one tag map per joint, the fine heatmaps) with 64 stem features, the
-teacher stem's width, so that (c) can compare them; 700 steps, about 6 minutes
-on a 2-core CPU. Arguments (comma-separated):
+teacher stem's width, so that (c) can compare them; 700 steps, 7-9 minutes on
+a 2-core CPU with the evaluation. Arguments (comma-separated):
   "gt"    (a) ground truth only;
   ""      (b) distilled: heatmaps at 1/4 by the mix alpha * teacher + (1 - alpha)
           * ground truth, tags by associative embedding on the ground truth plus

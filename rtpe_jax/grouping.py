@@ -128,6 +128,11 @@ def match_by_tag(
     people[person, joint] = rows[row]
     tag_sums[person], tag_counts[person] = cand_tags[row], 1
 
+  def join(joint, rows, cand_tags, persons, by):
+    people[persons, joint] = rows[by]
+    tag_sums[persons] += cand_tags[by]
+    tag_counts[persons] += 1
+
   for i, joint in enumerate(cfg.joint_order):
     keep = values[joint] > cfg.detection_threshold
     if not keep.any():
@@ -152,18 +157,13 @@ def match_by_tag(
     starts = row[~joins]
     if any(float(cand_tags[r, 0]) in person_of for r in starts):
       # A new person takes an existing key: the reference's order of updates matters.
-      for r, c, join in zip(row, col, joins):
-        if join:
-          people[c, joint] = rows[r]
-          tag_sums[c] += cand_tags[r]
-          tag_counts[c] += 1
+      for r, c, joins_person in zip(row, col, joins):
+        if joins_person:
+          join(joint, rows, cand_tags, c, r)
         else:
           start(joint, rows, cand_tags, r)
       continue
-    joined, by = col[joins], row[joins]
-    people[joined, joint] = rows[by]
-    tag_sums[joined] += cand_tags[by]
-    tag_counts[joined] += 1
+    join(joint, rows, cand_tags, col[joins], row[joins])
     for r in starts:
       start(joint, rows, cand_tags, r)
   return people[: len(person_of)].astype(np.float32)
