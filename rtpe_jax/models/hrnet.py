@@ -129,27 +129,21 @@ def published_config(width: int, input_size: int) -> HRNetConfig:
 
 def synthetic_config() -> HRNetConfig:
   """The small HigherHRNet trained on the synthetic dataset (configs/teacher_synthetic.py):
-  W16-like widths (the published W48 has 8x), one module and one block per
-  branch, a 32-channel stem with one 16-plane bottleneck (64 channels at 1/4)."""
-  return HRNetConfig(
+  the published W16 layout at 256 px with one module and one block per branch, one
+  deconvolution block and a 32-channel stem with one 16-plane bottleneck (64
+  channels at 1/4)."""
+  return dataclasses.replace(
+    published_config(16, 256),
     stages=(
       StageConfig(1, (1, 1), (16, 32)),
       StageConfig(1, (1, 1, 1), (16, 32, 64)),
       StageConfig(1, (1, 1, 1, 1), (16, 32, 64, 128)),
     ),
-    deconv_channels=(16,),
-    deconv_kernels=(4,),
-    deconv_cat=(True,),
-    with_ae=(True, False),
     deconv_blocks=1,
-    final_kernel=1,
-    tag_per_joint=True,
-    num_joints=17,
     stem_channels=32,
     layer1_blocks=1,
     layer1_planes=16,
     name="synthetic_w16",
-    input_size=256,
   )
 
 
