@@ -19,8 +19,9 @@ Rows (each with the machine it ran on):
   photo by `calibrate_batch_stats`: left at identity, their activations grow
   through the random stages and hundreds of people appear), so read it with
   the grouping rows, which time realistic loads;
-- train step: images/s of the jitted student step of configs/distill_coco_w48.py
-  (phase 1, frozen W48 stem, bfloat16) on random batches of its shapes;
+- train step: images/s of the jitted student step of each of --train-configs
+  (default configs/distill_coco_w48.py: phase 1, frozen W48 stem, bfloat16;
+  `quickstart`: the demo's step) on random batches of its shapes;
 - input pipeline: augmented training samples/s (bench.input_pipeline);
   needs TensorFlow, skipped where it is missing (the GPU machine);
 - grouping: ms per image of the host grouping with 1, 5 and 20 people.
@@ -177,12 +178,15 @@ def synthetic_photo(h: int, w: int) -> np.ndarray:
   return np.ascontiguousarray(frames[0][:, :w])
 
 
-def train_step_row(args) -> dict:
-  """images/s of the student train step of the real recipe, on random batches."""
-  from configs import distill_coco_w48
+def train_step_row(args, config_name: str = "distill_coco_w48") -> dict:
+  """images/s of the student train step of configs/`config_name`.py, on random batches."""
+  import importlib
+
   from rtpe_jax import optim, training
 
-  config = distill_coco_w48.get_config("runlocal" if args.quick else "")
+  config = importlib.import_module(f"configs.{config_name}").get_config(
+    "runlocal" if args.quick else ""
+  )
   if args.quick:
     config.model.student.update(QUICK_STUDENT.to_dict())
     config.model.student.stem = "own"
@@ -206,7 +210,7 @@ def train_step_row(args) -> dict:
   b = config.data.batch_size
   return {
     "kind": "train step",
-    "model": "student (distill_coco_w48" + (", quick" if args.quick else "") + ")",
+    "model": f"student ({config_name}" + (", quick" if args.quick else "") + ")",
     "input": config.data.input_size,
     "dtype": config.precision,
     "batch": b,
@@ -297,6 +301,12 @@ def main(argv=None) -> list[dict]:
   parser.add_argument("--runs", type=int, default=20)
   parser.add_argument("--warmup", type=int, default=3)
   parser.add_argument(
+    "--train-configs",
+    nargs="+",
+    default=["distill_coco_w48"],
+    help="configs/NAME.py whose train step is timed (quickstart: the demo's)",
+  )
+  parser.add_argument(
     "--skip", nargs="*", default=[], choices=["network", "whole", "train", "pipeline", "grouping"]
   )
   parser.add_argument("--out", help="write the rows as JSON here (and the table beside it, .md)")
@@ -335,7 +345,8 @@ def main(argv=None) -> list[dict]:
           for row in whole_path_rows(name, dtype, size, args.batches, args, model, frame):
             add(row)
   if "train" not in args.skip:
-    add(train_step_row(args))
+    for config_name in args.train_configs:
+      add(train_step_row(args, config_name))
   if "pipeline" not in args.skip:
     row = input_pipeline_row(args)
     if row:
