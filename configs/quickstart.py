@@ -12,8 +12,9 @@ evaluated with the grouping's detection threshold at 0.3. 1400 steps: AP 0.236
 / 0.244 (seeds 0 / 1) on the 64-image val split (0.15-0.21 when the schedule
 annealed to 1e-5). On a 2-core CPU about 2 steps/s, 13.5 minutes in train.py
 on the VM where the recipe was first timed; 1.38 steps/s, 19.7 minutes, on a
-slower one. The closing table says whether `target_ap` (0.30) was reached:
-not in these minutes. `get_config("long")`: 4200 steps, about 36 minutes; AP
+slower one (`make demo` from a fresh clone there: 20 min 25 s, AP 0.236).
+The closing table says whether `target_ap` (0.30) was reached: not in these
+minutes. `get_config("long")`: 4200 steps, about 36 minutes; AP
 0.318 (seed 0) was measured with the schedule annealed to 1e-5
 (`--config.optimizer.schedule.floor=1e-5`) (docs/learning.md: the runs, seeds
 and ablation). `get_config("runlocal")` is a seconds-long smoke run (tests).
