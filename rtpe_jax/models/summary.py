@@ -66,9 +66,7 @@ def _xla_conv_macs(eqn, count_padding: bool) -> float:
     params["padding"] = tuple((0, 0) for _ in params["padding"])
   conv = lambda a, b: jax.lax.conv_general_dilated_p.bind(a, b, **params)
   with jax.default_device(jax.devices("cpu")[0]):  # a GPU lowering has no cost analysis
-    lowered = jax.jit(conv).lower(lhs, rhs)
-  cost = lowered.cost_analysis() or lowered.compile().cost_analysis()
-  return cost["flops"] / 2
+    return jax.jit(conv).lower(lhs, rhs).cost_analysis()["flops"] / 2
 
 
 def conv_macs(fn: Callable, *args, count_padding: bool = True) -> float:
