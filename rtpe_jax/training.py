@@ -314,14 +314,22 @@ def make_train_step(module, config, tx: optax.GradientTransformation):
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     new_stats = _keep_frozen_stats(new_stats, state.batch_stats, frozen_groups)
-    keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(finite, a, b), new, old)
+    # One branch for the whole state, not a select per leaf: XLA fused the finiteness
+    # test's 227-way reduction into each of about 800 selects (an 80-s CPU compile).
+    params, opt_state, new_stats = jax.lax.cond(
+      finite,
+      lambda new, old: new,
+      lambda new, old: old,
+      (params, opt_state, new_stats),
+      (state.params, state.opt_state, state.batch_stats),
+    )
     run = jnp.where(finite, 0, state.nonfinite_run + 1).astype(jnp.int32)
     new_state = state.replace(
       step=state.step + 1,
       rng=jax.random.key_data(rng),
-      params=keep(params, state.params),
-      opt_state=keep(opt_state, state.opt_state),
-      batch_stats=keep(new_stats, state.batch_stats),
+      params=params,
+      opt_state=opt_state,
+      batch_stats=new_stats,
       loss_scale=state.loss_scale.adjust(finite),
       nonfinite_run=run,
       longest_nonfinite_run=jnp.maximum(state.longest_nonfinite_run, run),

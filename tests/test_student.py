@@ -112,3 +112,33 @@ def test_fine_heatmaps_are_a_second_protocol_output():
   outputs = network(variables, images)
   assert [o.shape for o in outputs] == [(1, 16, 16, 34), (1, 32, 32, 17)]
   assert spec.with_heatmaps == (True, True) and spec.with_tags == (True, False)
+
+
+def test_tag_coordinates_add_a_learnt_plane_to_every_tag_map():
+  cfg = student.StudentConfig(
+    stem="own",
+    stem_features=16,
+    channels=16,
+    segmentation_channels=8,
+    detector_steps=1,
+    colour_channels=0,
+    tag_channels=17,
+  )
+  plain = student.AttentionStudent(config=cfg)
+  located = student.AttentionStudent(
+    config=student.StudentConfig(**{**cfg.to_dict(), "tag_coordinates": True})
+  )
+  variables, x = _init(located)
+  assert variables["params"]["tag_coordinates"].shape == (2,)
+  plain_variables = {
+    "params": {k: v for k, v in variables["params"].items() if k != "tag_coordinates"},
+    "batch_stats": variables["batch_stats"],
+  }
+  base = plain.apply(plain_variables, x)
+  assert np.array_equal(located.apply(variables, x)["tags"], base["tags"])  # starts at 0
+  variables["params"]["tag_coordinates"] = jnp.array([1.0, -2.0])
+  out = located.apply(variables, x)
+  plane = out["tags"] - base["tags"]  # (2, 16, 16, 17): x / 16 - 2 y / 16 in map cells
+  rows, cols = np.mgrid[:16, :16]
+  np.testing.assert_allclose(plane[1, ..., 5], (cols - 2 * rows) / 16, atol=1e-5)
+  assert np.array_equal(out["heatmaps"], base["heatmaps"])

@@ -55,6 +55,9 @@ class StudentConfig:
   distill_stem: bool = False  # own stem: also run the frozen teacher stem, output "teacher_stem"
   fine_heatmaps: bool = False  # a second heatmap head at 1/2 of the input (HigherHRNet's idea)
   fine_channels: int = 16
+  # tags + a * x + b * y (the map cell's position, a and b learnt): a tag can then say
+  # where its person is, which a translation-equivariant net alone cannot
+  tag_coordinates: bool = False
 
   @property
   def input_channels(self) -> int:
@@ -248,16 +251,28 @@ class AttentionStudent(_Layers):
       bias_init=self._head_bias,
       name="head",
     )(h)
+    tags = out[..., cfg.num_joints :]
+    if cfg.tag_coordinates and cfg.tag_channels:
+      tags = self._with_coordinates(tags)
     if cfg.fine_heatmaps:
       extra["heatmaps_2"] = self._fine_heatmaps(x, h, out[..., : cfg.num_joints], train)
     f32 = lambda a: a.astype(jnp.float32)
     return {
       "heatmaps": f32(out[..., : cfg.num_joints]),
-      "tags": f32(out[..., cfg.num_joints :]),
+      "tags": f32(tags),
       "segmentation": f32(logits),
       "stem": f32(stem_features),
       **{k: f32(v) for k, v in extra.items()},
     }
+
+  def _with_coordinates(self, tags):
+    """(B, H/4, W/4, T) tags + a * x + b * y, with x, y the cell's column and row in
+    units of 64 input pixels and (a, b) one learnt pair for every tag channel."""
+    _, h, w, _ = tags.shape
+    rows, cols = jnp.meshgrid(jnp.arange(h), jnp.arange(w), indexing="ij")
+    position = jnp.stack([cols, rows], -1).astype(jnp.float32) * (4 / 64)
+    slope = self.param("tag_coordinates", nn.initializers.zeros, (2,), jnp.float32)
+    return tags + (position @ slope).astype(tags.dtype)[None, :, :, None]
 
   def _fine_heatmaps(self, x, features, heatmaps, train):
     """(B, H/2, W/2, 17): the detector's features and heatmaps upsampled 2x, joined
