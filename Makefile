@@ -13,11 +13,13 @@ export GLIBC_TUNABLES ?= glibc.malloc.hugetlb=1
 
 install: $(STAMP)
 
+# --no-compile: Python compiles what is imported when it is first imported, not all
+# of tensorflow and torch at install time.
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt
-	$(PY) -m pip install -q --no-deps -e .
+	$(PY) -m pip install -q --no-compile -r requirements.txt
+	$(PY) -m pip install -q --no-compile --no-deps -e .
 	touch $@
 
 # The whole suite, slow end-to-end tests included (what CI runs).

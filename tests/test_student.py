@@ -92,8 +92,9 @@ def test_student_runs_the_test_protocol():
   assert keypoints.shape[1:] == (17, 3) and len(scores) == len(keypoints)
 
 
-def test_fine_heatmaps_are_a_second_protocol_output():
-  cfg = student.StudentConfig(
+def _small_own_stem_config(**changes) -> student.StudentConfig:
+  """A small own-stem student with 17 tag maps and RGB input only."""
+  base = dict(
     stem="own",
     stem_features=32,
     channels=16,
@@ -101,8 +102,12 @@ def test_fine_heatmaps_are_a_second_protocol_output():
     detector_steps=1,
     colour_channels=0,
     tag_channels=17,
-    fine_heatmaps=True,
   )
+  return student.StudentConfig(**{**base, **changes})
+
+
+def test_fine_heatmaps_are_a_second_protocol_output():
+  cfg = _small_own_stem_config(fine_heatmaps=True)
   module = student.AttentionStudent(config=cfg)
   variables, x = _init(module)
   out = module.apply(variables, x)
@@ -115,19 +120,8 @@ def test_fine_heatmaps_are_a_second_protocol_output():
 
 
 def test_tag_coordinates_add_a_learnt_plane_to_every_tag_map():
-  cfg = student.StudentConfig(
-    stem="own",
-    stem_features=16,
-    channels=16,
-    segmentation_channels=8,
-    detector_steps=1,
-    colour_channels=0,
-    tag_channels=17,
-  )
-  plain = student.AttentionStudent(config=cfg)
-  located = student.AttentionStudent(
-    config=student.StudentConfig(**{**cfg.to_dict(), "tag_coordinates": True})
-  )
+  plain = student.AttentionStudent(config=_small_own_stem_config())
+  located = student.AttentionStudent(config=_small_own_stem_config(tag_coordinates=True))
   variables, x = _init(located)
   assert variables["params"]["tag_coordinates"].shape == (2,)
   plain_variables = {
