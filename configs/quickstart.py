@@ -9,10 +9,11 @@ a detector whose CAMs see 1/4, 1/8 and 1/16 (`detector_levels`), 17 heatmaps
 and 17 tag maps at 1/4, the tags given the map position (`tag_coordinates`),
 and a second heatmap head at 1/2 (`fine_heatmaps`), trained on the ground
 truth with a cosine schedule that ends at half its peak, evaluated with the
-grouping's detection threshold at 0.3. 1000 steps: AP 0.325 (seed 0) on the
-64-image val split, 14.5 minutes in train.py on a 2-core VM at 1.2 steps/s
-(docs/learning.md: the runs, seeds and ablation); the closing table says
-whether `target_ap` (0.30) was reached. `get_config("long")`: 1400 steps,
+grouping's detection threshold at 0.3. 1000 steps: AP 0.3245 / 0.294 (seeds
+0 / 1) on the 64-image val split; `make demo` (seed 0) 12.5 minutes in train.py
+and 13 min 25 s with the install on a 2-core VM (docs/learning.md: the runs,
+seeds and ablation); the closing table says whether `target_ap` (0.30) was
+reached. `get_config("long")`: 1400 steps,
 AP 0.394 (seed 0), about 20 minutes. `get_config("runlocal")` is a
 seconds-long smoke run (tests).
 
