@@ -14,7 +14,8 @@ The attention student (docs/student.md, phases 1-2):
   -> keypoint detector: `detector_steps` CAMs, each refining the sum of the
      previous outputs (with `detector_levels` > 1 each step is a multi-resolution
      CAM as in the segmentation branch: more context at little cost) -> 3x3 conv
-     to 17 heatmaps and `tag_channels` (0, 1 or 17);
+     to 17 heatmaps and `tag_channels` (0, 1 or 17), with `tag_coordinates` plus
+     a learnt plane a * x + b * y of the map position;
   -> with `fine_heatmaps`, a second head at 1/2: the detector's features and
      heatmaps upsampled 2x beside a stride-2 conv of the input, a 3x3
      conv-BN-ReLU, 3x3 to 17 heatmaps (B, H/2, W/2, 17) (HigherHRNet's idea: the
@@ -267,7 +268,7 @@ class AttentionStudent(_Layers):
 
   def _with_coordinates(self, tags):
     """(B, H/4, W/4, T) tags + a * x + b * y, with x, y the cell's column and row in
-    units of 64 input pixels and (a, b) one learnt pair for every tag channel."""
+    units of 64 input pixels and (a, b) one learnt pair shared by the tag channels."""
     _, h, w, _ = tags.shape
     rows, cols = jnp.meshgrid(jnp.arange(h), jnp.arange(w), indexing="ij")
     position = jnp.stack([cols, rows], -1).astype(jnp.float32) * (4 / 64)
