@@ -35,7 +35,11 @@ def main(argv=None) -> int:
   parser.add_argument("--out", default="out/predict")
   parser.add_argument("--input-size", type=int, help="shorter side (default: the model's, or 512)")
   parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
-  parser.add_argument("--no-flip", action="store_true", help="skip the mirrored run")
+  parser.add_argument(
+    "--no-flip",
+    action="store_true",
+    help="skip the mirrored run (default: as the model was scored)",
+  )
   parser.add_argument("--no-fold", action="store_true", help="keep batch norm unfolded")
   parser.add_argument("--threshold", type=float, default=0.1, help="joints drawn above this")
   parser.add_argument(
@@ -51,7 +55,7 @@ def main(argv=None) -> int:
 
   model = predict.load(args.model, args.dtype, fold=not args.no_fold, input_size=args.input_size)
   os.makedirs(args.out, exist_ok=True)
-  flip = not args.no_flip
+  flip = False if args.no_flip else None  # None: as the model was scored (arch.json)
   results = []
   if args.video:
     frames = list(predict.read_video(args.video))

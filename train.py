@@ -17,7 +17,7 @@ import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from rtpe_jax import evaluation, trainer
+from rtpe_jax import config_checks, evaluation, trainer
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "configs/NAME.py[:ARG]", lock_config=True)
@@ -41,7 +41,10 @@ def main(argv):
     jax.distributed.initialize()
   logging.info("devices: %s", jax.devices())
   start = time.perf_counter()
-  stats = trainer.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+  try:
+    stats = trainer.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+  except config_checks.ConfigError as err:  # before any data is read or code compiled
+    raise SystemExit(f"train.py: {err}") from None
   if jax.process_index() == 0:
     workdir = os.path.abspath(FLAGS.workdir)
     config = FLAGS.config
@@ -50,9 +53,13 @@ def main(argv):
       f"{(time.perf_counter() - start) / 60:.1f} min in train.py:"
     )
     print(evaluation.format_table(stats))
-    if config.target_ap:
-      verdict = "reached" if stats["AP"] >= config.target_ap else "NOT reached"
-      print(f"target AP >= {config.target_ap:.2f}: {verdict} (AP {stats['AP']:.4f})")
+    for metric, target in (
+      ("AP", config.target_ap),
+      ("segmentation_iou", config.target_segmentation_iou),
+    ):
+      if target and metric in stats:
+        verdict = "reached" if stats[metric] >= target else "NOT reached"
+        print(f"target {metric} >= {target:.2f}: {verdict} ({metric} {stats[metric]:.4f})")
     print(f"TensorBoard logs: tensorboard --logdir {workdir}")
     print(f"checkpoints:      {workdir}/checkpoints (best by AP: {workdir}/best)")
     print(f"exported model:   {workdir}/export")

@@ -24,6 +24,15 @@ Each measurement is the median of `--runs` timed calls after a warm-up (and, on
 our side, compilation); a row's figure is the median over `--rounds`. The ratio
 is reference time / ours: above 1, rtpe-jax is faster.
 
+`--only protocol`: the whole single-scale test protocol on the same maps
+(`protocol_maps`: HigherHRNet-shaped outputs of the image and of its mirror
+for a few image shapes and input sizes), the reference's
+`get_multi_stage_outputs`, `aggregate_results`, `HeatmapParser.parse` and
+`get_final_preds` against `rtpe_jax.predict` and `inference.coco_results`: the
+people must agree to 0.01 px (no times). `--fixture F` writes the reference's
+people there (tests/data/protocol_reference.npz, which tests/test_inference.py
+checks our protocol against without the reference).
+
 `--profile ARCH`: where each side spends a float32 forward, by part of the
 network (stem, layer1, each stage's branches and fuse layers, transitions,
 heads), both sides in their own process: the reference with forward hooks on
@@ -118,6 +127,168 @@ def reference_grouping(job: dict) -> dict:
   people, _ = parser.parse(det, tag, True, True)
   ms = _median_ms(lambda: parser.parse(det, tag, True, True), job["runs"], job["warmup"])
   return {"ms": ms, "people": np.asarray(people[0], np.float64)[..., :3].tolist()}
+
+
+# The protocol's cases: (image height, width, input size, flip), the two COCO
+# photos' shapes (tests/data) and a portrait one; resize factors 0.30 to 0.92.
+PROTOCOL_CASES = (
+  (480, 640, 256, True),
+  (480, 640, 256, False),
+  (555, 640, 512, True),
+  (640, 427, 128, True),
+)
+
+
+def protocol_size(h: int, w: int, input_size: int) -> tuple[int, int]:
+  """(h, w) of the protocol-resized input at scale 1 (the reference's rule)."""
+  if w < h:
+    return int((input_size / w * h + 63) // 64 * 64), input_size
+  return input_size, int((input_size / h * w + 63) // 64 * 64)
+
+
+def protocol_maps(case: int) -> dict:
+  """HigherHRNet-shaped outputs of protocol case `case` (NHWC float32, batch 2:
+  the image's run and the raw run on its mirror): "quarter" (2, H/4, W/4, 34)
+  heatmaps and per-joint tags, "half" (2, H/2, W/2, 17) heatmaps. Five people
+  as Gaussians of different widths and heights, tags per person plus noise, and
+  low noise everywhere; the mirror's maps from the mirrored people. NumPy only
+  (both sides' processes make them)."""
+  import numpy as np
+
+  from rtpe_jax.keypoints import FLIP_INDEX
+
+  h, w, input_size, _ = PROTOCOL_CASES[case]
+  hr, wr = protocol_size(h, w, input_size)
+  rng = np.random.default_rng([7, case])
+  people = rng.uniform([0.1 * wr, 0.1 * hr], [0.9 * wr, 0.9 * hr], (5, 1, 2)) + rng.normal(
+    0, 0.08 * min(hr, wr), (5, 17, 2)
+  )
+  values = rng.uniform(0.3, 1.0, (5, 17))
+  tags = rng.normal(0, 3, 5)
+  runs = {"quarter": [], "half": []}
+  for mirror in (False, True):
+    joints = people.copy()
+    if mirror:
+      joints = joints[:, FLIP_INDEX]
+      joints[..., 0] = wr - joints[..., 0]
+    for name, stride in (("quarter", 4), ("half", 2)):
+      mh, mw = hr // stride, wr // stride
+      yy, xx = np.mgrid[:mh, :mw].astype(np.float64)
+      heat = rng.uniform(0, 0.02, (mh, mw, 17))
+      tag = rng.normal(0, 0.1, (mh, mw, 17))
+      for p in range(5):
+        for k in range(17):
+          x, y = (joints[p, k] - 0.5) / stride  # map position (rtpe_jax.coordinates.to_map)
+          sigma = 1.0 + 0.3 * p
+          g = values[p, k] * np.exp(-((xx + 0.5 - x) ** 2 + (yy + 0.5 - y) ** 2) / (2 * sigma**2))
+          heat[..., k] = np.maximum(heat[..., k], g)
+          tag[..., k] = np.where(g > 0.05 * values[p, k], tags[p] + 0.05 * p, tag[..., k])
+      runs[name].append(np.concatenate([heat, tag], -1) if name == "quarter" else heat)
+  return {name: np.stack(maps).astype(np.float32) for name, maps in runs.items()}
+
+
+def reference_protocol(job: dict) -> dict:
+  """The reference's single-scale test protocol on `protocol_maps` (a stand-in
+  model returns them): final people per case as it writes them (COCO's pixel
+  indices), and scores."""
+  import types
+
+  import numpy as np
+  import torch
+
+  from rtpe_jax.keypoints import FLIP_INDEX
+
+  cfg = _reference_config(job["reference"], None)
+  # core/inference.py takes its flip index from the dataset package, which needs
+  # the COCO and CrowdPose APIs; the index is data, the same as ours.
+  dataset = types.ModuleType("dataset")
+  dataset.transforms = types.ModuleType("dataset.transforms")
+  dataset.transforms.FLIP_CONFIG = {"COCO": list(FLIP_INDEX)}
+  sys.modules.update({"dataset": dataset, "dataset.transforms": dataset.transforms})
+  from core.group import HeatmapParser
+  from core.inference import aggregate_results, get_multi_stage_outputs
+  from utils.transforms import get_final_preds, get_multi_scale_size, resize_align_multi_scale
+
+  cfg.DATASET.DATASET = "coco_kpt"
+  cfg.DATASET.NUM_JOINTS = 17
+  cfg.DATASET.WITH_CENTER = False
+  cfg.MODEL.TAG_PER_JOINT = True
+  cfg.LOSS.WITH_HEATMAPS_LOSS = (True, True)
+  cfg.LOSS.WITH_AE_LOSS = (True, False)
+  cfg.TEST.WITH_HEATMAPS = (True, True)
+  cfg.TEST.WITH_AE = (True, False)
+  cfg.TEST.PROJECT2IMAGE = True
+  cfg.TEST.SCALE_FACTOR = [1]
+  cfg.TEST.DETECTION_THRESHOLD, cfg.TEST.TAG_THRESHOLD = 0.1, 1.0
+  cfg.TEST.NMS_KERNEL, cfg.TEST.NMS_PADDING = 5, 2
+  cfg.TEST.USE_DETECTION_VAL, cfg.TEST.IGNORE_TOO_MUCH = True, False
+  cfg.TEST.ADJUST, cfg.TEST.REFINE = True, True
+  parser = HeatmapParser(cfg)
+  out = []
+  for case, (h, w, input_size, flip) in enumerate(PROTOCOL_CASES):
+    cfg.TEST.FLIP_TEST = flip
+    maps = protocol_maps(case)
+    runs = iter(range(2))
+    to_torch = lambda a: torch.from_numpy(np.ascontiguousarray(a.transpose(0, 3, 1, 2)))
+
+    def model(_, runs=runs, maps=maps):
+      r = next(runs)
+      return [to_torch(maps["quarter"][r : r + 1]), to_torch(maps["half"][r : r + 1])]
+
+    image = np.zeros((h, w, 3), np.uint8)
+    base_size, _, _ = get_multi_scale_size(image, input_size, 1.0, 1.0)
+    resized, center, scale = resize_align_multi_scale(image, input_size, 1.0, 1.0)
+    x = torch.zeros(1, 3, resized.shape[0], resized.shape[1])
+    with torch.no_grad():
+      _, heatmaps, tags = get_multi_stage_outputs(cfg, model, x, flip, True, base_size)
+      final, tags_list = aggregate_results(cfg, 1, None, [], heatmaps, tags)
+      grouped, scores = parser.parse(final, torch.cat(tags_list, dim=4), True, True)
+    people = get_final_preds(grouped, center, scale, [final.size(3), final.size(2)])
+    people = np.asarray(people, np.float64).reshape(-1, 17, grouped[0].shape[-1])[..., :3]
+    out.append({"people": people.tolist(), "scores": [float(v) for v in scores]})
+  return {"ms": 0.0, "cases": out}
+
+
+def ours_protocol(job: dict) -> dict:
+  """Our single-scale protocol (the one predictor, exact protocol sizes) on the
+  same maps: COCO results' keypoints and scores per case."""
+  import numpy as np
+
+  from rtpe_jax import inference, predict
+
+  out = []
+  for case, (h, w, input_size, flip) in enumerate(PROTOCOL_CASES):
+    maps = protocol_maps(case)
+    outputs = [maps["quarter"], maps["half"]] if flip else [maps["quarter"][:1], maps["half"][:1]]
+    model = predict.Model(_given_outputs, {"outputs": outputs}, inference.OutputSpec(), input_size)
+    keypoints, scores = predict.predict_image(
+      model, np.zeros((h, w, 3), np.uint8), flip, buckets=()
+    )
+    results = inference.coco_results(0, keypoints, scores)
+    people = np.reshape([r["keypoints"] for r in results], (-1, 17, 3))
+    out.append({"people": people.tolist(), "scores": [float(v) for v in scores]})
+  return {"ms": 0.0, "cases": out}
+
+
+def _given_outputs(variables, images):
+  """A network for `rtpe_jax.inference` that returns `variables["outputs"]`."""
+  del images
+  return variables["outputs"]
+
+
+def compare_protocols(reference: dict, ours: dict) -> float:
+  """The largest position difference between the two sides' people (inf when
+  the counts differ); scores must agree to 1e-5."""
+  import numpy as np
+
+  worst = 0.0
+  for case, (r, o) in enumerate(zip(reference["cases"], ours["cases"])):
+    a, b = np.asarray(r["people"]), np.asarray(o["people"])
+    if a.shape != b.shape or not np.allclose(r["scores"], o["scores"], atol=1e-5):
+      return float("inf")
+    if len(a):
+      worst = max(worst, float(np.abs(a[..., :2] - b[..., :2]).max()))
+  return worst
 
 
 # ---- our side -------------------------------------------------------------------------------
@@ -361,6 +532,8 @@ WORKERS = {
   ("ours", "grouping"): ours_grouping,
   ("reference", "profile"): reference_profile,
   ("ours", "profile"): ours_profile,
+  ("reference", "protocol"): reference_protocol,
+  ("ours", "protocol"): ours_protocol,
 }
 
 
@@ -490,10 +663,26 @@ def table(rows: list[dict], machine: str, date: str) -> str:
   return "\n".join(lines) + "\n"
 
 
+def _write_protocol_fixture(path: str, reference: dict) -> None:
+  """The reference's people per case (P, 17, 3) and scores, with each case's maps'
+  sum (so that a test can tell that it made the same maps)."""
+  import numpy as np
+
+  arrays = {"cases": np.asarray(PROTOCOL_CASES, np.int64)}
+  for case, r in enumerate(reference["cases"]):
+    arrays[f"case{case}_people"] = np.asarray(r["people"], np.float64).reshape(-1, 17, 3)
+    arrays[f"case{case}_scores"] = np.asarray(r["scores"], np.float64)
+    arrays[f"case{case}_maps_sum"] = np.array(
+      [float(np.sum(m, dtype=np.float64)) for m in protocol_maps(case).values()]
+    )
+  np.savez_compressed(path, **arrays)
+
+
 def main(argv=None) -> None:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--reference", help="a clone of the public HigherHRNet repository")
-  parser.add_argument("--only", choices=["forward", "grouping"])
+  parser.add_argument("--only", choices=["forward", "grouping", "protocol"])
+  parser.add_argument("--fixture", help="with --only protocol: write the reference's people here")
   parser.add_argument("--profile", choices=list(EXPERIMENTS), help="time by part of the network")
   parser.add_argument("--archs", nargs="+", default=list(EXPERIMENTS), choices=list(EXPERIMENTS))
   parser.add_argument("--batches", nargs="+", type=int, default=[1, 8])
@@ -517,6 +706,19 @@ def main(argv=None) -> None:
     )
   from bench.common import machine
 
+  if args.only == "protocol":
+    job = {"what": "protocol", "reference": args.reference}
+    results = {side: run_job({**job, "side": side}) for side in ("reference", "ours")}
+    worst = compare_protocols(results["reference"], results["ours"])
+    for case, r in zip(PROTOCOL_CASES, results["reference"]["cases"]):
+      print(f"{case[1]}x{case[0]} at {case[2]}, flip {case[3]}: {len(r['people'])} people")
+    print(f"largest difference of our people to the reference's: {worst:.2e} px")
+    if args.fixture:
+      _write_protocol_fixture(args.fixture, results["reference"])
+      print(f"wrote {args.fixture}")
+    if not worst <= 0.01:
+      raise SystemExit("the protocols disagree")
+    return
   if args.profile:
     job = {"what": "profile", "arch": args.profile, "batch": args.batches[0]}
     job.update(runs=args.runs, warmup=args.warmup, reference=args.reference)

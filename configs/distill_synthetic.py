@@ -23,6 +23,10 @@ a 2-core CPU with the evaluation. Arguments (comma-separated):
   "on_teacher_stem"  as (b), the detector on the frozen teacher stem instead of
           a stem of its own (phases 1-2 of the COCO recipe; phase 3,
           configs/student_stem_synthetic.py, then gives it a small stem again);
+  "phase1"  phase 1 of the COCO recipe on the synthetic data: the segmentation
+          branch alone on the frozen teacher stem (no keypoints, no teacher
+          maps), measured by the person segmentation's IoU on the val split
+          (its target, 0.8, the gate to phase 2; docs/training.md);
   "runlocal"  a seconds-long smoke run (tests).
 Results, seeds and the reading: docs/training.md.
 """
@@ -37,10 +41,11 @@ STEPS = 700
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
   args = set(filter(None, arg.split(",")))
-  if args - {"gt", "stem", "on_teacher_stem", "runlocal"} or len(args - {"runlocal"}) > 1:
+  variants = {"gt", "stem", "on_teacher_stem", "phase1"}
+  if args - variants - {"runlocal"} or len(args - {"runlocal"}) > 1:
     raise ValueError(
-      f"configs/distill_synthetic.py:{arg}: use '', 'gt', 'stem' or 'on_teacher_stem', "
-      "optionally with ',runlocal'"
+      f"configs/distill_synthetic.py:{arg}: use '', 'gt', 'stem', 'on_teacher_stem' or "
+      "'phase1', optionally with ',runlocal'"
     )
   config = quickstart.get_config("runlocal" if "runlocal" in args else "")
   config.target_ap = 0.0
@@ -60,8 +65,18 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     config.model.student.update(dict(distill_stem=True, teacher_arch="synthetic_w16"))
     config.init.teacher = f"{TEACHER}/export"
     config.loss.stem = 1.0
-  if "on_teacher_stem" in args:
+  if args & {"on_teacher_stem", "phase1"}:
     config.model.student.update(dict(stem="teacher", teacher_arch="synthetic_w16"))
     config.init.teacher = f"{TEACHER}/export"
     config.optimizer.frozen = ("teacher_stem",)
+  if "phase1" in args:
+    config.data.teacher_store = ""
+    config.optimizer.frozen = ("teacher_stem", "detector")
+    for term in ("heatmap", "push_pull", "tag_regression"):
+      config.loss[term] = 0.0
+    config.loss.alpha = 0.0
+    config.loss.segmentation = 1.0
+    config.attention = dict(divisor=1.0, steps=0)
+    config.eval.metrics = ("segmentation",)
+    config.target_segmentation_iou = 0.8
   return config

@@ -37,6 +37,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     period_mult=1.0,
   )
   config.init.model = "" if runlocal else "out/w48_phase2/export"
+  config.data.teacher_store = ""  # the stem's target is the teacher stem itself, run beside it
   config.attention = dict(divisor=1.0, steps=0)
   for term in ("segmentation", "heatmap", "push_pull", "tag_regression"):
     config.loss[term] = 0.0

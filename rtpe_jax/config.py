@@ -7,8 +7,10 @@ benchmarks and a GPU machine read configs without the input pipeline.
   config.model      the student (`StudentConfig` fields) or the teacher's arch
   config.loss       loss weights (`training.default_loss_config`)
   config.optimizer  optimizer, schedule, parameter groups (`optim.default_config`)
-  config.eval       the evaluation's protocol and pictures
+  config.eval       the evaluation's protocol, metrics and pictures
   config.init       weights copied in before training
+
+`rtpe_jax.config_checks.check` validates a config before training starts.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ def default_config() -> ml_collections.ConfigDict:
   config.image_every = 0  # input, targets and outputs as pictures (0: never)
   config.max_nonfinite = 20  # stop after this many skipped steps in a row
   config.target_ap = 0.0  # the AP a config is meant to reach: the closing table says if it did
+  config.target_segmentation_iou = 0.0  # the same for the person segmentation (phase 1)
   config.devices = 0  # use the first N local devices (0: all)
   config.data = data_config()
   config.model = ml_collections.ConfigDict()
@@ -90,6 +93,10 @@ def default_config() -> ml_collections.ConfigDict:
       # The grouping's thresholds (`grouping.GroupingConfig`; HigherHRNet's 0.1 and 1.0).
       detection_threshold=0.1,
       tag_threshold=1.0,
+      # "keypoints": COCO AP by the test protocol; "segmentation": the person
+      # segmentation's IoU, precision and recall (a student's attention branch).
+      # The best checkpoint is chosen by AP, or by the IoU without "keypoints".
+      metrics=("keypoints",),
     )
   )
   return config

@@ -1,4 +1,5 @@
-"""COCO keypoint evaluation through pycocotools' COCOeval."""
+"""COCO keypoint evaluation through pycocotools' COCOeval, and the person
+segmentation's IoU, precision and recall."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import contextlib
 import io
 import json
 
+import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
@@ -48,10 +50,49 @@ def evaluate(ground_truth: COCO, results: list[dict] | str, image_ids=None) -> d
   return {name: float(v) for name, v in zip(STAT_NAMES, evaluator.stats)}
 
 
+SEGMENTATION_NAMES = ("segmentation_iou", "segmentation_precision", "segmentation_recall")
+
+
+def segmentation_counts(
+  probability: np.ndarray, person_mask: np.ndarray, ignore_mask: np.ndarray, threshold: float = 0.5
+) -> np.ndarray:
+  """[true positives, false positives, false negatives] (int64) of one image's
+  person probability (H, W) at `threshold` against its person mask (H, W) bool,
+  the pixels of `ignore_mask` (crowds, people without keypoints: what training
+  ignores) left out."""
+  predicted = probability >= threshold
+  counted = ~np.asarray(ignore_mask, bool)
+  truth = np.asarray(person_mask, bool)
+  return np.array(
+    [
+      np.sum(predicted & truth & counted),
+      np.sum(predicted & ~truth & counted),
+      np.sum(~predicted & truth & counted),
+    ],
+    np.int64,
+  )
+
+
+def segmentation_scores(counts: np.ndarray) -> dict[str, float]:
+  """IoU, precision and recall of the person class from summed `segmentation_counts`
+  (over a split: the pixels of all images together)."""
+  tp, fp, fn = (float(v) for v in counts)
+  ratio = lambda a, b: a / b if b else 0.0
+  return {
+    "segmentation_iou": ratio(tp, tp + fp + fn),
+    "segmentation_precision": ratio(tp, tp + fp),
+    "segmentation_recall": ratio(tp, tp + fn),
+  }
+
+
 def format_table(stats: dict[str, float]) -> str:
-  """A two-line table of the ten numbers."""
-  head = " | ".join(f"{name:>7}" for name in STAT_NAMES)
-  row = " | ".join(f"{stats[name]:7.4f}" for name in STAT_NAMES)
+  """A two-line table of the ten keypoint numbers and/or the segmentation's three,
+  whichever `stats` holds."""
+  names = [n for n in STAT_NAMES + SEGMENTATION_NAMES if n in stats]
+  short = lambda n: n.replace("segmentation_", "seg. ")
+  width = max(7, *(len(short(n)) for n in names)) if names else 7
+  head = " | ".join(f"{short(name):>{width}}" for name in names)
+  row = " | ".join(f"{stats[name]:{width}.4f}" for name in names)
   return f"{head}\n{row}"
 
 

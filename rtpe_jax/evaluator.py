@@ -1,14 +1,26 @@
-"""Minival AP during training: the published protocol through the one predictor
-(`rtpe_jax.predict`), COCOeval, the COCO results file and overlay pictures."""
+"""Minival numbers during training: AP by the published protocol through the one
+predictor (`rtpe_jax.predict`) and COCOeval, with the COCO results file and
+overlay pictures; and a student's person segmentation (IoU, precision, recall of
+its attention map), the measure of phase 1. `config.eval.metrics` chooses."""
 
 from __future__ import annotations
 
 import json
 import os
 
-from rtpe_jax import evaluation, grouping, inference, predict, training, visualize
+import numpy as np
+
+from rtpe_jax import coordinates, evaluation, grouping, inference, predict, training, visualize
 from rtpe_jax.data import coco
 from rtpe_jax.data.images import read_image
+
+
+@inference.inference_jit(static_argnames=("network",))
+def _person_probability(network, variables, images):
+  """images (1, H, W, 3) uint8 -> the person probability (H, W), the segmentation
+  map resized to the input (bilinear, half-pixel centres)."""
+  probability = network(variables, images)[..., None]
+  return inference._resize(probability, images.shape[1:3])[0, ..., 0]
 
 
 class Evaluator:
@@ -34,6 +46,12 @@ class Evaluator:
     self.input_size = config.eval.input_size or cfg.input_size
     self.scales, self.flip = tuple(config.eval.scales), config.eval.flip
     self.grouping = grouping.GroupingConfig(**training.grouping_settings(config))
+    self.metrics = tuple(config.eval.metrics)
+    self.segmentation_network = None
+    if "segmentation" in self.metrics:
+      from rtpe_jax.models.student import segmentation_output
+
+      self.segmentation_network = segmentation_output(module)
 
   def model(self, variables) -> predict.Model:
     return predict.Model(
@@ -49,15 +67,43 @@ class Evaluator:
       out += inference.coco_results(image_id, keypoints, scores)
     return out
 
+  @property
+  def best_metric(self) -> str:
+    """What the best checkpoint is chosen by: AP, or the segmentation's IoU."""
+    return "AP" if "keypoints" in self.metrics else "segmentation_iou"
+
+  def segmentation(self, variables) -> dict[str, float]:
+    """IoU, precision and recall of the person segmentation over the split: the
+    probability at the protocol's scale-1 input (no flip), mapped back onto each
+    image, at 0.5 against the union of its people's masks (crowds and people
+    without keypoints left out, as in training)."""
+    counts = np.zeros(3, np.int64)
+    for image_id, image in zip(self.image_ids, self.images):
+      resized, center, scale, size = inference.protocol_resize(image, self.input_size)
+      probability = np.asarray(
+        _person_probability(self.segmentation_network, variables, resized[None])
+      )
+      to_image = np.linalg.inv(inference.resize_affine(center, scale, size))
+      probability = coordinates.warp(probability, to_image, image.shape[:2])
+      ann = coco.image_annotations(self.ground_truth, self.root, self.split, image_id)
+      counts += evaluation.segmentation_counts(probability, ann.person_mask, ann.ignore_mask)
+    return evaluation.segmentation_scores(counts)
+
   def __call__(self, variables, results_path: str = "") -> dict[str, float]:
-    """AP, AR and the rest of COCOeval's table; with `results_path`, the COCO
-    keypoint results are written there too (JSON, written whole then renamed)."""
-    results = self.results(variables)
-    if results_path:
-      with open(results_path + ".tmp", "w") as f:
-        json.dump(results, f)
-      os.replace(results_path + ".tmp", results_path)
-    return evaluation.evaluate(self.ground_truth, results, self.image_ids)
+    """What `config.eval.metrics` asks for: AP, AR and the rest of COCOeval's table
+    (with `results_path`, the COCO keypoint results are written there too: JSON,
+    written whole then renamed) and/or the segmentation's IoU, precision, recall."""
+    stats = {}
+    if "keypoints" in self.metrics:
+      results = self.results(variables)
+      if results_path:
+        with open(results_path + ".tmp", "w") as f:
+          json.dump(results, f)
+        os.replace(results_path + ".tmp", results_path)
+      stats.update(evaluation.evaluate(self.ground_truth, results, self.image_ids))
+    if self.segmentation_network is not None:
+      stats.update(self.segmentation(variables))
+    return stats
 
   def write_overlays(
     self, variables, out_dir: str, count: int, min_score: float = 0.2

@@ -1,60 +1,147 @@
-"""The student (network + on-device NMS and top-k) exported for applications:
-a TensorFlow SavedModel and TFLite flatbuffers (float32, float16), via jax2tf.
+"""The student exported as it was scored: a TensorFlow SavedModel and TFLite
+flatbuffers (float32, float16 weights), via jax2tf.
 
-  python -m rtpe_jax.export --model out/quickstart/export --out out/export --height 256 --width 320
+  python -m rtpe_jax.export --model out/quickstart/export --out out/export
+  python -m rtpe_jax.export --model out/quickstart/export --out out/export \
+      --coco data/synthetic --split val2017   # and each format's AP beside the JAX path's
 
 writes OUT/saved_model/, OUT/student_float32.tflite, OUT/student_float16.tflite
-and prints each one's largest difference to the JAX outputs on a test image.
+and OUT/export.json, checks each one's outputs against JAX on a test picture
+(exit status 1 beyond `TOLERANCE`) and, with --coco, scores each one with
+COCOeval next to the JAX path (`predict`, the trainer's evaluation).
 
-The exported function takes a fixed-size batch of RGB uint8 images
-(B, H, W, 3) (the caller resizes; H, W multiples of 64) and returns, at the
-network's output resolution (stride 4):
-  heatmaps (B, H/4, W/4, J) float32, tags (B, H/4, W/4, T) float32,
+What the model directory was scored with travels with it (arch.json, written by
+the trainer): the protocol's input size, the flip test and the grouping
+thresholds; the fine head is part of the network. The export takes them from
+there (flags only override) and runs the published protocol's device part on a
+fixed canvas, as `predict` does with buckets: the protocol-resized image
+(`inference.protocol_resize`, the shorter side at the input size) padded at the
+bottom and right with the mean colour to the canvas (default: square,
+1.5 x the input size rounded up to 64, which holds aspect ratios up to 1.5).
+
+The exported function takes a batch of canvases `images` (B, H, W, 3) uint8 and
+`valid_hw` (B, 2) int32, each image's protocol size (h, w) inside its canvas,
+and returns, at the canvas resolution:
+  heatmaps (B, H, W, J) float32: every output's heatmaps averaged (the fine
+    head's too), over the flip run as well, zero beyond valid_hw;
+  tags (B, H, W, T, D) float32 (D = 2 with the flip test);
   values (B, J, K), x (B, J, K), y (B, J, K) int32: the K strongest NMS peaks
-  per joint, and their tags (B, J, K, T).
-No flip run (one network pass: what a real-time application does). Grouping
-stays on the host (`rtpe_jax.grouping.group_candidates`).
-
-The network and NMS are JAX (jax2tf); the top-k and the gather of the tags
-are TensorFlow ops in the same graph: jax's `lax.top_k` and `lax.sort` lower to
-StableHLO that TensorFlow 2.21's TFLite converter cannot read, while
+    per joint, and their tags tags_at (B, J, K, D).
+Grouping and the way back to the image stay on the host
+(`exported_people`: `grouping.group_candidates`, `inference.people_in_image`).
+The network, flip and NMS are JAX (jax2tf); the top-k and the gather of the
+tags are TensorFlow ops in the same graph: jax's `lax.top_k` and `lax.sort`
+lower to StableHLO that TensorFlow 2.21's TFLite converter cannot read, while
 `tf.math.top_k` is a TFLite built-in. `jax_candidates` is the same step in JAX.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
+import sys
 from typing import Callable
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
-from rtpe_jax import grouping, predict
+from rtpe_jax import evaluation, grouping, inference, predict
 from rtpe_jax.models import weights
 
+# The largest |exported - JAX| a format may show on the test picture, as a
+# fraction of the JAX maps' largest magnitude (heatmaps and tags apart): float32
+# graphs differ only in the order of float operations; float16 weights round to
+# 11 significant bits (measured: docs/realtime.md).
+TOLERANCE = {"saved_model": 1e-4, "student_float32.tflite": 1e-4, "student_float16.tflite": 3e-2}
+FORMATS = tuple(TOLERANCE)
 
-def inference_function(model_dir: str, fold: bool = True) -> tuple[Callable, dict]:
-  """(f(variables, images uint8 (B, H, W, 3)) -> {heatmaps, tags, peaks}, variables)
-  of a trained student, its network as the predictor runs it (`predict.load`):
-  `peaks` (B, H/4, W/4, J) are the NMS-kept heatmap values (0 elsewhere), from
-  which the export takes the top k."""
-  arch = weights.read_arch(model_dir)["model"]
-  if arch != "attention_student":
-    raise ValueError(f"{model_dir}: export takes a student, not a {arch}")
-  model = predict.load(model_dir, fold=fold)
-  j = model.spec.num_joints
 
-  def f(variables, images):
-    out = model.network(variables, images)[0]  # stride 4: heatmaps, then tags
-    heatmaps = out[..., :j]
-    return {"heatmaps": heatmaps, "tags": out[..., j:], "peaks": grouping.nms(heatmaps)}
+@dataclasses.dataclass(frozen=True)
+class ExportSettings:
+  """What an export was made with (OUT/export.json)."""
+
+  canvas_hw: tuple[int, int]
+  input_size: int
+  flip: bool
+  grouping: grouping.GroupingConfig
+  top_k: int = 30
+
+  def to_dict(self) -> dict:
+    return {
+      "canvas_hw": list(self.canvas_hw),
+      "input_size": self.input_size,
+      "flip": self.flip,
+      "grouping": dataclasses.asdict(self.grouping),
+      "top_k": self.top_k,
+    }
+
+  @classmethod
+  def from_dict(cls, d: dict) -> "ExportSettings":
+    return cls(
+      tuple(d["canvas_hw"]),
+      d["input_size"],
+      d["flip"],
+      grouping.GroupingConfig(
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in d["grouping"].items()}
+      ),
+      d["top_k"],
+    )
+
+
+def default_canvas(input_size: int) -> tuple[int, int]:
+  """(h, w): square, 1.5 x the input size rounded up to 64 (the predictor's 1.5 bucket)."""
+  side = int(-(-1.5 * input_size // 64) * 64)
+  return side, side
+
+
+def settings_for(
+  model_dir: str,
+  input_size: int | None = None,
+  flip: bool | None = None,
+  canvas_hw: tuple[int, int] | None = None,
+  top_k: int = 30,
+) -> ExportSettings:
+  """The export's settings: what arch.json says the model was scored with, each
+  overridden where given."""
+  arch = weights.read_arch(model_dir)
+  if arch["model"] != "attention_student":
+    raise ValueError(f"{model_dir}: export takes a student, not a {arch['model']}")
+  size = int(input_size or arch.get("input_size") or 512)
+  flip = arch.get("flip", True) if flip is None else flip
+  canvas = tuple(canvas_hw) if canvas_hw else default_canvas(size)
+  if any(c % 64 for c in canvas) or min(canvas) < size:
+    raise ValueError(f"canvas {canvas}: multiples of 64, at least the input size {size}")
+  return ExportSettings(
+    canvas, size, bool(flip), grouping.GroupingConfig(**arch.get("grouping", {})), top_k
+  )
+
+
+def inference_function(model_dir: str, settings: ExportSettings) -> tuple[Callable, dict]:
+  """(f(variables, images (B, H, W, 3) uint8, valid_hw (B, 2) int32) -> {heatmaps,
+  tags, peaks}, variables) of a trained student, its network as the predictor
+  runs it (`predict.load`: batch norm folded): the protocol's maps at the canvas
+  resolution and `peaks`, the NMS-kept heatmap values (0 elsewhere), from which
+  the export takes the top k."""
+  model = predict.load(model_dir, fold=True, input_size=settings.input_size)
+  kernel = settings.grouping.nms_kernel
+
+  def f(variables, images, valid_hw):
+    heatmaps, tags, _, _ = inference.scale_maps(
+      model.network, model.spec, settings.flip, images.shape[1:3], variables, images
+    )
+    rows = jnp.arange(images.shape[1])[None, :, None] < valid_hw[:, :1, None]
+    cols = jnp.arange(images.shape[2])[None, None, :] < valid_hw[:, 1:, None]
+    heatmaps = jnp.where((rows & cols)[..., None], heatmaps, 0.0)
+    return {"heatmaps": heatmaps, "tags": tags, "peaks": grouping.nms(heatmaps, kernel)}
 
   return f, model.variables
 
 
 def jax_candidates(outputs: dict, k: int = 30) -> dict:
   """What the export returns, computed in JAX from `f`'s outputs."""
-  top = grouping.top_candidates(outputs["heatmaps"], outputs["tags"][..., None, :], k)
+  top = grouping.top_candidates(outputs["heatmaps"], outputs["tags"], k)
   return {
     "heatmaps": outputs["heatmaps"],
     "tags": outputs["tags"],
@@ -65,43 +152,57 @@ def jax_candidates(outputs: dict, k: int = 30) -> dict:
   }
 
 
-def _tf_function(f: Callable, variables, input_shape, k: int):
+def _tf_function(f: Callable, variables, canvas_shape, k: int):
   import tensorflow as tf
   from jax.experimental import jax2tf
 
   params = jax.tree.map(np.asarray, variables)
-  converted = jax2tf.convert(lambda images: f(params, images), with_gradient=False)
+  converted = jax2tf.convert(lambda images, valid: f(params, images, valid), with_gradient=False)
 
-  def predict(images):
-    out = converted(images)
+  def predict_fn(images, valid_hw):
+    out = converted(images, valid_hw)
     b, h, w, j = out["peaks"].shape
     flat = tf.reshape(tf.transpose(out["peaks"], [0, 3, 1, 2]), [b, j, h * w])
     values, index = tf.math.top_k(flat, k)
-    tags = tf.reshape(out["tags"], [b, h * w, -1])
-    tags_at = tf.gather(tags, tf.reshape(index, [b, j * k]), batch_dims=1)
+    tags = out["tags"]  # (B, H, W, T, D)
+    t, d = tags.shape[3], tags.shape[4]
+    planes = tf.transpose(tf.reshape(tags, [b, h * w, t, d]), [0, 2, 1, 3])  # (B, T, HW, D)
+    if t > 1:  # one tag map per joint: each candidate's own joint's
+      at = tf.gather(planes, index, batch_dims=2)
+    else:  # one shared map
+      at = tf.reshape(
+        tf.gather(planes[:, 0], tf.reshape(index, [b, j * k]), batch_dims=1), [b, j, k, d]
+      )
     return {
       "heatmaps": out["heatmaps"],
       "tags": out["tags"],
       "values": values,
       "x": index % w,
       "y": index // w,
-      "tags_at": tf.reshape(tags_at, [b, j, k, -1]),
+      "tags_at": at,
     }
 
+  b, h, w = canvas_shape
   return tf.function(
-    predict, autograph=False, input_signature=[tf.TensorSpec(input_shape, tf.uint8, name="images")]
+    predict_fn,
+    autograph=False,
+    input_signature=[
+      tf.TensorSpec((b, h, w, 3), tf.uint8, name="images"),
+      tf.TensorSpec((b, 2), tf.int32, name="valid_hw"),
+    ],
   )
 
 
 def export_saved_model(
-  f: Callable, variables, input_shape: tuple[int, ...], out_dir: str, k: int = 30
+  f: Callable, variables, canvas_shape: tuple[int, int, int], out_dir: str, k: int = 30
 ) -> str:
-  """A TensorFlow SavedModel of `f` with the variables as constants; its
-  `serving_default` signature takes `images` (uint8, `input_shape`)."""
+  """A TensorFlow SavedModel of `f` with the variables as constants, for canvases
+  of `canvas_shape` (B, H, W); its `serving_default` signature takes `images`
+  (uint8) and `valid_hw` (int32)."""
   import tensorflow as tf
 
   module = tf.Module()
-  module.predict = _tf_function(f, variables, input_shape, k)
+  module.predict = _tf_function(f, variables, canvas_shape, k)
   tf.saved_model.save(module, out_dir, signatures={"serving_default": module.predict})
   return out_dir
 
@@ -123,45 +224,137 @@ def export_tflite(saved_model_dir: str, path: str, float16: bool = False) -> str
   return path
 
 
-def run_saved_model(saved_model_dir: str, images: np.ndarray) -> dict[str, np.ndarray]:
-  """Runs a SavedModel export on images (B, H, W, 3) uint8: its outputs by name."""
+def load_runner(path: str) -> Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]]:
+  """run(images (B, H, W, 3) uint8, valid_hw (B, 2) int32) -> outputs by name, of
+  an exported SavedModel directory or TFLite file (loaded once)."""
   import tensorflow as tf
 
-  predict = tf.saved_model.load(saved_model_dir).signatures["serving_default"]
-  return {k: v.numpy() for k, v in predict(images=tf.constant(images)).items()}
-
-
-def run_tflite(path: str, images: np.ndarray) -> dict[str, np.ndarray]:
-  """Runs a TFLite export on images (B, H, W, 3) uint8: its outputs by name."""
-  import tensorflow as tf
-
-  interpreter = tf.lite.Interpreter(model_path=path)
-  runner = interpreter.get_signature_runner("serving_default")
-  return {k: np.asarray(v) for k, v in runner(images=images).items()}
-
-
-def export_student(
-  model_dir: str, out_dir: str, shape: tuple[int, int, int, int], k: int = 30
-) -> dict[str, float]:
-  """Exports a student model directory for uint8 images of `shape` (B, H, W, 3):
-  out_dir/saved_model, student_float32.tflite and student_float16.tflite, each
-  run on the same random images; returns {path: max |heatmap, tag - JAX|}."""
-  f, variables = inference_function(model_dir)
-  images = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
-  reference = jax.device_get(jax_candidates(jax.jit(f)(variables, images), k))
-  saved = export_saved_model(f, variables, shape, os.path.join(out_dir, "saved_model"), k)
-  runs = {saved: run_saved_model(saved, images)}
-  for float16 in (False, True):
-    path = os.path.join(out_dir, f"student_float{16 if float16 else 32}.tflite")
-    written = export_tflite(saved, path, float16)
-    runs[written] = run_tflite(written, images)
-  return {
-    path: max(float(np.abs(out[k] - reference[k]).max()) for k in ("heatmaps", "tags"))
-    for path, out in runs.items()
+  if os.path.isdir(path):
+    signature = tf.saved_model.load(path).signatures["serving_default"]
+    return lambda images, valid: {
+      k: v.numpy()
+      for k, v in signature(images=tf.constant(images), valid_hw=tf.constant(valid)).items()
+    }
+  runner = tf.lite.Interpreter(model_path=path).get_signature_runner("serving_default")
+  return lambda images, valid: {
+    k: np.asarray(v) for k, v in runner(images=images, valid_hw=valid).items()
   }
 
 
-def main(argv=None) -> None:
+def canvas_input(image: np.ndarray, settings: ExportSettings):
+  """One RGB uint8 image (H, W, 3) -> the export's inputs (canvas (1, H', W', 3),
+  valid_hw (1, 2)) and the protocol's (centre, scale, size) that map people back."""
+  resized, center, scale, size = inference.protocol_resize(image, settings.input_size)
+  h, w = settings.canvas_hw
+  if size[1] > h or size[0] > w:
+    raise ValueError(
+      f"an image of {image.shape[1]}x{image.shape[0]} resizes to {size[0]}x{size[1]}, "
+      f"larger than the export's canvas {w}x{h} (export with a larger --height/--width)"
+    )
+  canvas = predict.pad_to_canvas(resized, (w, h))
+  return canvas[None], np.array([[size[1], size[0]]], np.int32), (center, scale, size)
+
+
+def exported_people(run, image: np.ndarray, settings: ExportSettings):
+  """People of one RGB uint8 image through an exported model (`load_runner`):
+  keypoints (P, J, 3) as positions in the image and scores (P,), as
+  `predict.predict_image` gives them."""
+  canvas, valid, (center, scale, size) = canvas_input(image, settings)
+  out = run(canvas, valid)
+  candidates = {"values": out["values"][0], "x": out["x"][0], "y": out["y"][0]}
+  candidates["tags"] = out["tags_at"][0]
+  people, scores = grouping.group_candidates(
+    candidates, out["heatmaps"], out["tags"], settings.grouping, 0
+  )
+  return inference.people_in_image(people, center, scale, size), scores
+
+
+def test_picture(settings: ExportSettings) -> np.ndarray:
+  """The picture the formats are compared on: a synthetic image with people."""
+  from rtpe_jax.data import synthetic
+
+  image, _, _ = synthetic.make_image(0, "val2017", 3, size=settings.input_size)
+  return np.asarray(image)
+
+
+def differences(outputs: dict, reference: dict) -> float:
+  """The largest |output - JAX| of the heatmaps and of the tags, each as a
+  fraction of the JAX maps' largest magnitude."""
+  return max(
+    float(np.abs(outputs[k] - reference[k]).max() / max(np.abs(reference[k]).max(), 1e-12))
+    for k in ("heatmaps", "tags")
+  )
+
+
+def export_student(model_dir: str, out_dir: str, settings: ExportSettings) -> dict[str, float]:
+  """Exports a student model directory (batch 1) to out_dir: saved_model,
+  student_float32.tflite, student_float16.tflite and export.json; runs each on
+  the test picture; returns {format: `differences` to JAX}."""
+  f, variables = inference_function(model_dir, settings)
+  canvas, valid, _ = canvas_input(test_picture(settings), settings)
+  reference = jax.device_get(jax_candidates(jax.jit(f)(variables, canvas, valid), settings.top_k))
+  saved = export_saved_model(
+    f, variables, (1, *settings.canvas_hw), os.path.join(out_dir, "saved_model"), settings.top_k
+  )
+  for float16 in (False, True):
+    export_tflite(
+      saved, os.path.join(out_dir, f"student_float{16 if float16 else 32}.tflite"), float16
+    )
+  found = {
+    name: differences(load_runner(os.path.join(out_dir, name))(canvas, valid), reference)
+    for name in FORMATS
+  }
+  with open(os.path.join(out_dir, "export.json"), "w") as f_json:
+    json.dump(
+      {**settings.to_dict(), "model": os.path.abspath(model_dir), "differences": found},
+      f_json,
+      indent=1,
+    )
+  return found
+
+
+def read_settings(out_dir: str) -> ExportSettings:
+  with open(os.path.join(out_dir, "export.json")) as f:
+    return ExportSettings.from_dict(json.load(f))
+
+
+def evaluate_formats(
+  model_dir: str, out_dir: str, root: str, split: str, ids=None, max_images: int = 0
+) -> dict[str, dict[str, float]]:
+  """COCOeval of each exported format and of the JAX path (`predict`, exact
+  protocol sizes, what the trainer scores) on a COCO-layout split (the image ids
+  `ids`, default all; the first `max_images`): {"jax": stats, format: stats}."""
+  from rtpe_jax.data import coco
+  from rtpe_jax.data.images import read_image
+
+  settings = read_settings(out_dir)
+  ground_truth = coco.load_coco(root, split)
+  image_ids = coco.select_image_ids(ground_truth, whitelist=ids)
+  if max_images:
+    image_ids = image_ids[:max_images]
+  images = [
+    read_image(coco.image_path(root, split, info["file_name"]), info["id"])
+    for info in ground_truth.loadImgs(image_ids)
+  ]
+  model = predict.load(model_dir, input_size=settings.input_size)
+  people = {
+    "jax": lambda image: predict.predict_image(
+      model, image, settings.flip, buckets=(), cfg=settings.grouping
+    )
+  }
+  for name in FORMATS:
+    run = load_runner(os.path.join(out_dir, name))
+    people[name] = lambda image, run=run: exported_people(run, image, settings)
+  stats = {}
+  for name, find in people.items():
+    results = []
+    for image_id, image in zip(image_ids, images):
+      results += inference.coco_results(image_id, *find(image))
+    stats[name] = evaluation.evaluate(ground_truth, results, image_ids)
+  return stats
+
+
+def main(argv=None) -> int:
   import argparse
 
   parser = argparse.ArgumentParser(
@@ -169,18 +362,65 @@ def main(argv=None) -> None:
   )
   parser.add_argument("--model", required=True, help="student model directory")
   parser.add_argument("--out", required=True)
-  parser.add_argument("--height", type=int, default=512, help="input height (multiple of 64)")
-  parser.add_argument("--width", type=int, default=512, help="input width (multiple of 64)")
-  parser.add_argument("--batch", type=int, default=1)
+  parser.add_argument(
+    "--input-size", type=int, help="the protocol's shorter side (default: arch.json)"
+  )
+  parser.add_argument(
+    "--height", type=int, help="canvas height (multiple of 64; default 1.5 x input)"
+  )
+  parser.add_argument(
+    "--width", type=int, help="canvas width (multiple of 64; default 1.5 x input)"
+  )
+  flip = parser.add_mutually_exclusive_group()
+  flip.add_argument("--flip", dest="flip", action="store_true", default=None, help="the flip test")
+  flip.add_argument("--no-flip", dest="flip", action="store_false", help="one network pass")
   parser.add_argument("--top-k", type=int, default=30)
+  parser.add_argument("--coco", help="also score every format on this COCO-layout root")
+  parser.add_argument("--split", default="val2017")
+  parser.add_argument(
+    "--ids", help="with --coco: only these image ids (a file, e.g. a minival list)"
+  )
+  parser.add_argument("--max-images", type=int, default=0, help="with --coco: the first N images")
   args = parser.parse_args(argv)
-  if args.height % 64 or args.width % 64:
-    raise SystemExit(f"--height {args.height} / --width {args.width}: use multiples of 64")
-  for path, diff in export_student(
-    args.model, args.out, (args.batch, args.height, args.width, 3), args.top_k
-  ).items():
-    print(f"{path}: max |heatmap, tag - JAX| = {diff:.2e}")
+  if (args.height is None) != (args.width is None):
+    parser.error("give both --height and --width, or neither")
+  settings = settings_for(
+    args.model,
+    args.input_size,
+    args.flip,
+    (args.height, args.width) if args.height else None,
+    args.top_k,
+  )
+  h, w = settings.canvas_hw
+  print(
+    f"{args.model}: input size {settings.input_size}, flip {settings.flip}, canvas {w}x{h}, "
+    f"detection threshold {settings.grouping.detection_threshold}, "
+    f"tag threshold {settings.grouping.tag_threshold}"
+  )
+  failed = []
+  for name, difference in export_student(args.model, args.out, settings).items():
+    ok = difference <= TOLERANCE[name]
+    failed += [] if ok else [name]
+    print(
+      f"{os.path.join(args.out, name)}: max |maps - JAX| = {difference:.2e} of their range "
+      f"(tolerance {TOLERANCE[name]:.0e}){'' if ok else ': TOO LARGE'}"
+    )
+  if args.coco:
+    from rtpe_jax.data import coco
+
+    ids = coco.read_id_list(args.ids) if args.ids else None
+    stats = evaluate_formats(args.model, args.out, args.coco, args.split, ids, args.max_images)
+    for name, s in stats.items():
+      print(f"{name:>24}: AP {s['AP']:.4f}  AP .5 {s['AP .5']:.4f}  ({args.split})")
+    with open(os.path.join(args.out, "ap.json"), "w") as f:
+      json.dump(stats, f, indent=1)
+  if failed:
+    print(
+      f"exported outputs differ from JAX beyond the tolerance: {', '.join(failed)}", file=sys.stderr
+    )
+    return 1
+  return 0
 
 
 if __name__ == "__main__":
-  main()
+  sys.exit(main())

@@ -8,15 +8,18 @@ one, bilinear with half-pixel centres (PyTorch's align_corners=False); average
 the heatmaps of the outputs that carry heatmaps and of the two runs (the
 mirrored run flipped back, its joint channels swapped with the COCO flip
 index, its tags too when there is one tag map per joint); keep both runs' tags;
-project heatmaps and tags to the scale-1.0 input size (every resize with
-half-pixel centres, exact in the convention of `rtpe_jax.coordinates`, so a
-network trained on the project's targets is reported where the joint is, with
-and without the flip test). Heatmaps are averaged
-over scales. Tags: the reference implementation that produced the published
-numbers keeps the scale-1.0 tags only (D = 2 with flip); `tags_from_all_scales`
-stacks every scale's (D = 2 x scales). Then grouping (`rtpe_jax.grouping`),
-and the people's x, y go back to the original image through the inverse of the
-scale-1.0 affine.
+project heatmaps and tags to the scale-1.0 input size (a map at stride 1 of
+it). Heatmaps are averaged over scales. Tags: the reference implementation that
+produced the published numbers keeps the scale-1.0 tags only (D = 2 with flip);
+`tags_from_all_scales` stacks every scale's (D = 2 x scales). Then grouping
+(`rtpe_jax.grouping`), and the people go back to the original image: a peak
+at stride-1 map position u is the joint at input position u + 0.5
+(`coordinates.from_map`), through the inverse of the scale-1.0 affine. That is
+the reference's arithmetic to the last digit (its inverse OpenCV matrix applied
+to the grouping's output), so HigherHRNet's published weights give the
+published people; with the flip test it carries the reference's half-pixel
+bias in x (`rtpe_jax.coordinates`). Results leave in COCO's convention
+(`coco_results`: pixel indices).
 
 `network(variables, images)` takes (B, H, W, 3) RGB uint8, makes the model's
 input itself (normalisation, a student's LAB/HSV: `preprocess.model_input`) and
@@ -117,13 +120,15 @@ def protocol_resize(image: np.ndarray, input_size: int, scale: float = 1.0, min_
 
 
 def to_image(xy: np.ndarray, center, scale, size) -> np.ndarray:
-  """(..., 2) positions in a map of `size` (w, h) -> original image positions."""
-  return coordinates.apply(np.linalg.inv(resize_affine(center, scale, size)), xy)
+  """(..., 2) peak positions in the maps projected to the resized input of `size`
+  (w, h) (stride 1) -> the joints' positions in the original image."""
+  matrix = np.linalg.inv(resize_affine(center, scale, size)) @ coordinates.from_map(1)
+  return coordinates.apply(matrix, xy)
 
 
 def people_in_image(people: np.ndarray, center, scale, size) -> np.ndarray:
   """Grouped people (P, J, >= 3) at the protocol size -> keypoints (P, J, 3): x, y
-  in the original image and the joint's value."""
+  positions in the original image and the joint's value."""
   keypoints = np.array(people[..., :3], np.float32)
   keypoints[..., :2] = to_image(keypoints[..., :2], center, scale, size)
   return keypoints
@@ -237,7 +242,8 @@ def group_and_map(heatmaps, tags, center, scale, size, cfg: grouping.GroupingCon
 
 
 def coco_results(image_id: int, keypoints: np.ndarray, scores: np.ndarray) -> list[dict]:
-  """COCO keypoint results: one dict per person (category 1)."""
+  """COCO keypoint results of keypoints (P, J, 3) (positions, value): one dict per
+  person (category 1), x and y as COCO's pixel indices (`coordinates.to_coco_keypoints`)."""
   return [
     {
       "image_id": int(image_id),
@@ -245,5 +251,5 @@ def coco_results(image_id: int, keypoints: np.ndarray, scores: np.ndarray) -> li
       "keypoints": [round(float(v), 3) for v in person.reshape(-1)],
       "score": float(score),
     }
-    for person, score in zip(keypoints, scores)
+    for person, score in zip(coordinates.to_coco_keypoints(keypoints), scores)
   ]

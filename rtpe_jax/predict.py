@@ -43,10 +43,10 @@ MEAN_COLOUR = tuple(int(round(255 * m)) for m in preprocess.MEAN_RGB)
 @dataclasses.dataclass(frozen=True)
 class Model:
   """A loaded network ready for the protocol: `network(variables, images)` as
-  `rtpe_jax.inference` takes it, its `OutputSpec`, the protocol's input size and
-  the grouping settings it is meant to be read with (the default of every
-  function below that takes `cfg`; a model directory may carry them in its
-  arch.json under "grouping")."""
+  `rtpe_jax.inference` takes it, its `OutputSpec`, the protocol's input size, the
+  grouping settings it is meant to be read with (the default of every function
+  below that takes `cfg`) and whether it is read with the flip test; a model
+  directory carries all three in its arch.json ("input_size", "grouping", "flip")."""
 
   network: Callable
   variables: Any
@@ -54,6 +54,7 @@ class Model:
   input_size: int
   name: str = ""
   grouping: grouping.GroupingConfig = grouping.GroupingConfig()
+  flip: bool = True  # the flip test, the default of every function below that takes `flip`
 
 
 def network_and_spec(module, fold: bool):
@@ -80,6 +81,7 @@ def from_module(
   input_size: int | None = None,
   name: str = "",
   grouping_cfg: grouping.GroupingConfig = grouping.GroupingConfig(),
+  flip: bool = True,
 ) -> Model:
   """A student or HigherHRNet module and its variables, ready for prediction
   (batch norm folded with `fold`); input_size: the protocol's (default: the
@@ -89,21 +91,21 @@ def from_module(
     variables = folding.fold_batch_norm(module, variables, jnp.zeros((1, 64, 64, channels)))
   network, spec = network_and_spec(module, fold)
   size = input_size or getattr(module.config, "input_size", 512)
-  return Model(network, variables, spec, size, name=name, grouping=grouping_cfg)
+  return Model(network, variables, spec, size, name=name, grouping=grouping_cfg, flip=flip)
 
 
 def load(
   model_dir: str, dtype: str = "float32", fold: bool = True, input_size: int | None = None
 ) -> Model:
   """A trained student or a (converted or trained) HigherHRNet from its model
-  directory, with the protocol input size and grouping settings its arch.json
-  names (a trainer's export writes them; defaults: the network's own size, else
-  512, and HigherHRNet's grouping)."""
+  directory, with the protocol input size, grouping settings and flip test its
+  arch.json names (a trainer's export writes them; defaults: the network's own
+  size, else 512, HigherHRNet's grouping, the flip test)."""
   module, variables = weights.load_model(model_dir, compute_dtype(dtype))
   arch = weights.read_arch(model_dir)
   settings = grouping.GroupingConfig(**arch.get("grouping", {}))
   size = input_size or arch.get("input_size")
-  return from_module(module, variables, fold, size, model_dir, settings)
+  return from_module(module, variables, fold, size, model_dir, settings, arch.get("flip", True))
 
 
 def canvas_size(
@@ -121,6 +123,15 @@ def canvas_size(
     if side >= long_side:
       return (w, side) if h > w else (side, h)
   return protocol_wh
+
+
+def pad_to_canvas(resized: np.ndarray, canvas_wh: tuple[int, int]) -> np.ndarray:
+  """A protocol-resized image (h, w, 3) padded at the bottom and right with the
+  mean colour (the network's zero after normalisation) to (H, W, 3)."""
+  h, w = resized.shape[:2]
+  return cv2.copyMakeBorder(
+    resized, 0, canvas_wh[1] - h, 0, canvas_wh[0] - w, cv2.BORDER_CONSTANT, value=MEAN_COLOUR
+  )
 
 
 @inference.inference_jit(static_argnames=("network", "spec", "flip", "k", "kernel"))
@@ -152,7 +163,7 @@ class Frame:
 def run_network(
   model: Model,
   image: np.ndarray,
-  flip: bool = True,
+  flip: bool | None = None,
   buckets: tuple[float, ...] = (1.0, 1.5, 2.0),
   cfg: grouping.GroupingConfig | None = None,
 ) -> Frame:
@@ -165,25 +176,20 @@ def run_network(
 def run_batch(
   model: Model,
   images: list[np.ndarray],
-  flip: bool = True,
+  flip: bool | None = None,
   buckets: tuple[float, ...] = (1.0, 1.5, 2.0),
   cfg: grouping.GroupingConfig | None = None,
 ) -> Frame:
   """As `run_network` for several images of one shape (e.g. video frames):
   one network call on the batch (B, H, W, 3)."""
   cfg = cfg or model.grouping
+  flip = model.flip if flip is None else flip
   if any(image.shape != images[0].shape for image in images):
     raise ValueError("run_batch takes images of one shape; use run_network per image")
   resized = [inference.protocol_resize(image, model.input_size) for image in images]
   center, scale, size = resized[0][1:]
-  cw, ch = canvas_size(size, model.input_size, buckets)
   canvas = np.stack(
-    [
-      cv2.copyMakeBorder(
-        r[0], 0, ch - size[1], 0, cw - size[0], cv2.BORDER_CONSTANT, value=MEAN_COLOUR
-      )
-      for r in resized
-    ]
+    [pad_to_canvas(r[0], canvas_size(size, model.input_size, buckets)) for r in resized]
   )
   valid = np.array([size[1], size[0]], np.int32)
   heatmaps, tags, candidates = _canvas_maps(
@@ -211,7 +217,7 @@ def group_frame(frame: Frame, cfg: grouping.GroupingConfig | None = None, index:
 def predict_image(
   model: Model,
   image: np.ndarray,
-  flip: bool = True,
+  flip: bool | None = None,
   buckets: tuple[float, ...] = (1.0, 1.5, 2.0),
   cfg: grouping.GroupingConfig | None = None,
   scales: tuple[float, ...] = (1.0,),
@@ -223,6 +229,7 @@ def predict_image(
   published protocol's input). Several: the published multi-scale protocol
   (`inference.multi_person_maps`, scale-1.0 tags), whole maps to the grouping."""
   cfg = cfg or model.grouping
+  flip = model.flip if flip is None else flip
   if tuple(scales) != (1.0,):
     protocol = inference.ProtocolConfig(model.input_size, tuple(scales), flip, grouping=cfg)
     heatmaps, tags, mapping = inference.multi_person_maps(
@@ -235,7 +242,7 @@ def predict_image(
 def predict_stream(
   model: Model,
   images: Iterable[np.ndarray],
-  flip: bool = True,
+  flip: bool | None = None,
   buckets: tuple[float, ...] = (1.0, 1.5, 2.0),
   cfg: grouping.GroupingConfig | None = None,
   overlap: bool = True,

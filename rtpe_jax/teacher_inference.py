@@ -4,8 +4,9 @@ Per image (single scale, flip test): the image is resized as the test protocol
 does; one network call on the image and its mirror gives
 - for the store: the heatmaps averaged over outputs and runs at the last
   output's resolution (1/2) and the unflipped tags at their own (1/4), each
-  with the affine map position -> image position (`rtpe_jax.coordinates`: map
-  position u is input position stride * u, as for the training targets);
+  with the affine from a peak's map position to the joint's image position
+  (`rtpe_jax.coordinates.from_map`, the flip-averaged heatmaps' own one), so
+  that the student's targets from them land where its ground-truth targets do;
 - for `--eval`: the maps projected to the input size, grouped and mapped back:
   COCO results, as the published single-scale evaluation.
 Work is resumable (images in the store, and with `evaluate` in the results
@@ -79,10 +80,10 @@ def parse_shard(text: str) -> tuple[int, int]:
   return i, n
 
 
-def store_affine(center, scale, size, stride: float) -> np.ndarray:
-  """(2, 3) map position -> image position for a map at `stride` of the input
-  resized to `size` (`rtpe_jax.coordinates`)."""
-  to_resized = coordinates.scaling(stride)
+def store_affine(center, scale, size, stride: float, flip_averaged: bool = False) -> np.ndarray:
+  """(2, 3) a peak's map position -> the joint's image position, for a map at
+  `stride` of the input resized to `size` (`rtpe_jax.coordinates.from_map`)."""
+  to_resized = coordinates.from_map(stride, flip_averaged)
   return (np.linalg.inv(inference.resize_affine(center, scale, size)) @ to_resized)[:2].astype(
     np.float32
   )
@@ -183,7 +184,7 @@ def run(
           ts.TeacherPrediction(
             native_hm[b],
             native_tags[b],
-            store_affine(c, s, size, hm_stride),
+            store_affine(c, s, size, hm_stride, flip_averaged=True),
             store_affine(c, s, size, tag_stride),
           ),
         )

@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 
+from rtpe_jax import coordinates
 from rtpe_jax.data import coco, targets
 from rtpe_jax.data import teacher_store as ts
 
@@ -47,8 +48,8 @@ def ground_truth_stand_in(
     tags += (p + 1) * g
     weight += g
   tags = np.where(weight > 1e-3, tags / np.maximum(weight, 1e-3), 0.0).astype(np.float32)
-  scale = lambda s: np.array([[s, 0, 0], [0, s, 0]], np.float32)
-  return ts.TeacherPrediction(heatmaps, tags, scale(stride), scale(tag_stride))
+  affine = lambda s: coordinates.from_map(s)[:2].astype(np.float32)
+  return ts.TeacherPrediction(heatmaps, tags, affine(stride), affine(tag_stride))
 
 
 def ground_truth_stand_ins(root: str, split: str):

@@ -33,10 +33,11 @@ import orbax.checkpoint as ocp
 from clu import metric_writers, periodic_actions
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from rtpe_jax import evaluation, optim, summaries, training
+from rtpe_jax import config_checks, evaluation, optim, summaries, training
 from rtpe_jax.data import pipeline
 from rtpe_jax.evaluator import Evaluator
 from rtpe_jax.models import weights
+from rtpe_jax.models.student import with_teacher_stem
 
 
 class NonFiniteLossError(RuntimeError):
@@ -54,11 +55,10 @@ def make_mesh(devices: int = 0) -> Mesh:
   return Mesh(np.array(chosen), ("data",))
 
 
-def _copy_matching(target: dict, source: dict, rename=None) -> int:
+def _copy_matching(target: dict, source: dict) -> int:
   """Copies leaves of `source` into `target` (flat dicts) where path and shape match."""
   n = 0
   for key, value in source.items():
-    key = rename(key) if rename else key
     if key in target and np.shape(target[key]) == np.shape(value):
       target[key] = np.asarray(value, target[key].dtype)
       n += 1
@@ -68,17 +68,11 @@ def _copy_matching(target: dict, source: dict, rename=None) -> int:
 def initial_variables(module, config) -> dict:
   """Fresh variables, then the teacher stem and/or an exported model copied in."""
   variables = jax.device_get(training.init_variables(module, config, jax.random.key(config.seed)))
-  flat = traverse_util.flatten_dict(variables)
   if config.init.teacher:
     _, teacher = weights.load_teacher(config.init.teacher)
-    source = {k: v for k, v in traverse_util.flatten_dict(teacher).items() if k[1] == "stem"}
-    n = _copy_matching(flat, source, lambda k: (k[0], "teacher_stem", *k[2:]))
-    if n != len(source):
-      raise ValueError(
-        f"{config.init.teacher}: {n} of {len(source)} stem variables fit the "
-        f"student's teacher_stem (teacher_arch {config.model.student.teacher_arch!r}?)"
-      )
-    logging.info("teacher stem: %d variables from %s", n, config.init.teacher)
+    variables = with_teacher_stem(variables, teacher, config.init.teacher)
+    logging.info("teacher stem from %s", config.init.teacher)
+  flat = traverse_util.flatten_dict(variables)
   if config.init.model:
     _, source = weights.load_model(config.init.model)
     n = _copy_matching(flat, traverse_util.flatten_dict(source))
@@ -88,9 +82,10 @@ def initial_variables(module, config) -> dict:
   return traverse_util.unflatten_dict(flat)
 
 
-def _checkpoint_manager(directory: str, keep: int, best: bool = False) -> ocp.CheckpointManager:
+def _checkpoint_manager(directory: str, keep: int, best: str = "") -> ocp.CheckpointManager:
+  """Keeps the latest `keep` checkpoints, or with `best` (a metric) the best by it."""
   options = ocp.CheckpointManagerOptions(
-    max_to_keep=keep, create=True, best_fn=(lambda m: m["AP"]) if best else None, best_mode="max"
+    max_to_keep=keep, create=True, best_fn=(lambda m: m[best]) if best else None, best_mode="max"
   )
   return ocp.CheckpointManager(os.path.abspath(directory), options=options)
 
@@ -131,6 +126,7 @@ def train_and_evaluate(
   on_log(step, scalars): called every `log_every` steps with what goes to
   TensorBoard (`train/loss`, `train/heatmap`, `lr/...`), e.g. to draw the loss
   curve in a notebook as it trains."""
+  config_checks.check(config)  # every value and file, before any data or compilation
   pipeline.keep_tensorflow_off_accelerators()
   workdir = os.path.abspath(workdir)
   os.makedirs(workdir, exist_ok=True)
@@ -161,8 +157,9 @@ def train_and_evaluate(
   )
   state = jax.device_put(state, replicated)
 
+  evaluator = Evaluator(module, config)
   checkpoints = _checkpoint_manager(os.path.join(workdir, "checkpoints"), config.keep_checkpoints)
-  best = _checkpoint_manager(os.path.join(workdir, "best"), 1, best=True)
+  best = _checkpoint_manager(os.path.join(workdir, "best"), 1, best=evaluator.best_metric)
   start = checkpoints.latest_step() or 0
   if start:
     try:
@@ -188,7 +185,6 @@ def train_and_evaluate(
   train_step = training.make_train_step(module, config, tx)
   gradients = training.make_gradients(module, config) if config.histogram_every else None
   predict = training.make_predict(module, config) if config.image_every else None
-  evaluator = Evaluator(module, config)
   arch = training.model_arch(config)
 
   report = periodic_actions.ReportProgress(
@@ -205,7 +201,8 @@ def train_and_evaluate(
     writer.write_scalars(step, {f"minival/{k}": v for k, v in result.items()})
     logging.info("step %d minival\n%s", step, evaluation.format_table(result))
     if step not in best.all_steps():
-      best.save(step, args=ocp.args.StandardSave(state), metrics={"AP": result["AP"]})
+      metric = evaluator.best_metric
+      best.save(step, args=ocp.args.StandardSave(state), metrics={metric: result[metric]})
     return result
 
   try:

@@ -49,7 +49,7 @@ def default_loss_config() -> ml_collections.ConfigDict:
       heatmap_kind="mse",  # "mse" or "bce" (logits; the student's heatmap_sigmoid)
       heatmap_pos_weight=100.0,  # bce only
       sigma_index=0,  # which of data.sigmas the ground truth uses
-      alpha=0.5,  # distillation mix: alpha * teacher + (1 - alpha) * ground truth
+      alpha=0.0,  # distillation mix: alpha * teacher + (1 - alpha) * ground truth (0: none)
       background=1.0,  # weight of background pixels (target <= 0.01)
       ohkm_top=0,  # online hard keypoint mining: the top-M joints per sample (0: off)
       push_pull=1e-3,  # associative embedding on the ground-truth joints
@@ -81,13 +81,15 @@ def build_model(config, dtype=None):
 
 def model_arch(config) -> dict:
   """The `arch.json` of the model's exported inference variables (a student
-  without the teacher stem it may distill from), the protocol's input size and
-  the grouping settings it was evaluated with (`predict.load` reads both)."""
+  without the teacher stem it may distill from), the protocol's input size, the
+  grouping settings and the flip test it was evaluated with (`predict.load` and
+  the export read them)."""
   arch = _training_arch(config)
   if config.task == "student":
     arch["config"]["distill_stem"] = False
   arch["grouping"] = grouping_settings(config)
   arch["input_size"] = int(config.eval.input_size or config.data.input_size)  # the protocol's
+  arch["flip"] = bool(config.eval.flip)
   return arch
 
 

@@ -86,7 +86,7 @@ def overlay_with_maps(
   truth: np.ndarray | None = None,
 ) -> Image.Image:
   """The people a `predict.Model` finds in `image` at the published protocol
-  (score >= min_score), the ground truth `truth` (P, 17, 3) COCO keypoints when
+  (score >= min_score), the ground truth `truth` (P, 17, 3) joints (positions) when
   given, then the heatmap and tag panels, side by side at the image's height."""
   frame = predict.run_network(model, image, flip, buckets=())
   keypoints, scores = predict.group_frame(frame)

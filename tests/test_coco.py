@@ -24,7 +24,12 @@ def test_joints_and_masks_follow_the_annotations(root):
     with_kps = [a for a in anns if a["num_keypoints"] > 0 and not a["iscrowd"]]
     assert record.joints.shape == (len(with_kps), 17, 3)
     for joints, ann in zip(record.joints, with_kps):
-      np.testing.assert_allclose(joints.reshape(-1), ann["keypoints"], atol=1e-4)
+      # COCO's pixel indices become positions (+ 0.5) where labelled; unlabelled stay 0.
+      stored = np.reshape(ann["keypoints"], (17, 3))
+      labelled = stored[:, 2] > 0
+      np.testing.assert_allclose(joints[labelled, :2], stored[labelled, :2] + 0.5, atol=1e-4)
+      np.testing.assert_array_equal(joints[~labelled], 0.0)
+      np.testing.assert_array_equal(joints[:, 2], stored[:, 2])
     assert record.ignore_mask.shape == record.person_mask.shape == (record.height, record.width)
     for ann in anns:
       m = coco.annToMask(ann).astype(bool)

@@ -1,9 +1,11 @@
 """Distillation end to end on the synthetic data, CI-sized (`make distill` is the
 full-sized run): train a small teacher -> store its predictions with
 infer_teacher.py -> the distillation experiment's table (bench/distill_gain.py:
-a student distilled with the teacher stem's features, one on the teacher stem,
-and phase 3, its own stem under that one's detector) -> compare the models."""
+a student distilled on the teacher stem, and phase 3, its own stem under that
+one's detector) -> compare the models. The stem-feature distillation and the
+stored maps as targets run at COCO's layout in tests/test_coco_recipe.py."""
 
+import json
 import os
 
 import pytest
@@ -11,8 +13,8 @@ import pytest
 import infer_teacher
 from bench import compare_models, distill_gain
 from configs import distill_synthetic, teacher_synthetic
-from rtpe_jax import trainer
-from rtpe_jax.data import teacher_store
+from rtpe_jax import evaluation, trainer
+from rtpe_jax.data import coco, teacher_store
 from rtpe_jax.models import weights
 
 
@@ -21,8 +23,7 @@ def test_teacher_store_student_chain(synthetic_root, tmp_path):
   teacher_dir = str(tmp_path / "teacher")
   config = teacher_synthetic.get_config("runlocal")
   config.data.root = synthetic_root
-  teacher_stats = trainer.train_and_evaluate(config, teacher_dir)
-  assert set(teacher_stats) >= {"AP", "AR"}
+  trainer.train_and_evaluate(config, teacher_dir)
   teacher_model = os.path.join(teacher_dir, "export")
   assert weights.read_arch(teacher_model)["model"] == "higher_hrnet"
 
@@ -54,7 +55,6 @@ def test_teacher_store_student_chain(synthetic_root, tmp_path):
       "--data",
       synthetic_root,
       "--variants",
-      "stem",
       "on_teacher_stem",
       "phase3",
       "--seeds",
@@ -63,19 +63,26 @@ def test_teacher_store_student_chain(synthetic_root, tmp_path):
       out,
       "--input-sizes",
       "64",
-      "96",
       "--runs",
       "2",
       "--runlocal",
     ]
   )
-  assert [r["variant"] for r in gain["results"]] == ["stem", "on_teacher_stem", "phase3"]
-  assert all(0 <= r["AP"] <= 1 for r in gain["results"])
-  assert set(gain["teacher"]) == {"AP", "store_AP"}
+  assert [r["variant"] for r in gain["results"]] == ["on_teacher_stem", "phase3"]
+  # The table reports each run's own evaluation, and the teacher's store its own AP.
+  ground_truth = coco.load_coco(synthetic_root, "val2017")
+  ids = coco.select_image_ids(ground_truth)[
+    : distill_synthetic.get_config("runlocal").eval.max_images
+  ]
+  for r in gain["results"]:
+    results = os.path.join(r["workdir"], "minival_results.json")
+    assert r["AP"] == evaluation.evaluate(ground_truth, results, ids)["AP"], r
+  with open(os.path.join(predictions, "ap.json")) as f:
+    assert gain["teacher"]["store_AP"] == json.load(f)["AP"]
   for m in gain["models"].values():
-    assert m["gmac"] > 0 and m["frames_per_s"] > 0 and set(m["latency_ms"]) == {64, 96}
+    assert m["gmac"] > 0 and m["frames_per_s"] > 0 and set(m["latency_ms"]) == {64}
   with open(os.path.join(out, "table.md")) as f:
-    assert f.read().count("\n| ") == 5  # the header's rule, the teacher and three students
+    assert f.read().count("\n| ") == 4  # the header's rule, the teacher and two students
   # Phase 3 ends with the student's own stem and no teacher stem in the exported model.
   student = os.path.join(out, "phase3_s0", "export")
   assert weights.read_arch(student)["config"]["stem"] == "own"

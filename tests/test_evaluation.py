@@ -52,3 +52,26 @@ def test_restricted_to_the_listed_images(ground_truth):
     evaluation.evaluate(
       ground_truth, [{"image_id": 12345678, "category_id": 1, "keypoints": [0] * 51, "score": 1.0}]
     )
+
+
+def test_segmentation_counts_and_scores_by_hand():
+  """A 4 x 4 image: people in the left half, a crowd (ignored) in the top-right
+  cell; the prediction covers the left three columns and that cell."""
+  person = np.zeros((4, 4), bool)
+  person[:, :2] = True
+  ignore = np.zeros((4, 4), bool)
+  ignore[0, 3] = True
+  probability = np.zeros((4, 4))
+  probability[:, :3] = 0.9
+  probability[0, 3] = 1.0  # in the ignored cell: counted nowhere
+  probability[3, 0] = 0.4  # below the threshold: a missed person pixel
+  counts = evaluation.segmentation_counts(probability, person, ignore)
+  np.testing.assert_array_equal(counts, [7, 4, 1])  # tp, fp, fn
+  scores = evaluation.segmentation_scores(counts + counts)  # summed over two images
+  assert scores == pytest.approx(
+    {"segmentation_iou": 7 / 12, "segmentation_precision": 7 / 11, "segmentation_recall": 7 / 8}
+  )
+  empty = evaluation.segmentation_scores(np.zeros(3, np.int64))
+  assert empty == {name: 0.0 for name in evaluation.SEGMENTATION_NAMES}
+  table = evaluation.format_table({**scores, "AP": 0.5})
+  assert table.splitlines()[0].split("|")[0].strip() == "AP" and "seg. iou" in table

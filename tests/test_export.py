@@ -1,31 +1,63 @@
-"""Exported student (network + NMS + top-k): SavedModel and TFLite match JAX."""
+"""The exported student (protocol maps + NMS + top-k on a canvas): SavedModel and
+TFLite match JAX, take their settings from the model directory, and the
+command line fails when a format strays beyond its tolerance."""
+
+import json
+import os
 
 import jax
 import numpy as np
 import pytest
-from conftest import relative_error
 
 from rtpe_jax import export
+from rtpe_jax.models import weights
 
 pytestmark = pytest.mark.slow  # TensorFlow conversion: ~30 s
 
 
 @pytest.fixture(scope="module")
-def exported(small_student_dir, tmp_path_factory):
-  f, variables = export.inference_function(small_student_dir)
-  images = np.random.default_rng(0).integers(0, 256, (1, 128, 192, 3), dtype=np.uint8)
-  reference = jax.device_get(export.jax_candidates(jax.jit(f)(variables, images), k=30))
-  out = tmp_path_factory.mktemp("export")
-  saved = export.export_saved_model(f, variables, images.shape, str(out / "saved_model"))
-  return images, reference, saved, out
+def scored_student_dir(small_student_dir, tmp_path_factory):
+  """The small student as a trainer exports it: arch.json says it was scored at
+  input 64 with the flip test and a detection threshold of 0.2."""
+  out = str(tmp_path_factory.mktemp("models") / "scored")
+  module, variables = weights.load_model(small_student_dir)
+  arch = weights.read_arch(small_student_dir)
+  arch.update(input_size=64, flip=True, grouping={"detection_threshold": 0.2, "tag_threshold": 1.0})
+  weights.save_model(out, variables, arch)
+  return out
 
 
-def _check(reference, got, tolerance):
-  assert set(got) == set(reference)
-  for key in ("heatmaps", "tags", "tags_at"):
-    assert got[key].shape == reference[key].shape, key
-  for key in ("heatmaps", "tags"):
-    assert relative_error(got[key], reference[key]) < tolerance, key
+@pytest.fixture(scope="module")
+def exported(scored_student_dir, tmp_path_factory):
+  out = str(tmp_path_factory.mktemp("export"))
+  settings = export.settings_for(scored_student_dir)
+  found = export.export_student(scored_student_dir, out, settings)
+  return settings, out, found
+
+
+def test_settings_come_from_the_model_directory(scored_student_dir, exported):
+  settings, out, _ = exported
+  assert settings.input_size == 64 and settings.flip
+  assert settings.canvas_hw == (128, 128)  # 1.5 x 64 rounded up to 64
+  assert settings.grouping.detection_threshold == 0.2
+  assert export.read_settings(out) == settings
+  other = export.settings_for(scored_student_dir, input_size=128, flip=False, canvas_hw=(192, 256))
+  assert (other.input_size, other.flip, other.canvas_hw) == (128, False, (192, 256))
+  with pytest.raises(ValueError, match="multiples of 64"):
+    export.settings_for(scored_student_dir, canvas_hw=(100, 128))
+
+
+def test_every_format_matches_jax_within_its_tolerance(exported):
+  """Measured on the test picture: float32 graphs to about 1e-6 of the maps'
+  range, float16 weights to about 1e-3."""
+  _, out, found = exported
+  assert set(found) == set(export.FORMATS)
+  for name, difference in found.items():
+    assert difference <= export.TOLERANCE[name], (name, difference)
+    assert os.path.exists(os.path.join(out, name))
+  assert found["saved_model"] <= 1e-5 and found["student_float32.tflite"] <= 1e-5
+  with open(os.path.join(out, "export.json")) as f:
+    assert json.load(f)["differences"] == found
 
 
 def _same_candidates(got, reference, atol):
@@ -45,37 +77,35 @@ def _same_candidates(got, reference, atol):
         np.testing.assert_allclose(have[xy][1], tag, atol=10 * atol)
 
 
-def test_saved_model_matches_jax(exported):
-  images, reference, saved, _ = exported
-  got = export.run_saved_model(saved, images)
-  _check(reference, got, 1e-5)
-  _same_candidates(got, reference, 1e-5)
+def test_the_exported_people_are_the_jax_functions(scored_student_dir, exported):
+  """The same candidates as JAX, and through the host grouping the same people as
+  the JAX function on the same canvas."""
+  settings, out, _ = exported
+  f, variables = export.inference_function(scored_student_dir, settings)
+  forward = jax.jit(f)
+  jax_run = lambda canvas, valid: jax.device_get(
+    export.jax_candidates(forward(variables, canvas, valid), settings.top_k)
+  )
+  image = export.test_picture(settings)
+  canvas, valid, _ = export.canvas_input(image, settings)
+  run = export.load_runner(os.path.join(out, "student_float32.tflite"))
+  _same_candidates(run(canvas, valid), jax_run(canvas, valid), 1e-5)
+  keypoints, scores = export.exported_people(run, image, settings)
+  want, want_scores = export.exported_people(jax_run, image, settings)
+  assert len(scores) == len(want_scores) > 0
+  np.testing.assert_allclose(scores, want_scores, atol=1e-4)
+  np.testing.assert_allclose(keypoints[..., :2], want[..., :2], atol=0.01)
 
 
-def test_tflite_float32_matches_jax(exported):
-  images, reference, saved, out = exported
-  got = export.run_tflite(export.export_tflite(saved, str(out / "student.tflite")), images)
-  _check(reference, got, 1e-5)
-  _same_candidates(got, reference, 1e-5)
-
-
-def test_tflite_float16_within_tolerance(exported):
-  """float16 weights: maps within 1 % of their range; the strongest peak per
-  joint (the map's maximum, which rounding cannot move far) within 1 % too."""
-  images, reference, saved, out = exported
-  path = export.export_tflite(saved, str(out / "student_f16.tflite"), float16=True)
-  got = export.run_tflite(path, images)
-  _check(reference, got, 1e-2)
-  scale = np.abs(reference["heatmaps"]).max()
-  np.testing.assert_allclose(got["values"][..., 0], reference["values"][..., 0], atol=1e-2 * scale)
-
-
-def test_command_line_writes_and_checks_every_format(small_student_dir, tmp_path, capsys):
-  """The README's command: SavedModel and both TFLite files written, then each
-  read back and compared with JAX (the float32 file first written, then read)."""
+def test_command_line_fails_beyond_the_tolerance(scored_student_dir, tmp_path, monkeypatch, capsys):
+  """The README's command writes every format and exits 0; with a tolerance the
+  float16 weights cannot meet it, it names the format and exits 1."""
   out = tmp_path / "export"
-  export.main(["--model", small_student_dir, "--out", str(out), "--height", "64", "--width", "64"])
+  assert export.main(["--model", scored_student_dir, "--out", str(out)]) == 0
   printed = capsys.readouterr().out
-  for name in ("saved_model", "student_float32.tflite", "student_float16.tflite"):
-    assert (out / name).exists(), name
-    assert name in printed, printed
+  for name in export.FORMATS:
+    assert (out / name).exists() and name in printed, name
+  assert "input size 64, flip True, canvas 128x128, detection threshold 0.2" in printed
+  monkeypatch.setitem(export.TOLERANCE, "student_float16.tflite", 1e-9)
+  assert export.main(["--model", scored_student_dir, "--out", str(tmp_path / "again")]) == 1
+  assert "beyond the tolerance: student_float16.tflite" in capsys.readouterr().err

@@ -46,5 +46,6 @@ def test_summary_table_prints_published_rows(capsys):
   table = capsys.readouterr().out
   row = next(line for line in table.splitlines() if line.startswith("| w32_512"))
   cells = [c.strip() for c in row.split("|")[1:-1]]
-  assert cells[:4] == ["w32_512", "512", "28,645,331", "46.2"]
-  assert cells[-3:] == ["28,645,331", "46.2", "47.9"]
+  # Computed: parameters and conv GMAC; then the reference's, which they must equal.
+  assert cells[:2] == ["w32_512", "512"]
+  assert cells[2] == cells[-3] and cells[3] == cells[-2], cells

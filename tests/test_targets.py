@@ -14,31 +14,32 @@ def person(points, visibility=2):
 
 
 def test_heatmap_peaks_at_the_joints_at_two_strides_and_spreads():
-  """A joint at x peaks at output column x / s - 0.5: where the test protocol
-  (half-pixel bilinear resize, then + 0.5 in grouping) reports x."""
+  """A joint at input position x peaks at map position (x - 0.5) / s, i.e. in
+  column (x - 0.5) / s - 0.5: where the test protocol (half-pixel bilinear
+  resize, grouping's + 0.5, then `coordinates.from_map`'s + 0.5) reports x."""
   for stride, size in ((4, (64, 64)), (2, (128, 128))):
-    at = lambda column, row: (stride * (column + 0.5), stride * (row + 0.5))
+    at = lambda column, row: (stride * (column + 0.5) + 0.5, stride * (row + 0.5) + 0.5)
     joints = np.stack([person({0: at(10, 6), 5: at(25, 15)}), person({0: at(50, 30)})])
     maps = targets.gaussian_heatmaps(joints, size, stride, sigmas=(2.0, 1.0))
     assert maps.shape == (2, *size, 17)
     for column, row, k in ((10, 6, 0), (25, 15, 5), (50, 30, 0)):
       np.testing.assert_allclose(maps[:, row, column, k], 1.0)
       upsampled = stride * column + (stride - 1) / 2  # bilinear, half-pixel centres
-      assert upsampled + 0.5 == at(column, row)[0]  # grouping's + 0.5
+      assert upsampled + 0.5 + 0.5 == at(column, row)[0]  # grouping's + 0.5, from_map's
     # A wider Gaussian puts more mass around the same peak; joints without annotations are 0.
     assert maps[0, ..., 0].sum() > maps[1, ..., 0].sum()
     assert not maps[..., 1].any()
 
 
 def test_heatmap_value_follows_the_gaussian_and_is_cut_at_three_sigma():
-  maps = targets.gaussian_heatmaps(person({3: (20.5, 20.5)})[None], (32, 32), 1, sigmas=(2.0,))
+  maps = targets.gaussian_heatmaps(person({3: (21.0, 21.0)})[None], (32, 32), 1, sigmas=(2.0,))
   np.testing.assert_allclose(maps[0, 20, 22, 3], np.exp(-4 / 8), rtol=1e-6)
   np.testing.assert_allclose(maps[0, 23, 20, 3], np.exp(-9 / 8), rtol=1e-6)
   assert maps[0, 20, 27, 3] == 0  # 7 px > 3 sigma
 
 
 def test_overlapping_people_take_the_maximum_not_the_sum():
-  joints = np.stack([person({0: (10.5, 10.5)}), person({0: (12.5, 10.5)})])
+  joints = np.stack([person({0: (11.0, 11.0)}), person({0: (13.0, 11.0)})])
   maps = targets.gaussian_heatmaps(joints, (24, 24), 1, sigmas=(2.0,))
   assert maps.max() <= 1.0
   np.testing.assert_allclose(maps[0, 10, 11, 0], np.exp(-1 / 8), rtol=1e-6)
@@ -53,17 +54,21 @@ def test_invisible_and_outside_joints_give_nothing():
 
 
 def test_tag_targets_hold_flat_positions_of_visible_joints():
-  joints = np.stack([person({0: (8, 4), 16: (13, 9)}), person({5: (2, 15)}, visibility=1)])
+  """The tag of a joint sits in the map pixel of its peak, floor((x - 0.5) / s)."""
+  joints = np.stack([person({0: (8.5, 4.5), 16: (13.5, 9.5)}), person({5: (2.5, 15.5)}, 1)])
   tags = targets.tag_targets(joints, (32, 32), 2)
   assert tags.shape == (30, 17, 2) and tags.dtype == np.int32
   assert tuple(tags[0, 0]) == (2 * 32 + 4, 1)
   assert tuple(tags[0, 16]) == (4 * 32 + 6, 1)
   assert tuple(tags[1, 5]) == (7 * 32 + 1, 1)
   assert tags[..., 1].sum() == 3
+  # Half a pixel before the map pixel's start: the peak is in the pixel before.
+  tags = targets.tag_targets(person({0: (8.25, 4.5)})[None], (32, 32), 2)
+  assert tuple(tags[0, 0]) == (2 * 32 + 3, 1)
 
 
 def test_tag_targets_keep_at_most_max_people():
-  joints = np.stack([person({0: (i, i)}) for i in range(40)])
+  joints = np.stack([person({0: (i + 0.5, i + 0.5)}) for i in range(40)])
   tags = targets.tag_targets(joints, (64, 64), 1)
   assert tags.shape[0] == 30 and tags[:, 0, 1].sum() == 30
 

@@ -1,10 +1,13 @@
 """Augmentation: one random affine per sample, applied to everything (NumPy + OpenCV).
 
 Positions follow `rtpe_jax.coordinates` (pixel p spans [p, p + 1)). The affine
-`M` (3, 3) maps image positions to positions in the (S, S) training crop; an
-output map at stride s sees the image through `to_stride(s) @ M`. The teacher's
-maps carry their own affine `A` (map position -> image), so they are resampled
-through to_stride(s) @ M @ A onto the student's output grid. A horizontal flip
+`M` (3, 3) maps image positions to positions in the (S, S) training crop; the
+masks at stride s see the image through `to_stride(s) @ M` (the area of each
+map pixel), the joints' peaks through `to_map(s) @ M` (`data.targets`). The
+teacher's maps carry their own affine `A` (map position of a peak -> the joint's
+image position), so they are resampled through to_map(s) @ M @ A onto the
+student's output grid: a teacher peak lands where the student's target for
+the same joint would be. A horizontal flip
 is part of M (x -> W - x) and also swaps the left/right joint channels
 (`keypoints.FLIP_INDEX`) of joints, heatmaps and tags.
 
@@ -94,12 +97,13 @@ def warp_teacher(
   """Stored teacher maps resampled onto the crop's output grid at `stride`.
 
   quantised (h, w, C) uint8 as in the store (value = low + q * step per channel),
-  teacher_affine (2, 3) map position -> image position. Returns (out_h, out_w, C) float32, 0
+  teacher_affine (2, 3) map position of a peak -> the joint's image position
+  (`coordinates.from_map`). Returns (out_h, out_w, C) float32, 0
   outside the teacher's map; channels not swapped. The warp is linear, so it runs
   on the codes and on a plane of ones and dequantises after:
   low * warp(1) + step * warp(q) is the warp of the dequantised maps.
   """
-  to_output = coordinates.to_stride(stride) @ matrix @ coordinates.as_3x3(teacher_affine)
+  to_output = coordinates.to_map(stride) @ matrix @ coordinates.as_3x3(teacher_affine)
   codes = coordinates.warp(quantised.astype(np.float32), to_output, out_hw)
   inside = coordinates.warp(np.ones(quantised.shape[:2], np.float32), to_output, out_hw)
   return codes * step + inside[..., None] * low

@@ -3,7 +3,8 @@
   ROOT/images/{split}/*.jpg
   ROOT/annotations/person_keypoints_{split}.json
 
-Per image: the joints (P, 17, 3) of the people with keypoints, the ignore mask
+Per image: the joints (P, 17, 3) of the people with keypoints (as positions:
+COCO stores pixel indices, `rtpe_jax.coordinates.from_coco_keypoints`), the ignore mask
 (crowd regions and people without keypoints, as HigherHRNet masks them), the
 union of the person segmentations, and the image id.
 """
@@ -20,6 +21,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
+from rtpe_jax import coordinates
 from rtpe_jax.keypoints import NUM_JOINTS
 
 
@@ -31,7 +33,7 @@ class ImageAnnotations:
   path: str
   height: int
   width: int
-  joints: np.ndarray  # (P, 17, 3) float32: x, y, visibility (0, 1, 2)
+  joints: np.ndarray  # (P, 17, 3) float32: x, y positions, visibility (0, 1, 2)
   ignore_mask: np.ndarray  # (H, W) bool: True where the loss must not look
   person_mask: np.ndarray  # (H, W) bool: union of the people's segmentations
 
@@ -124,7 +126,8 @@ def image_annotations(coco: COCO, root: str, split: str, image_id: int) -> Image
     if ann["num_keypoints"] == 0:
       ignore |= mask
     else:
-      joints.append(np.asarray(ann["keypoints"], np.float32).reshape(NUM_JOINTS, 3))
+      keypoints = np.asarray(ann["keypoints"], np.float32).reshape(NUM_JOINTS, 3)
+      joints.append(coordinates.from_coco_keypoints(keypoints))
   return ImageAnnotations(
     image_id=image_id,
     path=image_path(root, split, info["file_name"]),

@@ -22,7 +22,7 @@ from absl import app, flags
 from ml_collections import config_flags
 from PIL import Image, ImageDraw
 
-from rtpe_jax import preprocess, testing
+from rtpe_jax import coordinates, preprocess, testing
 from rtpe_jax.keypoints import joint_colour
 from rtpe_jax.data import pipeline
 from rtpe_jax.data import teacher_store as ts
@@ -37,18 +37,23 @@ PANEL = 256
 
 
 def _panel(
-  rgb: np.ndarray, title: str, joints: np.ndarray | None = None, scale: float = 1.0
+  rgb: np.ndarray, title: str, joints: np.ndarray | None = None, to_rgb=None
 ) -> Image.Image:
-  """rgb (H, W, 3) resized to PANEL high, joints (P, 17, 3) in rgb's pixels / scale."""
+  """rgb (H, W, 3) resized to PANEL high, joints (P, 17, 3) drawn at their
+  positions in rgb (`rtpe_jax.coordinates`), through the (3, 3) affine `to_rgb`
+  when given (e.g. `coordinates.to_map` for a map)."""
   h, w = rgb.shape[:2]
   factor = PANEL / h
   image = Image.fromarray(rgb).resize((max(1, round(w * factor)), PANEL), Image.NEAREST)
   draw = ImageDraw.Draw(image)
   if joints is not None:
+    joints = np.array(joints, np.float64)
+    if to_rgb is not None:
+      joints[..., :2] = coordinates.apply(to_rgb, joints[..., :2])
     for person in joints:
       for k, (x, y, v) in enumerate(person):
         if v > 0:
-          cx, cy = (x * scale + 0.5) * factor - 0.5, (y * scale + 0.5) * factor - 0.5
+          cx, cy = x * factor, y * factor
           r = 3 if v == 2 else 2
           draw.ellipse(
             [cx - r, cy - r, cx + r, cy + r],
@@ -90,7 +95,7 @@ def before_panels(raw: dict, teacher: ts.TeacherPrediction | None, label: str):
         heat(teacher.heatmaps.max(-1)),
         f"{label} heatmaps, 1/2",
         raw["joints"],
-        scale=1 / teacher.affine[0, 0],
+        np.linalg.inv(coordinates.as_3x3(teacher.affine)),
       )
     )
   return panels
@@ -113,13 +118,17 @@ def after_panels(sample: dict, cfg, label: str):
           heat(sample[f"heatmaps_{stride}"][i].max(-1)),
           f"truth 1/{stride}, sigma {sigma:g}",
           joints,
-          1 / stride,
+          coordinates.to_map(stride),
         )
       )
   panels.append(_panel(heat(sample[f"person_mask_{s}"]), f"person mask 1/{s}"))
   if "teacher_heatmaps" in sample:
     t = cfg.teacher_stride
-    panels.append(_panel(heat(sample["teacher_heatmaps"].max(-1)), f"{label} 1/{t}", joints, 1 / t))
+    panels.append(
+      _panel(
+        heat(sample["teacher_heatmaps"].max(-1)), f"{label} 1/{t}", joints, coordinates.to_map(t)
+      )
+    )
     panels.append(_panel(diverging(sample["teacher_tags"][..., 0]), f"{label} tag (nose)"))
   return panels
 

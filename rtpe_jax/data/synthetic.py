@@ -246,18 +246,19 @@ FACE = (0, 1, 2)  # nose and eyes: drawn only on figures that face the camera
 
 def keypoint_labels(joints: np.ndarray, later_masks, w: int, h: int) -> np.ndarray:
   """COCO keypoints (17, 3) of a figure drawn at `joints` (17, 2), positions as in
-  `rtpe_jax.coordinates` (PIL draws in that convention): v = 1 where a figure
-  drawn later covers the joint, v = 2 where it is seen, and unlabelled (0, 0, 0)
-  outside the image and where a photo would not show it: the nose and eyes of a
-  figure seen from the back (its head is hair), as COCO annotators leave unseen
-  face joints out."""
+  `rtpe_jax.coordinates` (PIL draws in that convention), written as COCO writes
+  them: pixel indices, x - 0.5 and y - 0.5, in [0, W - 1] x [0, H - 1]. v = 1
+  where a figure drawn later covers the joint, v = 2 where it is seen, and
+  unlabelled (0, 0, 0) outside that range and where a photo would not show it:
+  the nose and eyes of a figure seen from the back (its head is hair), as COCO
+  annotators leave unseen face joints out."""
   keypoints = np.zeros((17, 3))
   facing = facing_camera(joints)
   for k, (x, y) in enumerate(joints):
-    if not (0 <= x < w and 0 <= y < h) or (k in FACE and not facing):
+    if not (0.5 <= x <= w - 0.5 and 0.5 <= y <= h - 0.5) or (k in FACE and not facing):
       continue
-    covered = any(m[int(y), int(x)] for m in later_masks)
-    keypoints[k] = (x, y, 1 if covered else 2)
+    covered = any(m[min(int(y), h - 1), min(int(x), w - 1)] for m in later_masks)
+    keypoints[k] = (x - 0.5, y - 0.5, 1 if covered else 2)
   return keypoints
 
 

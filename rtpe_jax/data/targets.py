@@ -1,13 +1,13 @@
 """Training targets from ground-truth joints, as HigherHRNet builds them.
 
-Joints are (P, 17, 3) in input-image pixels (x, y, visibility). An output at
-`stride` s has pixel (i, j) covering input [j * s, (j + 1) * s) x [i * s,
-(i + 1) * s): a joint at x lies in output column floor(x / s) (its tag target)
-and its Gaussian is centred at column x / s - 0.5. That is where the test
-protocol reads it back: the bilinear resize to the input (half-pixel centres)
-puts column c at input c * s + (s - 1) / 2, and grouping adds 0.5, so a peak at
-x / s - 0.5 is reported at x. (HigherHRNet centres at int(x / s), the same on
-average; a centre at x / s would be reported s / 2 pixels off.)
+Joints are (P, 17, 3) in input positions (x, y, visibility;
+`rtpe_jax.coordinates`). An output at `stride` s holds a joint at input
+position x at map position (x - 0.5) / s (`coordinates.to_map`): its Gaussian
+is centred there (map pixel index (x - 0.5) / s - 0.5) and its tag target is
+the map pixel that holds that centre, floor((x - 0.5) / s). That is the map
+convention of HigherHRNet (its targets use the map pixel int(i / s) of the
+joint's input index i = x - 0.5, the same on average) and where its test
+protocol reads a joint back (`inference.people_in_image`).
 
 The NumPy functions are the reference; the `*_tf` ones compute the same inside
 the tf.data pipeline (tested equal).
@@ -25,10 +25,11 @@ from rtpe_jax.data.schema import MAX_PEOPLE
 
 
 def _output_coordinates(joints: np.ndarray, output_hw: tuple[int, int], stride: float):
-  """(P, 17, 2) output-pixel coordinates and (P, 17) mask: visible and inside."""
+  """(P, 17, 2) map positions of the joints' peaks and (P, 17) mask: visible and
+  inside the map."""
   h, w = output_hw
   joints = np.asarray(joints, np.float32)
-  xy = joints[..., :2] / stride
+  xy = (joints[..., :2] - 0.5) / stride
   inside = (
     (joints[..., 2] > 0)
     & (xy[..., 0] >= 0)
@@ -44,7 +45,7 @@ def gaussian_heatmaps(
 ) -> np.ndarray:
   """Heatmaps (len(sigmas), H, W, 17) float32: per joint the max over people of a
   Gaussian of standard deviation sigma (output pixels), cut at 3 sigma, centred
-  at (x / s - 0.5, y / s - 0.5) (module docstring). Joints with v = 0 or outside
+  at map position ((x - 0.5) / s, (y - 0.5) / s) (module docstring). Joints with v = 0 or outside
   the output give nothing.
   """
   h, w = output_hw
@@ -91,7 +92,7 @@ def loss_weights(ignore_mask: np.ndarray) -> np.ndarray:
 
 def _inside_tf(joints, output_hw, stride):
   h, w = output_hw
-  xy = joints[..., :2] / stride
+  xy = (joints[..., :2] - 0.5) / stride
   inside = (
     (joints[..., 2] > 0)
     & (xy[..., 0] >= 0)

@@ -2,7 +2,9 @@
 
 Per image: heatmaps (H, W, 17) and tags (h, w, T) at the teacher's output
 resolutions (1/2 and 1/4 for HigherHRNet), each with the affine (2, 3) that maps
-a map pixel (x, y, 1) to image coordinates. Each channel is quantised to uint8 over its own [min, max]
+the map position of a peak to the joint's image position
+(`rtpe_jax.coordinates.from_map`; format 3: formats 1-2 mapped map positions to
+image positions without the map convention's half pixel). Each channel is quantised to uint8 over its own [min, max]
 (error at most half a step, step = (max - min) / 255) and the channels are
 deflated (zlib level 1: inflating is several times faster than PNG, which
 matters in the input pipeline) as (C, H, W) planes, so a record is a few percent
@@ -35,7 +37,7 @@ import zlib
 
 import numpy as np
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MAGIC = b"RTPT"
 # magic, crc32, image id, heatmap h, w, tag h, w, heatmap channels, tag channels, data lengths
 RECORD_HEADER = struct.Struct("<4sIqHHHHHHII")
@@ -61,7 +63,7 @@ class CorruptPrediction(StoreError):
 class TeacherPrediction:
   heatmaps: np.ndarray  # (H, W, 17) float32
   tags: np.ndarray  # (h, w, T) float32
-  affine: np.ndarray  # (2, 3) float32: heatmap pixel (x, y, 1) -> image (x, y)
+  affine: np.ndarray  # (2, 3) float32: heatmap position of a peak -> the joint's image position
   tag_affine: np.ndarray | None = None  # (2, 3) for the tags; None: the same as `affine`
 
   def __post_init__(self):
@@ -150,8 +152,8 @@ class EncodedPrediction:
   image_id: int
   heatmap_hw: tuple[int, int]
   tag_hw: tuple[int, int]
-  affine: np.ndarray  # (2, 3) heatmap pixel -> image
-  tag_affine: np.ndarray  # (2, 3) tag pixel -> image
+  affine: np.ndarray  # (2, 3) heatmap peak position -> the joint's image position
+  tag_affine: np.ndarray  # (2, 3) the same for the tags
   heatmap_low: np.ndarray  # (Ch,)
   heatmap_step: np.ndarray
   tag_low: np.ndarray  # (Ct,)
@@ -208,7 +210,9 @@ def _read_meta(path: str) -> dict | None:
     meta = json.load(f)
   if meta.get("format_version") != FORMAT_VERSION:
     raise StoreError(
-      f"{meta_path}: format version {meta.get('format_version')}, this code reads {FORMAT_VERSION}"
+      f"{meta_path}: format version {meta.get('format_version')}, this code reads "
+      f"{FORMAT_VERSION}; run infer_teacher.py again into a new --out (earlier formats' "
+      "affines do not carry the map convention's half pixel)"
     )
   return meta
 

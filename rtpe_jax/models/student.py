@@ -326,10 +326,40 @@ def protocol_outputs(module: AttentionStudent, apply=None):
   return network, spec
 
 
-def with_teacher_stem(student_variables: dict, teacher_variables: dict) -> dict:
-  """The student's variables with the converted teacher stem copied into
-  `teacher_stem` (params and batch statistics)."""
-  out = dict(student_variables)
-  for collection in ("params", "batch_stats"):
-    out[collection] = {**out[collection], "teacher_stem": teacher_variables[collection]["stem"]}
-  return out
+def segmentation_output(module: AttentionStudent, apply=None):
+  """network(variables, images) -> the person probability (B, H/4, W/4): the sigmoid
+  of the segmentation branch's logits (the attention map at divisor 1) of uint8
+  RGB images (B, H, W, 3); `apply` as for `protocol_outputs`."""
+  from rtpe_jax import preprocess
+
+  def network(variables, images):
+    x = preprocess.model_input(module, images)
+    out = apply(variables, x) if apply else module.apply(variables, x, train=False)
+    return nn.sigmoid(out["segmentation"][..., 0])
+
+  return network
+
+
+def with_teacher_stem(student_variables: dict, teacher_variables: dict, source: str = "") -> dict:
+  """The student's variables with a HigherHRNet's stem (its `stem` params and
+  batch statistics) in `teacher_stem`; every variable of the stem must fit one
+  of the student's (path and shape), else a ValueError naming `source` (the
+  trainer's `init.teacher`)."""
+  import flax.traverse_util as traverse_util
+  import numpy as np
+
+  flat = traverse_util.flatten_dict(student_variables)
+  stem = {
+    (k[0], "teacher_stem", *k[2:]): v
+    for k, v in traverse_util.flatten_dict(teacher_variables).items()
+    if k[1] == "stem"
+  }
+  fits = [k for k, v in stem.items() if k in flat and np.shape(flat[k]) == np.shape(v)]
+  if not stem or len(fits) != len(stem):
+    raise ValueError(
+      f"{source or 'the teacher'}: {len(fits)} of {len(stem)} stem variables fit the "
+      "student's teacher_stem (is model.student.teacher_arch the teacher's architecture?)"
+    )
+  for k in fits:
+    flat[k] = np.asarray(stem[k], np.asarray(flat[k]).dtype)
+  return traverse_util.unflatten_dict(flat)

@@ -1,0 +1,216 @@
+"""Config values and files checked before training: one error naming each key."""
+
+import os
+
+import pytest
+
+from configs import distill_coco_w48, distill_synthetic, quickstart, student_stem_coco
+from configs import student_stem_synthetic, teacher_synthetic
+from rtpe_jax import config_checks
+
+
+def _set(path: str, value):
+  def mutate(config):
+    *parents, leaf = path.split(".")
+    node = config
+    for key in parents:
+      node = node[key]
+    node[leaf] = value
+
+  return mutate
+
+
+def _both(*mutations):
+  def mutate(config):
+    for m in mutations:
+      m(config)
+
+  return mutate
+
+
+# (what is wrong, the change to the quickstart config, what the error must say)
+BAD_VALUES = [
+  ("batch 0", _set("data.batch_size", 0), "config.data.batch_size: 0: must be an integer >= 1"),
+  ("crop not /32", _set("data.input_size", 200), "config.data.input_size: 200: the training crop"),
+  ("stride 3", _set("data.output_strides", (4, 3)), "config.data.output_strides: 3 is not one of"),
+  (
+    "stride 32 on a 192 crop",
+    _set("data.tag_stride", 128),
+    "config.data.tag_stride: 128 is not one of",
+  ),
+  ("no steps", _set("total_steps", 0), "config.total_steps: 0: must be an integer >= 1"),
+  ("negative eval", _set("eval_every", -1), "config.eval_every: -1"),
+  ("lr 0", _set("optimizer.schedule.peak", 0.0), "config.optimizer.schedule.peak: 0.0"),
+  ("lr 5", _set("optimizer.schedule.peak", 5.0), "a learning rate must lie in (0, 1]"),
+  (
+    "floor above peak",
+    _set("optimizer.schedule.floor", 0.1),
+    "config.optimizer.schedule.floor: 0.1: must lie in [0, optimizer.schedule.peak]",
+  ),
+  ("optimizer", _set("optimizer.name", "lamb"), "config.optimizer.name: 'lamb' is not one of"),
+  ("schedule", _set("optimizer.schedule.kind", "step"), "config.optimizer.schedule.kind: 'step'"),
+  ("precision", _set("precision", "int8"), "config.precision: 'int8' is not one of"),
+  ("task", _set("task", "teach"), "config.task: 'teach' is not one of"),
+  (
+    "bce without the sigmoid",
+    _set("loss.heatmap_kind", "bce"),
+    "config.loss.heatmap_kind: 'bce' with model.student.heatmap_sigmoid=False",
+  ),
+  (
+    "sigmoid without bce",
+    _set("model.student.heatmap_sigmoid", True),
+    "bce trains logits, which need heatmap_sigmoid=True",
+  ),
+  ("heatmap kind", _set("loss.heatmap_kind", "l1"), "config.loss.heatmap_kind: 'l1' is not one"),
+  (
+    "scales without 1.0",
+    _set("eval.scales", (2.0, 0.5)),
+    "config.eval.scales: (2.0, 0.5): positive scales that include 1.0",
+  ),
+  (
+    "eval size not /64",
+    _set("eval.input_size", 250),
+    "config.eval.input_size: 250: the test protocol's input size must be a multiple of 64",
+  ),
+  ("alpha 2", _set("loss.alpha", 2.0), "config.loss.alpha: 2.0: must lie in [0, 1]"),
+  (
+    "teacher mix without a store",
+    _set("loss.alpha", 0.5),
+    "config.data.teacher_store: empty, but loss.alpha > 0",
+  ),
+  ("flip 1.5", _set("data.augment.flip", 1.5), "config.data.augment.flip: 1.5: must lie in [0, 1]"),
+  (
+    "scales swapped",
+    _set("data.augment.max_scale", 0.5),
+    "config.data.augment.max_scale: 0.5 is below data.augment.min_scale 0.6",
+  ),
+  ("scale type", _set("data.augment.scale_type", "wide"), "config.data.augment.scale_type"),
+  (
+    "colour spaces disagree",
+    _set("data.colour_space", "hsv"),
+    "config.data.colour_space: 'hsv', but the student reads 'lab'",
+  ),
+  (
+    "no stride 4",
+    _set("data.output_strides", (2,)),
+    "config.data.output_strides: (2,): the student's maps are at stride 4",
+  ),
+  (
+    "fine head without stride 2",
+    _set("data.output_strides", (4,)),
+    "model.student.fine_heatmaps makes maps at stride 2",
+  ),
+  ("tag channels", _set("model.student.tag_channels", 5), "config.model.student.tag_channels: 5"),
+  ("stem", _set("model.student.stem", "big"), "config.model.student.stem: 'big' is not one of"),
+  (
+    "stem loss without the teacher stem",
+    _set("loss.stem", 1.0),
+    "config.loss.stem: 1.0 needs model.student.stem='own' and distill_stem=True",
+  ),
+  (
+    "no loss",
+    _both(*(_set(f"loss.{t}", 0.0) for t in ("segmentation", "heatmap", "push_pull"))),
+    "config.loss: every loss weight",
+  ),
+  ("threshold", _set("eval.detection_threshold", 1.5), "config.eval.detection_threshold: 1.5"),
+  ("metrics", _set("eval.metrics", ("ap",)), "config.eval.metrics: ('ap',): use one or both"),
+  ("divisor", _set("attention.divisor", 0.5), "config.attention.divisor: 0.5"),
+  ("target", _set("target_ap", 30.0), "config.target_ap: 30.0: must lie in [0, 1]"),
+]
+
+
+@pytest.mark.parametrize("name, mutate, message", BAD_VALUES, ids=[b[0] for b in BAD_VALUES])
+def test_a_bad_value_is_named_with_its_key(name, mutate, message):
+  config = quickstart.get_config()
+  config_checks.check(config, files=False)  # the config as shipped is fine
+  mutate(config)
+  with pytest.raises(config_checks.ConfigError) as err:
+    config_checks.check(config, files=False)
+  assert message in str(err.value), (name, str(err.value))
+
+
+def test_every_problem_is_listed_in_one_error():
+  config = quickstart.get_config()
+  config.data.batch_size, config.optimizer.schedule.peak = 0, -1.0
+  with pytest.raises(config_checks.ConfigError) as err:
+    config_checks.check(config, files=False)
+  assert len(err.value.problems) == 3, err.value.problems  # peak < 0 and floor > peak too
+  assert str(err.value).startswith("3 problems in the config:")
+
+
+@pytest.mark.parametrize(
+  "module, args",
+  [
+    (quickstart, ("", "long", "runlocal")),
+    (teacher_synthetic, ("", "runlocal")),
+    (distill_synthetic, ("", "gt", "stem", "on_teacher_stem", "runlocal")),
+    (student_stem_synthetic, ("", "runlocal")),
+    (distill_coco_w48, ("phase1", "phase2", "phase1,runlocal", "phase2,runlocal")),
+    (student_stem_coco, ("", "runlocal")),
+  ],
+)
+def test_every_shipped_config_passes(module, args):
+  for arg in args:
+    config_checks.check(module.get_config(arg), files=False)
+
+
+def test_missing_files_name_the_file_and_the_command_that_makes_it(tmp_path):
+  """The COCO recipe's phase 2 on a machine with nothing yet: every missing file,
+  each with what makes it. The minival list ships with the configs."""
+  os.chdir(tmp_path)
+  config = distill_coco_w48.get_config("phase2")
+  with pytest.raises(config_checks.ConfigError) as err:
+    config_checks.check(config)
+  text = str(err.value)
+  assert os.path.isfile(config.data.eval_ids), config.data.eval_ids
+  want = [
+    "config.data.root: data/coco/annotations/person_keypoints_train2017.json does not exist; "
+    "unpack COCO 2017 as data/coco/images/{train2017,val2017}/",
+    "config.data.root: data/coco/annotations/person_keypoints_val2017.json does not exist",
+    "config.data.teacher_store: data/coco/w48_train/teacher holds no teacher store; make it "
+    "with python infer_teacher.py --teacher TEACHER_DIR --coco data/coco --split train2017 "
+    "--out data/coco/w48_train",
+    "config.init.teacher: models/hrnet_w48_640 is not a model directory; convert the published "
+    "checkpoint with python convert_hrnet_weights.py models/pose_higher_hrnet_w48_640.pth.tar "
+    "models/hrnet_w48_640",
+    "config.init.model: out/w48_phase1/export is not a model directory; it is what python "
+    "train.py --config CONFIG --workdir out/w48_phase1 leaves in out/w48_phase1/export",
+  ]
+  for line in want:
+    assert line in text, (line, text)
+  assert len(err.value.problems) == len(want)
+  config = quickstart.get_config()
+  config.data.root = "data/synthetic"
+  config.data.eval_ids = "minival.txt"
+  with pytest.raises(config_checks.ConfigError) as err:
+    config_checks.check(config)
+  assert "python -m rtpe_jax.data.synthetic --out data/synthetic" in str(err.value)
+  assert "config.data.eval_ids: minival.txt does not exist" in str(err.value)
+
+
+def test_train_py_stops_before_compiling(tmp_path):
+  """A bad config: train.py exits 1 with the error, and writes nothing."""
+  import subprocess
+  import sys
+
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  out = subprocess.run(
+    [
+      sys.executable,
+      os.path.join(root, "train.py"),
+      "--config",
+      os.path.join(root, "configs", "quickstart.py"),
+      "--workdir",
+      str(tmp_path / "w"),
+      "--config.data.root",
+      str(tmp_path / "nothing"),
+      "--config.data.batch_size=0",
+    ],
+    capture_output=True,
+    text=True,
+    cwd=root,
+  )
+  assert out.returncode == 1, out.stderr[-2000:]
+  assert "config.data.batch_size: 0" in out.stderr
+  assert f"{tmp_path / 'nothing'}/annotations/person_keypoints_train2017.json" in out.stderr
+  assert not (tmp_path / "w").exists()
