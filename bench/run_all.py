@@ -20,7 +20,7 @@ Rows (each with the machine it ran on):
   through the random stages and hundreds of people appear), so read it with
   the grouping rows, which time realistic loads;
 - train step: images/s of the jitted student step of each of --train-configs
-  (default configs/distill_coco_w48.py: phase 1, frozen W48 stem, bfloat16;
+  (default configs/distill_coco_w48.py: phase 2, frozen W48 stem, bfloat16;
   `quickstart`: the demo's step) on random batches of its shapes;
 - input pipeline: augmented training samples/s (bench.input_pipeline);
   needs TensorFlow, skipped where it is missing (the GPU machine);

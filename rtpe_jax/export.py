@@ -8,20 +8,26 @@ flatbuffers (float32, float16 weights), via jax2tf.
 writes OUT/saved_model/, OUT/student_float32.tflite, OUT/student_float16.tflite
 and OUT/export.json, checks each one's outputs against JAX on a test picture
 (exit status 1 beyond `TOLERANCE`) and, with --coco, scores each one with
-COCOeval next to the JAX path (`predict`, the trainer's evaluation).
+COCOeval next to the JAX path (`predict` with the published protocol's exact
+input, what the trainer scores).
 
 What the model directory was scored with travels with it (arch.json, written by
 the trainer): the protocol's input size, the flip test and the grouping
 thresholds; the fine head is part of the network. The export takes them from
-there (flags only override) and runs the published protocol's device part on a
-fixed canvas, as `predict` does with buckets: the protocol-resized image
-(`inference.protocol_resize`, the shorter side at the input size) padded at the
-bottom and right with the mean colour to the canvas (default: square,
-1.5 x the input size rounded up to 64, which holds aspect ratios up to 1.5).
+there (flags only override) and runs the published protocol's device part on
+fixed canvases, one signature each: the protocol-resized image
+(`inference.protocol_resize`, the shorter side at the input size, the longer
+rounded up to 64) goes to the smallest canvas that holds it, padded at the
+bottom and right with the mean colour where it is smaller. An image whose
+protocol size is a canvas runs exactly the scored protocol (a padded one does
+not: the network sees the padding near the edges). The default canvases are
+every protocol size whose longer side is 1 to 1.5 x the input size (aspect
+ratios up to 3:2, both ways: 5 at 256, 9 at 512); `--canvas HxW` chooses others,
+e.g. the one size of a camera's frames.
 
-The exported function takes a batch of canvases `images` (B, H, W, 3) uint8 and
-`valid_hw` (B, 2) int32, each image's protocol size (h, w) inside its canvas,
-and returns, at the canvas resolution:
+Each signature `canvas_HxW` takes `images` (B, H, W, 3) uint8 and `valid_hw`
+(B, 2) int32, each image's protocol size (h, w) inside the canvas, and returns,
+at the canvas resolution:
   heatmaps (B, H, W, J) float32: every output's heatmaps averaged (the fine
     head's too), over the flip run as well, zero beyond valid_hw;
   tags (B, H, W, T, D) float32 (D = 2 with the flip test);
@@ -62,7 +68,7 @@ FORMATS = tuple(TOLERANCE)
 class ExportSettings:
   """What an export was made with (OUT/export.json)."""
 
-  canvas_hw: tuple[int, int]
+  canvases: tuple[tuple[int, int], ...]  # (h, w) each, one signature each
   input_size: int
   flip: bool
   grouping: grouping.GroupingConfig
@@ -70,7 +76,7 @@ class ExportSettings:
 
   def to_dict(self) -> dict:
     return {
-      "canvas_hw": list(self.canvas_hw),
+      "canvases": [list(c) for c in self.canvases],
       "input_size": self.input_size,
       "flip": self.flip,
       "grouping": dataclasses.asdict(self.grouping),
@@ -80,7 +86,7 @@ class ExportSettings:
   @classmethod
   def from_dict(cls, d: dict) -> "ExportSettings":
     return cls(
-      tuple(d["canvas_hw"]),
+      tuple(tuple(c) for c in d["canvases"]),
       d["input_size"],
       d["flip"],
       grouping.GroupingConfig(
@@ -89,32 +95,51 @@ class ExportSettings:
       d["top_k"],
     )
 
+  def canvas_for(self, protocol_hw: tuple[int, int]) -> tuple[int, int]:
+    """The smallest canvas (h, w) that holds a protocol-resized image of (h, w)."""
+    fits = [c for c in self.canvases if c[0] >= protocol_hw[0] and c[1] >= protocol_hw[1]]
+    if not fits:
+      raise ValueError(
+        f"an image resized to {protocol_hw[1]}x{protocol_hw[0]} fits none of the export's "
+        f"canvases {', '.join(signature(c) for c in self.canvases)} (export with --canvas)"
+      )
+    return min(fits, key=lambda c: (c[0] * c[1], c))
 
-def default_canvas(input_size: int) -> tuple[int, int]:
-  """(h, w): square, 1.5 x the input size rounded up to 64 (the predictor's 1.5 bucket)."""
-  side = int(-(-1.5 * input_size // 64) * 64)
-  return side, side
+
+def signature(canvas: tuple[int, int]) -> str:
+  return f"canvas_{canvas[0]}x{canvas[1]}"
+
+
+def default_canvases(input_size: int) -> tuple[tuple[int, int], ...]:
+  """(h, w) of every protocol size whose longer side is 1 to 1.5 x the input size,
+  landscape and portrait: the protocol's own input for aspect ratios up to 3:2."""
+  longest = int(-(-1.5 * input_size // 64) * 64)
+  out = []
+  for side in range(input_size, longest + 1, 64):
+    out += [(input_size, side)] + ([(side, input_size)] if side != input_size else [])
+  return tuple(out)
 
 
 def settings_for(
   model_dir: str,
   input_size: int | None = None,
   flip: bool | None = None,
-  canvas_hw: tuple[int, int] | None = None,
+  canvases=None,
   top_k: int = 30,
 ) -> ExportSettings:
   """The export's settings: what arch.json says the model was scored with, each
-  overridden where given."""
+  overridden where given (canvases: (h, w) pairs)."""
   arch = weights.read_arch(model_dir)
   if arch["model"] != "attention_student":
     raise ValueError(f"{model_dir}: export takes a student, not a {arch['model']}")
   size = int(input_size or arch.get("input_size") or 512)
   flip = arch.get("flip", True) if flip is None else flip
-  canvas = tuple(canvas_hw) if canvas_hw else default_canvas(size)
-  if any(c % 64 for c in canvas) or min(canvas) < size:
-    raise ValueError(f"canvas {canvas}: multiples of 64, at least the input size {size}")
+  canvases = tuple(tuple(c) for c in canvases) if canvases else default_canvases(size)
+  for c in canvases:
+    if any(v % 64 for v in c) or min(c) < size:
+      raise ValueError(f"canvas {c[0]}x{c[1]}: multiples of 64, at least the input size {size}")
   return ExportSettings(
-    canvas, size, bool(flip), grouping.GroupingConfig(**arch.get("grouping", {})), top_k
+    canvases, size, bool(flip), grouping.GroupingConfig(**arch.get("grouping", {})), top_k
   )
 
 
@@ -152,7 +177,7 @@ def jax_candidates(outputs: dict, k: int = 30) -> dict:
   }
 
 
-def _tf_function(f: Callable, variables, canvas_shape, k: int):
+def _tf_function(f: Callable, variables, canvas: tuple[int, int], k: int, batch: int = 1):
   import tensorflow as tf
   from jax.experimental import jax2tf
 
@@ -182,28 +207,29 @@ def _tf_function(f: Callable, variables, canvas_shape, k: int):
       "tags_at": at,
     }
 
-  b, h, w = canvas_shape
   return tf.function(
     predict_fn,
     autograph=False,
     input_signature=[
-      tf.TensorSpec((b, h, w, 3), tf.uint8, name="images"),
-      tf.TensorSpec((b, 2), tf.int32, name="valid_hw"),
+      tf.TensorSpec((batch, canvas[0], canvas[1], 3), tf.uint8, name="images"),
+      tf.TensorSpec((batch, 2), tf.int32, name="valid_hw"),
     ],
   )
 
 
 def export_saved_model(
-  f: Callable, variables, canvas_shape: tuple[int, int, int], out_dir: str, k: int = 30
+  f: Callable, variables, canvases, out_dir: str, k: int = 30, batch: int = 1
 ) -> str:
-  """A TensorFlow SavedModel of `f` with the variables as constants, for canvases
-  of `canvas_shape` (B, H, W); its `serving_default` signature takes `images`
-  (uint8) and `valid_hw` (int32)."""
+  """A TensorFlow SavedModel of `f` with the variables as constants: one
+  signature `canvas_HxW` per canvas (h, w), each taking `images` (batch, H, W, 3)
+  uint8 and `valid_hw` (batch, 2) int32."""
   import tensorflow as tf
 
   module = tf.Module()
-  module.predict = _tf_function(f, variables, canvas_shape, k)
-  tf.saved_model.save(module, out_dir, signatures={"serving_default": module.predict})
+  functions = {signature(c): _tf_function(f, variables, c, k, batch) for c in canvases}
+  for name, fn in functions.items():
+    setattr(module, name, fn)
+  tf.saved_model.save(module, out_dir, signatures=functions)
   return out_dir
 
 
@@ -226,18 +252,23 @@ def export_tflite(saved_model_dir: str, path: str, float16: bool = False) -> str
 
 def load_runner(path: str) -> Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]]:
   """run(images (B, H, W, 3) uint8, valid_hw (B, 2) int32) -> outputs by name, of
-  an exported SavedModel directory or TFLite file (loaded once)."""
+  an exported SavedModel directory or TFLite file (loaded once): the signature of
+  the images' canvas (H, W)."""
   import tensorflow as tf
 
+  name = lambda images: signature(images.shape[1:3])
   if os.path.isdir(path):
-    signature = tf.saved_model.load(path).signatures["serving_default"]
+    signatures = tf.saved_model.load(path).signatures
     return lambda images, valid: {
       k: v.numpy()
-      for k, v in signature(images=tf.constant(images), valid_hw=tf.constant(valid)).items()
+      for k, v in signatures[name(images)](
+        images=tf.constant(images), valid_hw=tf.constant(valid)
+      ).items()
     }
-  runner = tf.lite.Interpreter(model_path=path).get_signature_runner("serving_default")
+  interpreter = tf.lite.Interpreter(model_path=path)
+  runners = {key: interpreter.get_signature_runner(key) for key in interpreter.get_signature_list()}
   return lambda images, valid: {
-    k: np.asarray(v) for k, v in runner(images=images, valid_hw=valid).items()
+    k: np.asarray(v) for k, v in runners[name(images)](images=images, valid_hw=valid).items()
   }
 
 
@@ -245,12 +276,7 @@ def canvas_input(image: np.ndarray, settings: ExportSettings):
   """One RGB uint8 image (H, W, 3) -> the export's inputs (canvas (1, H', W', 3),
   valid_hw (1, 2)) and the protocol's (centre, scale, size) that map people back."""
   resized, center, scale, size = inference.protocol_resize(image, settings.input_size)
-  h, w = settings.canvas_hw
-  if size[1] > h or size[0] > w:
-    raise ValueError(
-      f"an image of {image.shape[1]}x{image.shape[0]} resizes to {size[0]}x{size[1]}, "
-      f"larger than the export's canvas {w}x{h} (export with a larger --height/--width)"
-    )
+  h, w = settings.canvas_for((size[1], size[0]))
   canvas = predict.pad_to_canvas(resized, (w, h))
   return canvas[None], np.array([[size[1], size[0]]], np.int32), (center, scale, size)
 
@@ -269,12 +295,18 @@ def exported_people(run, image: np.ndarray, settings: ExportSettings):
   return inference.people_in_image(people, center, scale, size), scores
 
 
-def test_picture(settings: ExportSettings) -> np.ndarray:
-  """The picture the formats are compared on: a synthetic image with people."""
+def test_inputs(settings: ExportSettings) -> list[tuple[np.ndarray, np.ndarray]]:
+  """What the formats are compared on: per canvas, a synthetic picture with
+  people resized to fill it, (images (1, H, W, 3), valid_hw (1, 2))."""
+  import cv2
+
   from rtpe_jax.data import synthetic
 
-  image, _, _ = synthetic.make_image(0, "val2017", 3, size=settings.input_size)
-  return np.asarray(image)
+  image = np.asarray(synthetic.make_image(0, "val2017", 3, size=settings.input_size)[0])
+  return [
+    (cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)[None], np.array([[h, w]], np.int32))
+    for h, w in settings.canvases
+  ]
 
 
 def differences(outputs: dict, reference: dict) -> float:
@@ -288,22 +320,26 @@ def differences(outputs: dict, reference: dict) -> float:
 
 def export_student(model_dir: str, out_dir: str, settings: ExportSettings) -> dict[str, float]:
   """Exports a student model directory (batch 1) to out_dir: saved_model,
-  student_float32.tflite, student_float16.tflite and export.json; runs each on
-  the test picture; returns {format: `differences` to JAX}."""
+  student_float32.tflite, student_float16.tflite (one signature per canvas) and
+  export.json; runs each format on `test_inputs`; returns {format: the largest
+  `differences` to JAX over the canvases}."""
   f, variables = inference_function(model_dir, settings)
-  canvas, valid, _ = canvas_input(test_picture(settings), settings)
-  reference = jax.device_get(jax_candidates(jax.jit(f)(variables, canvas, valid), settings.top_k))
+  forward = jax.jit(f)
+  inputs = test_inputs(settings)
+  references = [
+    jax.device_get(jax_candidates(forward(variables, *x), settings.top_k)) for x in inputs
+  ]
   saved = export_saved_model(
-    f, variables, (1, *settings.canvas_hw), os.path.join(out_dir, "saved_model"), settings.top_k
+    f, variables, settings.canvases, os.path.join(out_dir, "saved_model"), settings.top_k
   )
   for float16 in (False, True):
     export_tflite(
       saved, os.path.join(out_dir, f"student_float{16 if float16 else 32}.tflite"), float16
     )
-  found = {
-    name: differences(load_runner(os.path.join(out_dir, name))(canvas, valid), reference)
-    for name in FORMATS
-  }
+  found = {}
+  for name in FORMATS:
+    run = load_runner(os.path.join(out_dir, name))
+    found[name] = max(differences(run(*x), ref) for x, ref in zip(inputs, references))
   with open(os.path.join(out_dir, "export.json"), "w") as f_json:
     json.dump(
       {**settings.to_dict(), "model": os.path.abspath(model_dir), "differences": found},
@@ -366,10 +402,9 @@ def main(argv=None) -> int:
     "--input-size", type=int, help="the protocol's shorter side (default: arch.json)"
   )
   parser.add_argument(
-    "--height", type=int, help="canvas height (multiple of 64; default 1.5 x input)"
-  )
-  parser.add_argument(
-    "--width", type=int, help="canvas width (multiple of 64; default 1.5 x input)"
+    "--canvas",
+    nargs="+",
+    help="canvases HxW (multiples of 64; default: every protocol size of aspect ratios up to 3:2)",
   )
   flip = parser.add_mutually_exclusive_group()
   flip.add_argument("--flip", dest="flip", action="store_true", default=None, help="the flip test")
@@ -382,20 +417,15 @@ def main(argv=None) -> int:
   )
   parser.add_argument("--max-images", type=int, default=0, help="with --coco: the first N images")
   args = parser.parse_args(argv)
-  if (args.height is None) != (args.width is None):
-    parser.error("give both --height and --width, or neither")
-  settings = settings_for(
-    args.model,
-    args.input_size,
-    args.flip,
-    (args.height, args.width) if args.height else None,
-    args.top_k,
-  )
-  h, w = settings.canvas_hw
+  try:
+    canvases = [tuple(int(v) for v in c.lower().split("x")) for c in args.canvas or []]
+  except ValueError:
+    parser.error(f"--canvas {args.canvas}: give HxW, e.g. 256x320")
+  settings = settings_for(args.model, args.input_size, args.flip, canvases, args.top_k)
   print(
-    f"{args.model}: input size {settings.input_size}, flip {settings.flip}, canvas {w}x{h}, "
-    f"detection threshold {settings.grouping.detection_threshold}, "
-    f"tag threshold {settings.grouping.tag_threshold}"
+    f"{args.model}: input size {settings.input_size}, flip {settings.flip}, canvases "
+    f"{' '.join(f'{h}x{w}' for h, w in settings.canvases)}, detection threshold "
+    f"{settings.grouping.detection_threshold}, tag threshold {settings.grouping.tag_threshold}"
   )
   failed = []
   for name, difference in export_student(args.model, args.out, settings).items():

@@ -9,7 +9,8 @@ import jax
 import numpy as np
 import pytest
 
-from rtpe_jax import export
+from rtpe_jax import export, predict
+from rtpe_jax.data import synthetic
 from rtpe_jax.models import weights
 
 pytestmark = pytest.mark.slow  # TensorFlow conversion: ~30 s
@@ -38,13 +39,17 @@ def exported(scored_student_dir, tmp_path_factory):
 def test_settings_come_from_the_model_directory(scored_student_dir, exported):
   settings, out, _ = exported
   assert settings.input_size == 64 and settings.flip
-  assert settings.canvas_hw == (128, 128)  # 1.5 x 64 rounded up to 64
+  # Every protocol size with the longer side 64 to 96 (rounded up: 128), both ways.
+  assert settings.canvases == ((64, 64), (64, 128), (128, 64))
+  assert settings.canvas_for((64, 128)) == (64, 128) and settings.canvas_for((64, 100)) == (64, 128)
+  with pytest.raises(ValueError, match="fits none of the export's canvases"):
+    settings.canvas_for((64, 192))
   assert settings.grouping.detection_threshold == 0.2
   assert export.read_settings(out) == settings
-  other = export.settings_for(scored_student_dir, input_size=128, flip=False, canvas_hw=(192, 256))
-  assert (other.input_size, other.flip, other.canvas_hw) == (128, False, (192, 256))
+  other = export.settings_for(scored_student_dir, input_size=128, flip=False, canvases=[(192, 256)])
+  assert (other.input_size, other.flip, other.canvases) == (128, False, ((192, 256),))
   with pytest.raises(ValueError, match="multiples of 64"):
-    export.settings_for(scored_student_dir, canvas_hw=(100, 128))
+    export.settings_for(scored_student_dir, canvases=[(100, 128)])
 
 
 def test_every_format_matches_jax_within_its_tolerance(exported):
@@ -79,15 +84,17 @@ def _same_candidates(got, reference, atol):
 
 def test_the_exported_people_are_the_jax_functions(scored_student_dir, exported):
   """The same candidates as JAX, and through the host grouping the same people as
-  the JAX function on the same canvas."""
+  the JAX function on the same canvas; on a canvas the protocol's own size, the
+  people `predict` finds with the published protocol."""
   settings, out, _ = exported
   f, variables = export.inference_function(scored_student_dir, settings)
   forward = jax.jit(f)
   jax_run = lambda canvas, valid: jax.device_get(
     export.jax_candidates(forward(variables, canvas, valid), settings.top_k)
   )
-  image = export.test_picture(settings)
+  image = np.asarray(synthetic.make_image(0, "val2017", 1, size=64)[0])  # 80 x 64
   canvas, valid, _ = export.canvas_input(image, settings)
+  assert canvas.shape[1:3] == (64, 128) and tuple(valid[0]) == (64, 128)
   run = export.load_runner(os.path.join(out, "student_float32.tflite"))
   _same_candidates(run(canvas, valid), jax_run(canvas, valid), 1e-5)
   keypoints, scores = export.exported_people(run, image, settings)
@@ -95,6 +102,9 @@ def test_the_exported_people_are_the_jax_functions(scored_student_dir, exported)
   assert len(scores) == len(want_scores) > 0
   np.testing.assert_allclose(scores, want_scores, atol=1e-4)
   np.testing.assert_allclose(keypoints[..., :2], want[..., :2], atol=0.01)
+  scored, scored_scores = predict.predict_image(predict.load(scored_student_dir), image, buckets=())
+  np.testing.assert_allclose(scores, scored_scores, atol=1e-4)
+  np.testing.assert_allclose(keypoints[..., :2], scored[..., :2], atol=0.01)
 
 
 def test_command_line_fails_beyond_the_tolerance(scored_student_dir, tmp_path, monkeypatch, capsys):
@@ -105,7 +115,7 @@ def test_command_line_fails_beyond_the_tolerance(scored_student_dir, tmp_path, m
   printed = capsys.readouterr().out
   for name in export.FORMATS:
     assert (out / name).exists() and name in printed, name
-  assert "input size 64, flip True, canvas 128x128, detection threshold 0.2" in printed
+  assert "input size 64, flip True, canvases 64x64 64x128 128x64, detection threshold 0.2" in printed
   monkeypatch.setitem(export.TOLERANCE, "student_float16.tflite", 1e-9)
   assert export.main(["--model", scored_student_dir, "--out", str(tmp_path / "again")]) == 1
   assert "beyond the tolerance: student_float16.tflite" in capsys.readouterr().err
