@@ -115,7 +115,9 @@ def test_command_line_fails_beyond_the_tolerance(scored_student_dir, tmp_path, m
   printed = capsys.readouterr().out
   for name in export.FORMATS:
     assert (out / name).exists() and name in printed, name
-  assert "input size 64, flip True, canvases 64x64 64x128 128x64, detection threshold 0.2" in printed
+  assert (
+    "input size 64, flip True, canvases 64x64 64x128 128x64, detection threshold 0.2" in printed
+  )
   monkeypatch.setitem(export.TOLERANCE, "student_float16.tflite", 1e-9)
   assert export.main(["--model", scored_student_dir, "--out", str(tmp_path / "again")]) == 1
   assert "beyond the tolerance: student_float16.tflite" in capsys.readouterr().err
