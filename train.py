@@ -61,7 +61,8 @@ def main(argv):
         verdict = "reached" if stats[metric] >= target else "NOT reached"
         print(f"target {metric} >= {target:.2f}: {verdict} ({metric} {stats[metric]:.4f})")
     print(f"TensorBoard logs: tensorboard --logdir {workdir}")
-    print(f"checkpoints:      {workdir}/checkpoints (best by AP: {workdir}/best)")
+    best = "AP" if "keypoints" in config.eval.metrics else "segmentation IoU"
+    print(f"checkpoints:      {workdir}/checkpoints (best by {best}: {workdir}/best)")
     print(f"exported model:   {workdir}/export")
     print(f"overlays:         {workdir}/overlays")
 

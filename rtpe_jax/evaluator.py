@@ -24,8 +24,8 @@ def _person_probability(network, variables, images):
 
 
 class Evaluator:
-  """Minival AP of a model's variables: the test protocol and COCOeval over the
-  eval split's images (read once)."""
+  """Minival numbers of a model's variables over the eval split's images (read
+  once): AP by the test protocol and COCOeval, and/or the person segmentation."""
 
   def __init__(self, module, config):
     cfg = config.data
@@ -47,6 +47,10 @@ class Evaluator:
     self.scales, self.flip = tuple(config.eval.scales), config.eval.flip
     self.grouping = grouping.GroupingConfig(**training.grouping_settings(config))
     self.metrics = tuple(config.eval.metrics)
+    # The BCE's positive weight w moves a trained probability from p to
+    # w p / (w p + 1 - p): a person pixel (p >= 0.5) is one at >= w / (1 + w).
+    pos_weight = float(config.loss.segmentation_pos_weight)
+    self.segmentation_threshold = pos_weight / (1.0 + pos_weight)
     self.segmentation_network = None
     if "segmentation" in self.metrics:
       from rtpe_jax.models.student import segmentation_output
@@ -75,8 +79,9 @@ class Evaluator:
   def segmentation(self, variables) -> dict[str, float]:
     """IoU, precision and recall of the person segmentation over the split: the
     probability at the protocol's scale-1 input (no flip), mapped back onto each
-    image, at 0.5 against the union of its people's masks (crowds and people
-    without keypoints left out, as in training)."""
+    image, at `segmentation_threshold` (0.5 after the loss's positive weight:
+    7 / 8 for HigherHRNet's weight 7) against the union of its people's masks
+    (crowds and people without keypoints left out, as in training)."""
     counts = np.zeros(3, np.int64)
     for image_id, image in zip(self.image_ids, self.images):
       resized, center, scale, size = inference.protocol_resize(image, self.input_size)
@@ -86,7 +91,9 @@ class Evaluator:
       to_image = np.linalg.inv(inference.resize_affine(center, scale, size))
       probability = coordinates.warp(probability, to_image, image.shape[:2])
       ann = coco.image_annotations(self.ground_truth, self.root, self.split, image_id)
-      counts += evaluation.segmentation_counts(probability, ann.person_mask, ann.ignore_mask)
+      counts += evaluation.segmentation_counts(
+        probability, ann.person_mask, ann.ignore_mask, self.segmentation_threshold
+      )
     return evaluation.segmentation_scores(counts)
 
   def __call__(self, variables, results_path: str = "") -> dict[str, float]:

@@ -28,8 +28,10 @@ def test_segmentation_of_a_perfect_map_and_of_a_misplaced_one(synthetic_root):
   config.eval.input_size = 256
   config.eval.max_images = 1
   module = student.AttentionStudent(config=student.StudentConfig(**config.model.student))
+  assert Evaluator(module, config).segmentation_threshold == 7 / 8  # positive weight 7
+  config.loss.segmentation_pos_weight = 1.0  # the perfect map is a probability: read at 0.5
   evaluator = Evaluator(module, config)
-  assert evaluator.best_metric == "segmentation_iou"
+  assert evaluator.best_metric == "segmentation_iou" and evaluator.segmentation_threshold == 0.5
   ann = coco.image_annotations(
     evaluator.ground_truth, synthetic_root, "val2017", evaluator.image_ids[0]
   )
