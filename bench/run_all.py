@@ -124,7 +124,7 @@ def network_rows(name, dtype, size, batches, args, model) -> list[dict]:
         5,
         model.variables,
         x,
-        np.array([size, size], np.int32),
+        np.full((batch, 2), size, np.int32),
       )
     )
     forward()  # compile

@@ -141,13 +141,6 @@ def _problems(config) -> list[str]:
       "model.student.dilations",
       f"{dilations}: need dilations >= 1",
     )
-    if student.colour_channels:
-      need(
-        data.colour_space == student.colour_space,
-        "data.colour_space",
-        f"{data.colour_space!r}, but the student reads {student.colour_space!r} "
-        "(model.student.colour_space): the two must agree",
-      )
     need(
       loss.heatmap == 0 or (loss.heatmap_kind == "bce") == bool(student.heatmap_sigmoid),
       "loss.heatmap_kind",

@@ -50,7 +50,6 @@ import sys
 from typing import Callable
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from rtpe_jax import evaluation, grouping, inference, predict
@@ -154,12 +153,9 @@ def inference_function(model_dir: str, settings: ExportSettings) -> tuple[Callab
   kernel = settings.grouping.nms_kernel
 
   def f(variables, images, valid_hw):
-    heatmaps, tags, _, _ = inference.scale_maps(
-      model.network, model.spec, settings.flip, images.shape[1:3], variables, images
+    heatmaps, tags = predict.canvas_maps(
+      model.network, model.spec, settings.flip, variables, images, valid_hw
     )
-    rows = jnp.arange(images.shape[1])[None, :, None] < valid_hw[:, :1, None]
-    cols = jnp.arange(images.shape[2])[None, None, :] < valid_hw[:, 1:, None]
-    heatmaps = jnp.where((rows & cols)[..., None], heatmaps, 0.0)
     return {"heatmaps": heatmaps, "tags": tags, "peaks": grouping.nms(heatmaps, kernel)}
 
   return f, model.variables

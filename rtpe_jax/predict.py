@@ -134,16 +134,23 @@ def pad_to_canvas(resized: np.ndarray, canvas_wh: tuple[int, int]) -> np.ndarray
   )
 
 
-@inference.inference_jit(static_argnames=("network", "spec", "flip", "k", "kernel"))
-def _canvas_maps(network, spec, flip, k, kernel, variables, canvas, valid_hw):
-  """canvas (1, H, W, 3) uint8, valid_hw (2,) int32 -> heatmaps (1, H, W, J)
-  zeroed beyond the image, tags (1, H, W, Jt, D) and the top-k candidates."""
+def canvas_maps(network, spec, flip: bool, variables, canvas, valid_hw):
+  """canvas (B, H, W, 3) uint8 (protocol-resized images padded to one canvas)
+  and valid_hw (B, 2) int32 (each image's (h, w) in it) -> heatmaps (B, H, W, J)
+  of the protocol at the canvas resolution, zero beyond each image, and tags
+  (B, H, W, Jt, D). Traced inside the predictor's program and the export's."""
   heatmaps, tags, _, _ = inference.scale_maps(
     network, spec, flip, canvas.shape[1:3], variables, canvas
   )
-  rows = jnp.arange(canvas.shape[1])[:, None] < valid_hw[0]
-  cols = jnp.arange(canvas.shape[2])[None, :] < valid_hw[1]
-  heatmaps = jnp.where((rows & cols)[None, :, :, None], heatmaps, 0.0)
+  rows = jnp.arange(canvas.shape[1])[None, :, None] < valid_hw[:, :1, None]
+  cols = jnp.arange(canvas.shape[2])[None, None, :] < valid_hw[:, 1:, None]
+  return jnp.where((rows & cols)[..., None], heatmaps, 0.0), tags
+
+
+@inference.inference_jit(static_argnames=("network", "spec", "flip", "k", "kernel"))
+def _canvas_maps(network, spec, flip, k, kernel, variables, canvas, valid_hw):
+  """`canvas_maps` and the top-k candidates of its maps."""
+  heatmaps, tags = canvas_maps(network, spec, flip, variables, canvas, valid_hw)
   return heatmaps, tags, grouping.top_candidates(heatmaps, tags, k, kernel)
 
 
@@ -191,7 +198,7 @@ def run_batch(
   canvas = np.stack(
     [pad_to_canvas(r[0], canvas_size(size, model.input_size, buckets)) for r in resized]
   )
-  valid = np.array([size[1], size[0]], np.int32)
+  valid = np.tile(np.array([[size[1], size[0]]], np.int32), (len(images), 1))
   heatmaps, tags, candidates = _canvas_maps(
     model.network,
     model.spec,

@@ -16,6 +16,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -231,9 +232,11 @@ def test_the_readme_coco_recipe_runs_end_to_end(tmp_path):
   env = {**os.environ, "PYTHONPATH": ROOT}
   for command in readme_commands():
     words = shlex.split(command) + shlex.split(_shorter(command))
+    start = time.perf_counter()
     out = subprocess.run(
       [sys.executable, *words[1:]], cwd=work, env=env, capture_output=True, text=True
     )
+    print(f"{time.perf_counter() - start:6.1f} s  {_kind(command)}")  # where CI's minutes go
     assert out.returncode == 0, (command, out.stdout[-2000:], out.stderr[-4000:])
     _check_step(_kind(command), work, out.stdout, wrote)
 

@@ -83,8 +83,7 @@ def test_store_results_and_table_survive_corruption_and_restart(
 
 def _ap_is_cocoeval_of_the_results(root, out, share: slice):
   """ap.json holds COCOeval's numbers of results.json on the split's images of
-  this share (the interrupted run's results counted once; an unreadable image
-  stays in, its people missed)."""
+  this share (an unreadable image stays in, its people missed)."""
   from rtpe_jax import evaluation
   from rtpe_jax.data import coco
 
@@ -93,7 +92,6 @@ def _ap_is_cocoeval_of_the_results(root, out, share: slice):
     results = json.load(f)
   with open(os.path.join(out, "ap.json")) as f:
     table = json.load(f)
-  assert len({(r["image_id"], tuple(r["keypoints"])) for r in results}) == len(results)
   image_ids = sorted(ground_truth.getImgIds())[share]
   assert {r["image_id"] for r in results} <= set(image_ids)
   assert table == evaluation.evaluate(ground_truth, results, image_ids)
