@@ -4,6 +4,7 @@ import itertools
 import types
 
 import numpy as np
+import pytest
 
 from bench import common
 from bench import grouping as bench_grouping
@@ -20,6 +21,7 @@ def test_numpy_baseline_finds_the_same_people():
     np.testing.assert_allclose(scores, their_scores, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_grouping_share_of_the_whole_path(small_student_dir, monkeypatch):
   """The share is the grouping's median over the whole path's, and the people
   counted are those the whole path finds. With a clock that moves 0.25 s between

@@ -178,6 +178,7 @@ def perfect_protocol_run(root: str, strides, flip: bool, input_size: int = 256):
   return stats["AP"], offsets.mean(0)
 
 
+@pytest.mark.slow
 def test_a_perfect_network_is_reported_on_the_joints_with_and_without_flip(quickstart_root):
   """The chain COCO labels -> targets -> network -> flip test -> projection ->
   grouping -> image -> COCO results: nothing in it may move a joint but the
@@ -193,6 +194,7 @@ def test_a_perfect_network_is_reported_on_the_joints_with_and_without_flip(quick
     assert np.abs(offset_flip).max() <= 0.05, (input_size, offset_flip)
 
 
+@pytest.mark.slow
 def test_a_perfect_higher_hrnet_reaches_the_ceiling(quickstart_root):
   """Outputs at strides 4 and 2 (HigherHRNet's), averaged at 1/2: AP >= 0.99."""
   for flip in (False, True):

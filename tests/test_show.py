@@ -1,6 +1,7 @@
 """Pictures of samples: one PNG per sample with both rows of panels."""
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from rtpe_jax import testing, visualize
@@ -34,6 +35,7 @@ def test_colour_maps():
   )
 
 
+@pytest.mark.slow
 def test_command_line_as_the_readme_shows_it(synthetic_root, tmp_path):
   """`python -m rtpe_jax.data.show --config configs/quickstart.py --out DIR
   --stand_in_teacher`, on the test's synthetic data."""

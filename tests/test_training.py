@@ -14,6 +14,8 @@ from rtpe_jax.models import hrnet, weights
 # A teacher stem shaped like the published ones (256 channels at 1/4) with one
 # bottleneck instead of four: the same mechanics, a third of the compile time.
 SMALL_STEM = dataclasses.replace(hrnet.ARCHS["w32_512"], layer1_blocks=1, name="small_stem")
+# Each test compiles a train step (about 25 s on a 2-core CPU): slow, run in CI.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
