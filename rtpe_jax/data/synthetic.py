@@ -327,19 +327,28 @@ def make_image(seed: int, split: str, index: int, size: int = 256):
 
 
 def _write_one(args):
-  out, seed, split, index, size = args
-  image, info, annotations = make_image(seed, split, index, size)
+  out, seed, split, index, size, make = args
+  image, info, annotations = make(seed, split, index, size)
   image.save(os.path.join(out, "images", split, info["file_name"]), quality=92, subsampling=0)
   return info, annotations
 
 
 def write_split(
-  out: str, split: str, count: int, seed: int, size: int = 256, workers: int | None = None
+  out: str,
+  split: str,
+  count: int,
+  seed: int,
+  size: int = 256,
+  workers: int | None = None,
+  make=make_image,
+  description: str = "rtpe-jax synthetic person keypoints",
 ) -> str:
-  """Writes the images and annotation json of one split; returns the json path."""
+  """Writes the images and annotation json of one split; returns the json path.
+  `make(seed, split, index, size) -> (PIL image, image info, annotations)`, a
+  module-level function (the worker processes import it)."""
   os.makedirs(os.path.join(out, "images", split), exist_ok=True)
   os.makedirs(os.path.join(out, "annotations"), exist_ok=True)
-  jobs = [(out, seed, split, i, size) for i in range(count)]
+  jobs = [(out, seed, split, i, size, make) for i in range(count)]
   workers = workers or min(os.cpu_count() or 1, 8)
   if workers > 1:
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
@@ -353,7 +362,7 @@ def write_split(
       annotations.append({"id": len(annotations) + 1, "image_id": info["id"], **ann})
   dataset = {
     "info": {
-      "description": f"rtpe-jax synthetic person keypoints, seed {seed}",
+      "description": f"{description}, seed {seed}",
       "version": "1.0",
       "year": 2026,
     },
