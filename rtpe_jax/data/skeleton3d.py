@@ -1,10 +1,12 @@
 """3D people for the synthetic 3D data and the lifter: a skeleton with human
 proportions, joint angles within human limits, poses from a mixture of modes.
 
-A pose is (17, 3) in millimetres, COCO's joint order, in a body frame whose
-axes are the person's left (x), up (y) and forward (z) (right-handed), with the
-floor at y = 0 and the mid-hip above the origin. `place` turns it about the
-vertical and stands it at a point of the floor.
+Poses are (N, 17, 3) in millimetres, COCO's joint order, in a body frame
+whose axes are the person's left (x), up (y) and forward (z) (right-handed),
+with the floor at y = 0 and the mid-hip above the origin; `place` turns them
+about the vertical and stands them at points of the floor. Everything works on
+N people at once (NumPy arrays with a leading person axis): the lifter draws
+its training poses by the thousand.
 
 Segment lengths are fractions of the body height (Drillis and Contini's
 anthropometric table, rounded), each jittered per person.
@@ -79,23 +81,24 @@ BENT_MODES = {
 
 @dataclasses.dataclass(frozen=True)
 class Body:
-  """One person's size: the height (mm) and the lengths of PROPORTIONS (mm)."""
+  """People's sizes: heights (N,) mm and the lengths of PROPORTIONS, each (N,) mm."""
 
-  height: float
+  height: np.ndarray
   lengths: dict
 
 
-def sample_body(rng: np.random.Generator) -> Body:
-  height = float(rng.uniform(*HEIGHT_MM))
-  lengths = {
-    k: float(height * v * rng.uniform(1 - JITTER, 1 + JITTER)) for k, v in PROPORTIONS.items()
-  }
-  return Body(height, lengths)
+def sample_bodies(rng: np.random.Generator, n: int) -> Body:
+  height = rng.uniform(*HEIGHT_MM, n)
+  jitter = {k: rng.uniform(1 - JITTER, 1 + JITTER, n) for k in PROPORTIONS}
+  return Body(height, {k: height * v * jitter[k] for k, v in PROPORTIONS.items()})
 
 
-def _angles_of_mode(mode: str, rng: np.random.Generator) -> dict:
-  """Joint angles (degrees) of one pose of `mode`, before the limits."""
-  u = rng.uniform
+def _angles_of_mode(mode: str, rng: np.random.Generator, n: int) -> dict:
+  """Joint angles (degrees, each (n,)) of n poses of `mode`, before the limits."""
+
+  def u(low, high):
+    return rng.uniform(low, high, n)
+
   a = {"lean": u(-5, 10), "twist": u(-15, 15), "head_yaw": u(-45, 45), "head_pitch": u(-20, 20)}
   for side in SIDES:
     a[f"{side}_hip_flexion"] = u(-5, 10)
@@ -104,27 +107,32 @@ def _angles_of_mode(mode: str, rng: np.random.Generator) -> dict:
     a[f"{side}_shoulder_flexion"] = u(-10, 20)
     a[f"{side}_shoulder_abduction"] = u(0, 20)
     a[f"{side}_elbow_flexion"] = u(0, 30)
-  lead, back = SIDES if rng.uniform() < 0.5 else SIDES[::-1]
+  leads = {"left": rng.uniform(size=n) < 0.5}
+  leads["right"] = ~leads["left"]
   if mode == "walking":
-    a[f"{lead}_hip_flexion"], a[f"{back}_hip_flexion"] = u(15, 35), u(-20, -5)
-    a[f"{lead}_knee_flexion"], a[f"{back}_knee_flexion"] = u(0, 25), u(15, 60)
-    a[f"{lead}_shoulder_flexion"], a[f"{back}_shoulder_flexion"] = u(-30, -5), u(10, 35)
+    for name, lead, back in (
+      ("hip_flexion", (15, 35), (-20, -5)),
+      ("knee_flexion", (0, 25), (15, 60)),
+      ("shoulder_flexion", (-30, -5), (10, 35)),
+    ):
+      for side in SIDES:
+        a[f"{side}_{name}"] = np.where(leads[side], u(*lead), u(*back))
     for side in SIDES:
       a[f"{side}_elbow_flexion"] = u(10, 50)
   elif mode == "reaching":
-    both = rng.uniform() < 0.4
-    for side in (lead, back) if both else (lead,):
-      a[f"{side}_shoulder_flexion"] = u(50, 175)
-      a[f"{side}_shoulder_abduction"] = u(0, 70)
-      a[f"{side}_elbow_flexion"] = u(0, 50)
+    both = rng.uniform(size=n) < 0.4
+    for name, reach in (
+      ("shoulder_flexion", (50, 175)),
+      ("shoulder_abduction", (0, 70)),
+      ("elbow_flexion", (0, 50)),
+    ):
+      for side in SIDES:
+        a[f"{side}_{name}"] = np.where(leads[side] | both, u(*reach), a[f"{side}_{name}"])
     a["lean"] = u(0, 25)
   elif mode in BENT_MODES:
-    ranges = BENT_MODES[mode]
-    a["lean"] = u(*ranges["lean"])
-    for side in SIDES:
-      for joint, (low, high) in ranges.items():
-        if joint != "lean":
-          a[f"{side}_{joint}"] = u(low, high)
+    for joint, (low, high) in BENT_MODES[mode].items():
+      for key in [joint] if joint == "lean" else [f"{side}_{joint}" for side in SIDES]:
+        a[key] = u(low, high)
   elif mode != "standing":
     raise ValueError(f"mode {mode!r}: use one of {MODES}")
   return a
@@ -135,98 +143,122 @@ def clip_to_limits(angles: dict) -> dict:
   out = {}
   for name, value in angles.items():
     low, high = LIMITS[name.split("_", 1)[1] if name.startswith(SIDES) else name]
-    out[name] = float(np.clip(value, low, high))
+    out[name] = np.clip(value, low, high)
   return out
 
 
-def sample_angles(rng: np.random.Generator, mode: str | None = None, noise: float = 8.0) -> dict:
-  """Joint angles (degrees): a mode (uniform over MODES unless given), its
-  ranges, Gaussian noise of `noise` degrees on every angle, the limits."""
-  mode = MODES[rng.integers(len(MODES))] if mode is None else mode
-  angles = _angles_of_mode(mode, rng)
-  return clip_to_limits({k: v + rng.normal(0, noise) for k, v in angles.items()})
+def sample_angles(
+  rng: np.random.Generator, n: int, mode: str | None = None, noise: float = 8.0
+) -> dict:
+  """Joint angles (degrees, each (n,)): each person's mode (uniform over MODES
+  unless given), its ranges, Gaussian noise of `noise` degrees on every angle,
+  the limits."""
+  if mode is not None and mode not in MODES:
+    raise ValueError(f"mode {mode!r}: use one of {MODES}")
+  modes = rng.integers(len(MODES), size=n) if mode is None else np.full(n, MODES.index(mode))
+  angles = {}
+  for m, name in enumerate(MODES):
+    chosen = modes == m
+    if chosen.any():
+      for key, value in _angles_of_mode(name, rng, int(chosen.sum())).items():
+        angles.setdefault(key, np.zeros(n))[chosen] = value
+  return clip_to_limits({k: v + rng.normal(0, noise, n) for k, v in angles.items()})
 
 
-def _rotation(axis: np.ndarray, degrees: float) -> np.ndarray:
-  """(3, 3) rotation by `degrees` about `axis` (right hand)."""
-  axis = np.asarray(axis, np.float64) / np.linalg.norm(axis)
-  k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
-  t = np.radians(degrees)
+def rotation(axis: np.ndarray, degrees) -> np.ndarray:
+  """(..., 3, 3) rotations by `degrees` (...) about `axis` (..., 3) (right hand)."""
+  axis = np.asarray(axis, np.float64)
+  axis = axis / np.linalg.norm(axis, axis=-1, keepdims=True)
+  t = np.radians(np.asarray(degrees, np.float64))[..., None, None]
+  x, y, z = axis[..., 0], axis[..., 1], axis[..., 2]
+  zero = np.zeros_like(x)
+  k = np.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).reshape(*x.shape, 3, 3)
   return np.eye(3) + np.sin(t) * k + (1 - np.cos(t)) * k @ k
 
 
 LEFT, UP, FORWARD = np.eye(3)
 
 
-def _limb(outward: np.ndarray, flexion: float, abduction: float) -> np.ndarray:
-  """(3, 3): the rotation that takes a segment hanging down (-UP) to the limb's
-  direction: abduction raises it sideways (towards `outward`), then flexion
-  swings it forward."""
+def _apply(matrices: np.ndarray, vector: np.ndarray) -> np.ndarray:
+  """(N, 3, 3) @ (3,) or (N, 3) -> (N, 3)."""
+  return np.einsum("nij,nj->ni", matrices, np.broadcast_to(vector, matrices.shape[:-1]))
+
+
+def _limb(side: str, flexion: np.ndarray, abduction: np.ndarray) -> np.ndarray:
+  """(N, 3, 3): the rotations that take a segment hanging down (-UP) to the
+  limb's direction: abduction raises it sideways (outwards), then flexion swings
+  it forward."""
   # About FORWARD, positive turns -UP towards LEFT: the left side abducts with +.
-  side = 1.0 if outward @ LEFT > 0 else -1.0
-  abduct = _rotation(FORWARD, side * abduction)
+  outwards = 1.0 if side == "left" else -1.0
   # About LEFT, a negative angle turns -UP towards FORWARD.
-  return _rotation(LEFT, -flexion) @ abduct
+  return rotation(LEFT, -flexion) @ rotation(FORWARD, outwards * abduction)
 
 
 def pose(body: Body, angles: dict) -> np.ndarray:
-  """(17, 3) mm in the body frame (x left, y up, z forward), standing on y = 0
-  (the lowest ankle at the ankle's height)."""
+  """(N, 17, 3) mm in the body frame (x left, y up, z forward), standing on
+  y = 0 (the lowest ankle at the ankle's height)."""
   L = body.lengths
-  joints = np.zeros((keypoints.NUM_JOINTS, 3))
+  n = len(body.height)
+  joints = np.zeros((n, keypoints.NUM_JOINTS, 3))
   down = -UP
   # About LEFT, a positive angle turns UP towards FORWARD: the trunk leans forward.
-  trunk = _rotation(LEFT, angles["lean"]) @ _rotation(UP, angles["twist"])
+  trunk = rotation(LEFT, angles["lean"]) @ rotation(UP, angles["twist"])
+  neck = _apply(trunk, UP) * L["trunk"][:, None]
   for side, sign in (("left", 1.0), ("right", -1.0)):
-    outward = sign * LEFT
-    hip = outward * L["hip_half_width"]
-    thigh = _limb(outward, angles[f"{side}_hip_flexion"], angles[f"{side}_hip_abduction"])
-    knee = hip + thigh @ down * L["thigh"]
+    hip = np.outer(L["hip_half_width"], sign * LEFT)
+    thigh = _limb(side, angles[f"{side}_hip_flexion"], angles[f"{side}_hip_abduction"])
+    knee = hip + _apply(thigh, down) * L["thigh"][:, None]
     # The knee bends the shin backwards, about the thigh's own lateral axis.
-    shin = _rotation(thigh @ LEFT, angles[f"{side}_knee_flexion"]) @ thigh
-    ankle = knee + shin @ down * L["shin"]
-    joints[J[f"{side}_hip"]], joints[J[f"{side}_knee"]] = hip, knee
-    joints[J[f"{side}_ankle"]] = ankle
-  neck = trunk @ UP * L["trunk"]
-  for side, sign in (("left", 1.0), ("right", -1.0)):
-    outward = sign * LEFT
-    shoulder = neck + trunk @ outward * L["shoulder_half_width"]
+    shin = rotation(_apply(thigh, LEFT), angles[f"{side}_knee_flexion"]) @ thigh
+    ankle = knee + _apply(shin, down) * L["shin"][:, None]
+    shoulder = neck + _apply(trunk, sign * LEFT) * L["shoulder_half_width"][:, None]
     upper = trunk @ _limb(
-      outward, angles[f"{side}_shoulder_flexion"], angles[f"{side}_shoulder_abduction"]
+      side, angles[f"{side}_shoulder_flexion"], angles[f"{side}_shoulder_abduction"]
     )
-    elbow = shoulder + upper @ down * L["upper_arm"]
+    elbow = shoulder + _apply(upper, down) * L["upper_arm"][:, None]
     # The elbow bends the forearm forwards, about the upper arm's lateral axis.
-    fore = _rotation(upper @ LEFT, -angles[f"{side}_elbow_flexion"]) @ upper
-    wrist = elbow + fore @ down * L["forearm"]
-    joints[J[f"{side}_shoulder"]], joints[J[f"{side}_elbow"]] = shoulder, elbow
-    joints[J[f"{side}_wrist"]] = wrist
-  head = trunk @ _rotation(UP, angles["head_yaw"]) @ _rotation(LEFT, angles["head_pitch"])
+    fore = rotation(_apply(upper, LEFT), -angles[f"{side}_elbow_flexion"]) @ upper
+    wrist = elbow + _apply(fore, down) * L["forearm"][:, None]
+    for name, value in (
+      ("hip", hip),
+      ("knee", knee),
+      ("ankle", ankle),
+      ("shoulder", shoulder),
+      ("elbow", elbow),
+      ("wrist", wrist),
+    ):
+      joints[:, J[f"{side}_{name}"]] = value
+  head = trunk @ rotation(UP, angles["head_yaw"]) @ rotation(LEFT, angles["head_pitch"])
+  up = L["neck_to_nose"]
   face = {
-    "nose": UP * L["neck_to_nose"] + FORWARD * L["nose_forward"],
-    "left_eye": UP * (L["neck_to_nose"] + L["eye_up"])
-    + LEFT * L["eye_half_width"]
-    + FORWARD * L["eye_forward"],
-    "right_eye": UP * (L["neck_to_nose"] + L["eye_up"])
-    - LEFT * L["eye_half_width"]
-    + FORWARD * L["eye_forward"],
-    "left_ear": UP * (L["neck_to_nose"] + L["ear_up"]) + LEFT * L["ear_half_width"],
-    "right_ear": UP * (L["neck_to_nose"] + L["ear_up"]) - LEFT * L["ear_half_width"],
+    "nose": (0.0, up, L["nose_forward"]),
+    "left_eye": (L["eye_half_width"], up + L["eye_up"], L["eye_forward"]),
+    "right_eye": (-L["eye_half_width"], up + L["eye_up"], L["eye_forward"]),
+    "left_ear": (L["ear_half_width"], up + L["ear_up"], 0.0),
+    "right_ear": (-L["ear_half_width"], up + L["ear_up"], 0.0),
   }
-  for name, offset in face.items():
-    joints[J[name]] = neck + head @ offset
-  lowest = joints[[J["left_ankle"], J["right_ankle"]], 1].min()
-  return joints + UP * (L["ankle_height"] - lowest)
+  for name, (x, y, z) in face.items():
+    offset = np.stack(np.broadcast_arrays(x, y, z), -1)  # (N, 3): left, up, forward
+    joints[:, J[name]] = neck + _apply(head, offset)
+  lowest = joints[:, [J["left_ankle"], J["right_ankle"]], 1].min(-1)
+  return joints + np.outer(L["ankle_height"] - lowest, UP)[:, None]
 
 
-def place(joints: np.ndarray, yaw: float, position: tuple[float, float]) -> np.ndarray:
-  """(17, 3) body-frame joints turned by `yaw` degrees about the vertical and
-  moved so the mid-hip is above `position` (x, z) on the floor."""
-  turned = joints @ _rotation(UP, yaw).T
-  mid_hip = turned[[J["left_hip"], J["right_hip"]]].mean(0)
-  return turned + np.array([position[0] - mid_hip[0], 0.0, position[1] - mid_hip[2]])
+def place(joints: np.ndarray, yaw, position) -> np.ndarray:
+  """(N, 17, 3) body-frame joints turned by `yaw` (N,) degrees about the vertical
+  and moved so each mid-hip is above `position` (N, 2: x, z) on the floor."""
+  turned = np.einsum("nij,nkj->nki", rotation(UP, np.broadcast_to(yaw, len(joints))), joints)
+  mid_hip = turned[:, [J["left_hip"], J["right_hip"]]].mean(1)
+  position = np.broadcast_to(np.asarray(position, np.float64), (len(joints), 2))
+  shift = np.stack(
+    [position[:, 0] - mid_hip[:, 0], 0 * mid_hip[:, 1], position[:, 1] - mid_hip[:, 2]], -1
+  )
+  return turned + shift[:, None]
 
 
-def sample_pose(rng: np.random.Generator, mode: str | None = None) -> tuple[np.ndarray, Body]:
-  """One person in the body frame: (17, 3) mm and its Body."""
-  body = sample_body(rng)
-  return pose(body, sample_angles(rng, mode)), body
+def sample_poses(
+  rng: np.random.Generator, n: int, mode: str | None = None
+) -> tuple[np.ndarray, Body]:
+  """n people in the body frame: (n, 17, 3) mm and their Body."""
+  bodies = sample_bodies(rng, n)
+  return pose(bodies, sample_angles(rng, n, mode)), bodies

@@ -82,7 +82,7 @@ def _floor(draw, rng, K, height_mm, pitch_deg, w, h) -> None:
 
 
 def _people(rng, K, height_mm, pitch_deg, w):
-  """[(camera joints (17, 3) mm, body)] of 1-4 people apart from each other."""
+  """[(camera joints (17, 3) mm, body height mm)] of 1-4 people apart from each other."""
   half_fov = np.arctan((w / 2) / K[0, 0])
   people, spots = [], []
   for _ in range(rng.integers(PEOPLE[0], PEOPLE[1] + 1)):
@@ -93,10 +93,10 @@ def _people(rng, K, height_mm, pitch_deg, w):
         break
     else:
       continue
-    joints, body = skeleton3d.sample_pose(rng)
-    placed = skeleton3d.place(joints, rng.uniform(0.0, 360.0), (x, z))
+    joints, body = skeleton3d.sample_poses(rng, 1)
+    placed = skeleton3d.place(joints, rng.uniform(0.0, 360.0), (x, z))[0]
     spots.append((x, z))
-    people.append((world_to_camera(placed, height_mm, pitch_deg), body))
+    people.append((world_to_camera(placed, height_mm, pitch_deg), float(body.height[0])))
   return people
 
 
@@ -114,9 +114,9 @@ def make_image(seed: int, split: str, index: int, size: int = 256):
   people = _people(rng, K, height_mm, pitch_deg, w)
   people.sort(key=lambda person: -root(person[0])[2])  # far to near
   outlines, positions = [], []
-  for camera_joints, body in people:
+  for camera_joints, body_height in people:
     position = project(camera_joints, K) + 0.5  # what PIL draws in
-    pixels_tall = K[1, 1] * body.height / root(camera_joints)[2]
+    pixels_tall = K[1, 1] * body_height / root(camera_joints)[2]
     figure_rng = np.random.default_rng(rng.integers(2**32))
     outlines.append(synthetic.draw_figure(draw, position, pixels_tall, figure_rng))
     positions.append(position)
