@@ -1,4 +1,4 @@
-"""Trains a student (or a small teacher) from a config.
+"""Trains a student (or a small teacher, or the 3D lifter) from a config.
 
   python train.py --config configs/quickstart.py --workdir out/quickstart
   python train.py --config configs/distill_coco_w48.py:phase2 --workdir out/w48_phase2 \
@@ -41,6 +41,9 @@ def main(argv):
     jax.distributed.initialize()
   logging.info("devices: %s", jax.devices())
   start = time.perf_counter()
+  if FLAGS.config.get("task") == "lifting":
+    _train_lifter(FLAGS.config, FLAGS.workdir, start)
+    return
   try:
     stats = trainer.train_and_evaluate(FLAGS.config, FLAGS.workdir)
   except config_checks.ConfigError as err:  # before any data is read or code compiled
@@ -65,6 +68,22 @@ def main(argv):
     print(f"checkpoints:      {workdir}/checkpoints (best by {best}: {workdir}/best)")
     print(f"exported model:   {workdir}/export")
     print(f"overlays:         {workdir}/overlays")
+
+
+def _train_lifter(config, workdir: str, start: float) -> None:
+  """configs/lifting.py: the lifter's own loop (rtpe_jax/lifting.py)."""
+  from rtpe_jax import lifting
+
+  try:
+    stats = lifting.train_and_evaluate(config, workdir)
+  except config_checks.ConfigError as err:
+    raise SystemExit(f"train.py: {err}") from None
+  workdir = os.path.abspath(workdir)
+  minutes = (time.perf_counter() - start) / 60
+  print(f"\nvalidation people from exact 2D, {minutes:.1f} min in train.py:")
+  print(lifting.format_table(stats))
+  print(f"TensorBoard logs: tensorboard --logdir {workdir}")
+  print(f"exported model:   {workdir}/export")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 from collections.abc import Callable
 
 import flax.traverse_util as traverse_util
@@ -88,15 +87,6 @@ def _checkpoint_manager(directory: str, keep: int, best: str = "") -> ocp.Checkp
     max_to_keep=keep, create=True, best_fn=(lambda m: m[best]) if best else None, best_mode="max"
   )
   return ocp.CheckpointManager(os.path.abspath(directory), options=options)
-
-
-def export_model(directory: str, variables: dict, arch: dict) -> None:
-  """Writes a model directory atomically (a temporary one renamed over the old)."""
-  temporary = directory.rstrip("/") + ".tmp"
-  shutil.rmtree(temporary, ignore_errors=True)
-  weights.save_model(temporary, variables, arch)
-  shutil.rmtree(directory, ignore_errors=True)
-  os.rename(temporary, directory)
 
 
 # ---------------------------------------------------------------- the loop
@@ -258,7 +248,7 @@ def train_and_evaluate(
       stats = evaluate(step)
     if lead:
       host = training.host_tree(state.variables())
-      export_model(
+      weights.export_model(
         os.path.join(workdir, "export"), training.inference_variables(host, config), arch
       )
       evaluator.write_overlays(

@@ -16,9 +16,10 @@ import rtpe_jax.grouping, rtpe_jax.inference, rtpe_jax.evaluation, rtpe_jax.visu
 import rtpe_jax.teacher_inference, rtpe_jax.data.teacher_store
 import rtpe_jax.training, rtpe_jax.optim, rtpe_jax.precision
 import rtpe_jax.predict, rtpe_jax.models.folding, rtpe_jax.export
+import rtpe_jax.evaluation3d, rtpe_jax.lifting, rtpe_jax.data.skeleton3d, rtpe_jax.data.synthetic3d
 import infer_teacher, predict
 import rtpe_jax.config, configs.quickstart, configs.teacher_synthetic, configs.distill_coco_w48
-import configs.student_stem_coco, configs.distill_synthetic
+import configs.student_stem_coco, configs.distill_synthetic, configs.lifting
 import bench.run_all, bench.optimisations, bench.profile_student, bench.teacher_forward
 print("ok")
 """

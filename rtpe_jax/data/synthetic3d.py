@@ -42,14 +42,16 @@ def intrinsics(w: int, h: int, horizontal_fov_deg: float) -> np.ndarray:
   return np.array([[f, 0.0, (w - 1) / 2], [0.0, f, (h - 1) / 2], [0.0, 0.0, 1.0]])
 
 
-def world_to_camera(points: np.ndarray, height_mm: float, pitch_deg: float) -> np.ndarray:
+def world_to_camera(points: np.ndarray, height_mm, pitch_deg) -> np.ndarray:
   """(..., 3) world mm (x left, y up, z forward; the floor y = 0, the camera at
   (0, height, 0) looking along +z, pitched down) -> camera mm (x right, y down,
-  z forward)."""
-  p = np.radians(pitch_deg)
-  flipped = (np.asarray(points, np.float64) - [0.0, height_mm, 0.0]) * [-1.0, -1.0, 1.0]
-  pitch = np.array([[1.0, 0.0, 0.0], [0.0, np.cos(p), -np.sin(p)], [0.0, np.sin(p), np.cos(p)]])
-  return flipped @ pitch.T
+  z forward). `height_mm` and `pitch_deg` are numbers or arrays that broadcast
+  against points[..., 0] (one camera per person: shape (N, 1) for (N, 17, 3))."""
+  p = np.radians(np.asarray(pitch_deg, np.float64))
+  x, y, z = np.moveaxis(np.asarray(points, np.float64), -1, 0)
+  x, y = -x, np.asarray(height_mm, np.float64) - y  # right and down, before the pitch
+  c, s = np.cos(p), np.sin(p)
+  return np.stack(np.broadcast_arrays(x, c * y - s * z, s * y + c * z), -1)
 
 
 def project(points: np.ndarray, K: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from typing import Any
 
 import jax
@@ -46,6 +47,15 @@ def save_model(out_dir: str, variables: dict, arch: dict) -> None:
     json.dump(arch, f, indent=1)
 
 
+def export_model(directory: str, variables: dict, arch: dict) -> None:
+  """Writes a model directory atomically (a temporary one renamed over the old)."""
+  temporary = directory.rstrip("/") + ".tmp"
+  shutil.rmtree(temporary, ignore_errors=True)
+  save_model(temporary, variables, arch)
+  shutil.rmtree(directory, ignore_errors=True)
+  os.rename(temporary, directory)
+
+
 def read_arch(model_dir: str) -> dict:
   path = os.path.join(model_dir, ARCH_FILE)
   if not os.path.isfile(path):
@@ -57,9 +67,10 @@ def read_arch(model_dir: str) -> dict:
     return json.load(f)
 
 
-def restore_variables(model_dir: str, module) -> dict:
-  """Restores the variables of `module` from `model_dir`, checking their structure."""
-  target = abstract_variables(module)
+def restore_variables(model_dir: str, module, target: Any = None) -> dict:
+  """Restores the variables of `module` from `model_dir`, checking their structure
+  against `target` (shapes and dtypes; default: those of an image model)."""
+  target = abstract_variables(module) if target is None else target
   path = os.path.join(os.path.abspath(model_dir), VARIABLES_DIR)
   if not os.path.isdir(path):
     raise FileNotFoundError(f"{model_dir}: no {VARIABLES_DIR}/ checkpoint")

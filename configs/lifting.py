@@ -1,0 +1,40 @@
+"""The lifter (phase 4): one person's 2D joints -> root-relative 3D joints, an
+MLP trained on an endless stream of generated people seen by random cameras
+(rtpe_jax/lifting.py; no images).
+
+  python train.py --config configs/lifting.py --workdir out/lifting
+  python -m rtpe_jax.lifting --model out/lifting/export --poses poses.npz
+
+The closing table is the MPJPE and PA-MPJPE from exact 2D on 4096 generated
+validation people (docs/3d.md: the runs, their cost and what limits them).
+`get_config("runlocal")`: a seconds-long smoke run (tests).
+"""
+
+import ml_collections
+
+
+def get_config(arg: str = "") -> ml_collections.ConfigDict:
+  if arg not in ("", "runlocal"):
+    raise ValueError(f"configs/lifting.py:{arg}: use '' or 'runlocal'")
+  config = ml_collections.ConfigDict(
+    dict(
+      task="lifting",
+      seed=0,
+      total_steps=6000,
+      batch_size=256,
+      log_every=200,
+      checkpoint_every=1000,
+      val_people=4096,  # generated validation people, lifted from their exact 2D
+      model=dict(width=512, blocks=2, dropout=0.1),
+      optimizer=dict(peak=1e-3, warmup=200, floor=1e-5, weight_decay=1e-4),
+      # 2D noise of about a pixel at the synthetic images' focal length, a joint in ten hidden.
+      data=dict(noise_px=1.0, focal_px=250.0, drop=0.1),
+    )
+  )
+  if arg == "runlocal":
+    config.total_steps, config.batch_size = 20, 32
+    config.log_every, config.checkpoint_every = 5, 10
+    config.val_people = 256
+    config.model.width = 64
+    config.optimizer.warmup = 5
+  return config
