@@ -9,8 +9,9 @@ a detector whose CAMs see 1/4, 1/8 and 1/16 (`detector_levels`), 17 heatmaps
 and 17 tag maps at 1/4, the tags given the map position (`tag_coordinates`),
 and a second heatmap head at 1/2 (`fine_heatmaps`), trained on the ground
 truth with a cosine schedule that ends at half its peak, evaluated with the
-grouping's detection threshold at 0.3. 1000 steps: AP 0.2679 (seed 0) on the
-64-image val split with the reference's protocol and map convention (9e624ea);
+grouping's detection threshold at 0.3. 1000 steps: AP 0.2679 / 0.3221 (seeds
+0 / 1) on the 64-image val split with the reference's protocol and map
+convention (9e624ea);
 `make demo` 25.4 minutes in train.py, 27 min 12 s with the install on a 2-core
 AVX2-only VM (0.3245 / 0.294 for seeds 0 / 1 before that convention, 12.5
 minutes on an AVX-512 VM; docs/learning.md: the runs, seeds and ablation); the
