@@ -61,6 +61,11 @@ def test_the_stream_is_what_the_camera_sees():
   noisy, _, _ = lifting.sample_people(np.random.default_rng(2), 64, noise_px=1.0, drop=0.2)
   hidden = noisy[:, 34:51] == 0
   assert 0.1 < hidden.mean() < 0.3
+  # Runs of every training seed are scored on the same validation people.
+  config = lifting_config.get_config("runlocal")
+  first = lifting.validation_set(config)
+  config.seed = 3
+  np.testing.assert_array_equal(first[1], lifting.validation_set(config)[1])
 
 
 def test_a_few_people_are_learnt_by_heart():
