@@ -37,7 +37,6 @@ from rtpe_jax.models import weights
 
 JOINTS = keypoints.NUM_JOINTS
 FEATURES = JOINTS * 3 + 2  # relative rays (17 x 2), visibility (17), the root's ray (2)
-ROOT_JOINTS = evaluation3d.ROOT_JOINTS
 VALIDATION_SEED = 0  # the validation people's stream, apart from the training seed's
 
 
@@ -76,7 +75,7 @@ def features(ray: np.ndarray, visible: np.ndarray) -> np.ndarray:
   if neither); the rays relative to it are divided by their RMS spread."""
   visible = np.asarray(visible, bool)
   hips = np.zeros_like(visible)
-  hips[:, ROOT_JOINTS] = visible[:, ROOT_JOINTS]
+  hips[:, evaluation3d.ROOT_JOINTS] = visible[:, evaluation3d.ROOT_JOINTS]
   weight = np.where(hips.any(1, keepdims=True), hips, visible).astype(np.float64)
   root = (weight[..., None] * ray).sum(1) / np.maximum(weight.sum(1), 1.0)[:, None]
   relative = (ray - root[:, None]) * visible[..., None]
@@ -172,10 +171,9 @@ def check_config(config) -> None:
   for key in ("width", "blocks"):
     if not isinstance(config.model[key], int) or config.model[key] < 1:
       problems.append(f"config.model.{key}: {config.model[key]!r}: must be an integer >= 1")
-  for key in ("dropout", "drop"):
-    where = config.model if key == "dropout" else config.data
-    if not 0.0 <= where[key] < 1.0:
-      problems.append(f"config.{'model' if key == 'dropout' else 'data'}.{key}: must lie in [0, 1)")
+  for key, value in (("model.dropout", config.model.dropout), ("data.drop", config.data.drop)):
+    if not 0.0 <= value < 1.0:
+      problems.append(f"config.{key}: {value!r}: must lie in [0, 1)")
   if not 0.0 < config.optimizer.peak <= 1.0:
     problems.append(f"config.optimizer.peak: {config.optimizer.peak}: must lie in (0, 1]")
   if not 0.0 <= config.optimizer.floor <= config.optimizer.peak:

@@ -19,6 +19,7 @@ import dataclasses
 import numpy as np
 
 from rtpe_jax import keypoints
+from rtpe_jax.evaluation3d import root
 
 J = {name: i for i, name in enumerate(keypoints.NAMES)}
 
@@ -248,7 +249,7 @@ def place(joints: np.ndarray, yaw, position) -> np.ndarray:
   """(N, 17, 3) body-frame joints turned by `yaw` (N,) degrees about the vertical
   and moved so each mid-hip is above `position` (N, 2: x, z) on the floor."""
   turned = np.einsum("nij,nkj->nki", rotation(UP, np.broadcast_to(yaw, len(joints))), joints)
-  mid_hip = turned[:, [J["left_hip"], J["right_hip"]]].mean(1)
+  mid_hip = root(turned)
   position = np.broadcast_to(np.asarray(position, np.float64), (len(joints), 2))
   shift = np.stack(
     [position[:, 0] - mid_hip[:, 0], 0 * mid_hip[:, 1], position[:, 1] - mid_hip[:, 2]], -1
