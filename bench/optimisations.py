@@ -43,7 +43,7 @@ def unfolded(module, variables, size) -> predict.Model:
 def host_candidates_ms(model: predict.Model, size: int, runs: int) -> tuple[float, float]:
   """(device NMS + top-k, host NMS + top-k) ms: maps on the device to candidates on the host."""
   x = jnp.asarray(np.random.default_rng(0).integers(0, 256, (1, size, size, 3), np.uint8))
-  heatmaps, tags, _, _ = inference.scale_maps(
+  heatmaps, tags, *_ = inference.scale_maps(
     model.network, model.spec, False, (size, size), model.variables, x
   )
   jax.block_until_ready(heatmaps)

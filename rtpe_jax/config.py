@@ -37,6 +37,8 @@ def data_config() -> ml_collections.ConfigDict:
       sigmas=(2.0,),
       tag_stride=4,
       max_people=schema.MAX_PEOPLE,
+      depth=False,  # 3D data: depth targets for a student with depth maps (`rtpe_jax.depth`)
+      depth_stride=4,
       teacher_store="",  # directory written by infer_teacher.py; "" for none
       teacher_stride=4,
       skip_missing_teacher=False,  # False: a missing/corrupt entry is an error

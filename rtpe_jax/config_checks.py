@@ -19,7 +19,7 @@ SCHEDULES = ("cosine_restarts", "cosine", "constant")
 OPTIMIZERS = ("sgd", "adam")
 PRECISIONS = ("float32", "bfloat16", "float16")
 STRIDES = (1, 2, 4, 8, 16, 32)
-EVAL_METRICS = ("keypoints", "segmentation")
+EVAL_METRICS = ("keypoints", "segmentation", "3d")
 
 
 class ConfigError(ValueError):
@@ -163,7 +163,21 @@ def _problems(config) -> list[str]:
       "loss.stem",
       f"{loss.stem} needs model.student.stem='own' and distill_stem=True",
     )
+    need(
+      bool(student.get("depth")) == bool(config.data.get("depth")),
+      "data.depth",
+      f"{config.data.get('depth')} with model.student.depth={student.get('depth')}: "
+      "a 3D student needs the depth targets and only it reads them (set both)",
+    )
+    if student.get("depth"):
+      need(
+        config.data.depth_stride == 4,
+        "data.depth_stride",
+        f"{config.data.depth_stride}: the student's depth maps are at stride 4",
+      )
+      need(not config.data.tfds_dir, "data.tfds_dir", "3D data is read from the COCO layout")
   else:
+    need(not config.data.get("depth"), "data.depth", "only a student has depth maps")
     arch = config.model.get("arch")
     need(
       not isinstance(arch, str) or arch in ARCHS,
@@ -233,6 +247,15 @@ def _problems(config) -> list[str]:
   )
   if "segmentation" in metrics:
     need(config.task == "student", "eval.metrics", "segmentation needs a student")
+  if "3d" in metrics:
+    need(
+      "keypoints" in metrics
+      and config.task == "student"
+      and bool(config.model.student.get("depth")),
+      "eval.metrics",
+      "3d needs keypoints beside it and a student with depth maps (model.student.depth)",
+    )
+    need(tuple(ev.scales) == (1.0,), "eval.scales", "3d is read at one scale (1.0)")
   need(
     config.attention.divisor >= 1.0,
     "attention.divisor",
@@ -246,10 +269,11 @@ def missing_files(config) -> list[str]:
   """Every file or directory the config reads that is not there, each with the
   command (or the README step) that makes it."""
   data, out = config.data, []
-  synthetic = "synthetic" in os.path.basename(os.path.normpath(data.root or "."))
+  name = os.path.basename(os.path.normpath(data.root or "."))
+  generator = "synthetic3d" if "synthetic3d" in name or data.get("depth") else "synthetic"
   makes_data = (
-    f"python -m rtpe_jax.data.synthetic --out {data.root}"
-    if synthetic
+    f"python -m rtpe_jax.data.{generator} --out {data.root}"
+    if "synthetic" in name
     else f"unpack COCO 2017 as {data.root}/images/{{train2017,val2017}}/ and "
     f"{data.root}/annotations/ (README, The COCO recipe)"
   )

@@ -153,7 +153,9 @@ def depth_order(predicted_roots: np.ndarray, truth_roots: np.ndarray) -> tuple[i
   return right, pairs
 
 
-def evaluate(predictions: list[dict], truths: list[dict]) -> dict[str, float]:
+def evaluate(
+  predictions: list[dict], truths: list[dict], labelled_only: bool = False
+) -> dict[str, float]:
   """The 3D table of a split, one entry per image in the same order.
 
   predictions[i]: "keypoints_2d" (P, 17, 2 or 3), "keypoints_3d" (P, 17, 3) mm,
@@ -161,32 +163,43 @@ def evaluate(predictions: list[dict], truths: list[dict]) -> dict[str, float]:
   "keypoints_3d" (G, 17, 3) mm. Returns errors in mm and shares in [0, 1]:
   MPJPE, PA-MPJPE, 3DPCK and AUC (root-aligned; matched and all), 3DPCK abs
   (matched and all), MRPE and its x/y/z parts (mean absolute), root AP at 25 cm,
-  depth order (share of pairs of matched people), people matched / in the truth."""
+  depth order (share of pairs of matched people), people matched / in the truth.
+  labelled_only: the per-joint figures count only the joints labelled in 2D
+  (truth visibility > 0: in the image), PA-MPJPE's similarity fitted on them;
+  the roots stay the mid-hips of all 17."""
   relative, aligned, absolute, root_errors = [], [], [], []
-  right = pairs = people = 0
+  right = pairs = people = missed_joints = 0
   for prediction, truth in zip(predictions, truths, strict=True):
     p3 = np.asarray(prediction["keypoints_3d"], np.float64).reshape(-1, keypoints.NUM_JOINTS, 3)
     t3 = np.asarray(truth["keypoints_3d"], np.float64).reshape(-1, keypoints.NUM_JOINTS, 3)
-    p2 = np.asarray(prediction["keypoints_2d"], np.float64).reshape(
-      len(p3), keypoints.NUM_JOINTS, -1
+    p2 = np.asarray(prediction["keypoints_2d"], np.float64)[..., :2].reshape(
+      len(p3), keypoints.NUM_JOINTS, 2
     )
+    labelled = np.asarray(truth["keypoints_2d"]).reshape(-1, keypoints.NUM_JOINTS, 3)[..., 2] > 0
+    scored = labelled if labelled_only else np.ones_like(labelled)
     people += len(t3)
     pairs_found = match_people(p2[..., :2], truth["keypoints_2d"])
+    found = {g for _, g in pairs_found}
+    missed_joints += sum(int(scored[g].sum()) for g in range(len(t3)) if g not in found)
     if not pairs_found:
       continue
     p_index, t_index = map(list, zip(*pairs_found))
-    relative.append(joint_errors(p3[p_index], t3[t_index], "root"))
-    aligned.append(joint_errors(p3[p_index], t3[t_index], "procrustes"))
-    absolute.append(joint_errors(p3[p_index], t3[t_index], "none"))
+    keep = scored[t_index]
+    relative.append(joint_errors(p3[p_index], t3[t_index], "root")[keep])
+    aligned += [
+      joint_errors(p3[[p]][:, m], t3[[g]][:, m], "procrustes")[0]
+      for p, g, m in zip(p_index, t_index, keep)
+    ]
+    absolute.append(joint_errors(p3[p_index], t3[t_index], "none")[keep])
     root_errors.append(root(p3[p_index]) - root(t3[t_index]))
     r, n = depth_order(root(p3[p_index]), root(t3[t_index]))
     right, pairs = right + r, pairs + n
-  matched = sum(len(e) for e in relative)
-  relative = np.concatenate(relative) if relative else np.zeros((0, keypoints.NUM_JOINTS))
-  aligned = np.concatenate(aligned) if aligned else np.zeros((0, keypoints.NUM_JOINTS))
-  absolute = np.concatenate(absolute) if absolute else np.zeros((0, keypoints.NUM_JOINTS))
   root_errors = np.concatenate(root_errors) if root_errors else np.zeros((0, 3))
-  missed = np.full((people - matched, keypoints.NUM_JOINTS), np.inf)
+  matched = len(root_errors)
+  relative = np.concatenate(relative) if relative else np.zeros(0)
+  aligned = np.concatenate(aligned) if aligned else np.zeros(0)
+  absolute = np.concatenate(absolute) if absolute else np.zeros(0)
+  missed = np.full(missed_joints, np.inf)
   nan = float("nan")
   return {
     "MPJPE": float(relative.mean()) if matched else nan,
@@ -213,3 +226,31 @@ def evaluate(predictions: list[dict], truths: list[dict]) -> dict[str, float]:
     "matched": matched,
     "people": people,
   }
+
+
+MM_NAMES = ("MPJPE", "PA-MPJPE", "MRPE", "MRPE x", "MRPE y", "MRPE z")
+SHARE_NAMES = (
+  "3DPCK",
+  "3DPCK all",
+  "AUC",
+  "AUC all",
+  "3DPCK abs",
+  "3DPCK abs all",
+  "root AP 25cm",
+  "depth order",
+)
+
+
+def format_table(table: dict, prefix: str = "") -> str:
+  """`evaluate`'s table as two lines: errors in mm, shares in %, people matched
+  of all; keys under `prefix` (e.g. "3d/")."""
+  names = [n for n in MM_NAMES + SHARE_NAMES if prefix + n in table]
+  widths = [max(len(n), 8) for n in names]
+  cells = [
+    f"{table[prefix + n]:.1f} mm" if n in MM_NAMES else f"{100 * table[prefix + n]:.1f} %"
+    for n in names
+  ]
+  matched = f"{int(table[prefix + 'matched'])}/{int(table[prefix + 'people'])}"
+  head = " | ".join(f"{n:>{w}}" for n, w in zip(names, widths)) + " | matched"
+  row = " | ".join(f"{c:>{w}}" for c, w in zip(cells, widths)) + f" | {matched:>7}"
+  return f"{head}\n{row}"

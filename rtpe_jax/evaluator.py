@@ -1,7 +1,9 @@
 """Minival numbers during training: AP by the published protocol through the one
 predictor (`rtpe_jax.predict`) and COCOeval, with the COCO results file and
-overlay pictures; and a student's person segmentation (IoU, precision, recall of
-its attention map), the measure of phase 1. `config.eval.metrics` chooses."""
+overlay pictures; a student's person segmentation (IoU, precision, recall of
+its attention map), the measure of phase 1; and a 3D student's people in camera
+space against the 3D annotations (`rtpe_jax.evaluation3d`), phase 4.
+`config.eval.metrics` chooses."""
 
 from __future__ import annotations
 
@@ -10,7 +12,16 @@ import os
 
 import numpy as np
 
-from rtpe_jax import coordinates, evaluation, grouping, inference, predict, training, visualize
+from rtpe_jax import (
+  coordinates,
+  evaluation,
+  evaluation3d,
+  grouping,
+  inference,
+  predict,
+  training,
+  visualize,
+)
 from rtpe_jax.data import coco
 from rtpe_jax.data.images import read_image
 
@@ -63,13 +74,32 @@ class Evaluator:
     )
 
   def results(self, variables) -> list[dict]:
-    model, out = self.model(variables), []
+    return self._predictions(variables)[0]
+
+  def _predictions(self, variables) -> tuple[list[dict], list[dict]]:
+    """COCO keypoint results, and with "3d" in the metrics each image's people in
+    2D and 3D (`evaluation3d.evaluate`'s predictions; one network run for both)."""
+    model, out, people_3d = self.model(variables), [], []
     for image_id, image in zip(self.image_ids, self.images):
-      keypoints, scores = predict.predict_image(
-        model, image, self.flip, buckets=(), scales=self.scales
-      )
+      if "3d" in self.metrics:
+        K = self.ground_truth.imgs[image_id]["intrinsics"]
+        keypoints, scores, keypoints_3d = predict.predict_image_3d(
+          model, image, K, self.flip, buckets=()
+        )
+        people_3d.append(
+          {"keypoints_2d": keypoints, "keypoints_3d": keypoints_3d, "scores": scores}
+        )
+      else:
+        keypoints, scores = predict.predict_image(
+          model, image, self.flip, buckets=(), scales=self.scales
+        )
       out += inference.coco_results(image_id, keypoints, scores)
-    return out
+    return out, people_3d
+
+  def truths_3d(self) -> list[dict]:
+    """Per image the 3D annotations of its people with keypoints (crowds left
+    out): keypoints_2d (G, 17, 3) positions, keypoints_3d (G, 17, 3) mm."""
+    return [truth_3d(self.ground_truth, image_id) for image_id in self.image_ids]
 
   @property
   def best_metric(self) -> str:
@@ -102,12 +132,15 @@ class Evaluator:
     written whole then renamed) and/or the segmentation's IoU, precision, recall."""
     stats = {}
     if "keypoints" in self.metrics:
-      results = self.results(variables)
+      results, people_3d = self._predictions(variables)
       if results_path:
         with open(results_path + ".tmp", "w") as f:
           json.dump(results, f)
         os.replace(results_path + ".tmp", results_path)
       stats.update(evaluation.evaluate(self.ground_truth, results, self.image_ids))
+      if people_3d:
+        table = evaluation3d.evaluate(people_3d, self.truths_3d(), labelled_only=True)
+        stats.update({f"3d/{k}": v for k, v in table.items()})
     if self.segmentation_network is not None:
       stats.update(self.segmentation(variables))
     return stats
@@ -116,14 +149,39 @@ class Evaluator:
     self, variables, out_dir: str, count: int, min_score: float = 0.2
   ) -> list[str]:
     """Overlay PNGs (people with score >= min_score, ground truth, heatmaps,
-    tags) of the first `count` images."""
+    tags, and for a 3D student the top view) of the first `count` images."""
     os.makedirs(out_dir, exist_ok=True)
     paths = []
     for image_id, image in list(zip(self.image_ids, self.images))[:count]:
       path = os.path.join(out_dir, f"{image_id}.png")
       truth = coco.image_annotations(self.ground_truth, self.root, self.split, image_id).joints
-      visualize.overlay_with_maps(
+      picture = visualize.overlay_with_maps(
         self.model(variables), image, self.flip, min_score=min_score, truth=truth
-      ).save(path)
+      )
+      if "3d" in self.metrics:  # the people seen from above, the truth in grey beneath
+        K = self.ground_truth.imgs[image_id]["intrinsics"]
+        _, scores, people = predict.predict_image_3d(
+          self.model(variables), image, K, self.flip, buckets=()
+        )
+        truth_3d_people = truth_3d(self.ground_truth, image_id)["keypoints_3d"]
+        top = visualize.top_view(
+          people, picture.height, scores, min_score, truth_3d=truth_3d_people
+        )
+        picture = visualize.with_top_view(picture, top)
+      picture.save(path)
       paths.append(path)
     return paths
+
+
+def truth_3d(ground_truth, image_id: int) -> dict:
+  """The 3D annotations of one image of a COCO index (`data.synthetic3d`): its
+  people with keypoints, crowds left out, as `evaluation3d.evaluate` takes them."""
+  anns = ground_truth.loadAnns(ground_truth.getAnnIds(imgIds=image_id))
+  people = [a for a in anns if a["num_keypoints"] > 0 and not a["iscrowd"]]
+  if any("keypoints_3d" not in a for a in people):
+    raise ValueError(f"image {image_id}: people without keypoints_3d (not 3D data)")
+  keypoints = np.reshape([a["keypoints"] for a in people], (-1, 17, 3)).astype(np.float32)
+  return {
+    "keypoints_2d": coordinates.from_coco_keypoints(keypoints),
+    "keypoints_3d": np.reshape([a["keypoints_3d"] for a in people], (-1, 17, 3)),
+  }

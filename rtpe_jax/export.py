@@ -32,7 +32,9 @@ at the canvas resolution:
     head's too), over the flip run as well, zero beyond valid_hw;
   tags (B, H, W, T, D) float32 (D = 2 with the flip test);
   values (B, J, K), x (B, J, K), y (B, J, K) int32: the K strongest NMS peaks
-    per joint, and their tags tags_at (B, J, K, D).
+    per joint, and their tags tags_at (B, J, K, D);
+  depth (B, H/4, W/4, 18) float32 of a 3D student (`rtpe_jax.depth`: read at the
+    grouped joints with `depth.read_people`), averaged over the flip run.
 Grouping and the way back to the image stay on the host
 (`exported_people`: `grouping.group_candidates`, `inference.people_in_image`).
 The network, flip and NMS are JAX (jax2tf); the top-k and the gather of the
@@ -145,7 +147,7 @@ def settings_for(
 
 def inference_function(model_dir: str, settings: ExportSettings) -> tuple[Callable, dict]:
   """(f(variables, images (B, H, W, 3) uint8, valid_hw (B, 2) int32) -> {heatmaps,
-  tags, peaks}, variables) of a trained student, its network as the predictor
+  tags, peaks, and a 3D student's depth maps (B, H/4, W/4, 18)}, variables) of a trained student, its network as the predictor
   runs it (`predict.load`: batch norm folded): the protocol's maps at the canvas
   resolution and `peaks`, the NMS-kept heatmap values (0 elsewhere), from which
   the export takes the top k."""
@@ -153,10 +155,11 @@ def inference_function(model_dir: str, settings: ExportSettings) -> tuple[Callab
   kernel = settings.grouping.nms_kernel
 
   def f(variables, images, valid_hw):
-    heatmaps, tags = predict.canvas_maps(
+    heatmaps, tags, depth_maps = predict.canvas_maps(
       model.network, model.spec, settings.flip, variables, images, valid_hw
     )
-    return {"heatmaps": heatmaps, "tags": tags, "peaks": grouping.nms(heatmaps, kernel)}
+    out = {"heatmaps": heatmaps, "tags": tags, "peaks": grouping.nms(heatmaps, kernel)}
+    return out | ({"depth": depth_maps} if depth_maps is not None else {})
 
   return f, model.variables
 
@@ -164,7 +167,8 @@ def inference_function(model_dir: str, settings: ExportSettings) -> tuple[Callab
 def jax_candidates(outputs: dict, k: int = 30) -> dict:
   """What the export returns, computed in JAX from `f`'s outputs."""
   top = grouping.top_candidates(outputs["heatmaps"], outputs["tags"], k)
-  return {
+  depth_maps = {"depth": outputs["depth"]} if "depth" in outputs else {}
+  return depth_maps | {
     "heatmaps": outputs["heatmaps"],
     "tags": outputs["tags"],
     "values": top["values"],
@@ -195,7 +199,8 @@ def _tf_function(f: Callable, variables, canvas: tuple[int, int], k: int, batch:
       at = tf.reshape(
         tf.gather(planes[:, 0], tf.reshape(index, [b, j * k]), batch_dims=1), [b, j, k, d]
       )
-    return {
+    depth_maps = {"depth": out["depth"]} if "depth" in out else {}
+    return depth_maps | {
       "heatmaps": out["heatmaps"],
       "tags": out["tags"],
       "values": values,
@@ -307,11 +312,12 @@ def test_inputs(settings: ExportSettings) -> list[tuple[np.ndarray, np.ndarray]]
 
 
 def differences(outputs: dict, reference: dict) -> float:
-  """The largest |output - JAX| of the heatmaps and of the tags, each as a
-  fraction of the JAX maps' largest magnitude."""
+  """The largest |output - JAX| of the heatmaps, of the tags and of a 3D
+  student's depth maps, each as a fraction of the JAX maps' largest magnitude."""
   return max(
     float(np.abs(outputs[k] - reference[k]).max() / max(np.abs(reference[k]).max(), 1e-12))
-    for k in ("heatmaps", "tags")
+    for k in ("heatmaps", "tags", "depth")
+    if k in reference
   )
 
 

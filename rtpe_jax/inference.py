@@ -40,7 +40,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rtpe_jax import coordinates, grouping
+from rtpe_jax import coordinates, depth, grouping
 from rtpe_jax.keypoints import FLIP_INDEX
 
 Network = Callable[[object, jax.Array], Sequence[jax.Array]]
@@ -54,6 +54,7 @@ class OutputSpec:
   with_tags: tuple[bool, ...] = (True, False)
   num_joints: int = 17
   tag_per_joint: bool = True
+  depth: bool = False  # the last output is the depth maps (`rtpe_jax.depth`), no heatmaps or tags
 
   @classmethod
   def for_hrnet(cls, config) -> "OutputSpec":
@@ -173,13 +174,21 @@ def inference_jit(fn=None, **jit_kwargs):
 @inference_jit(static_argnames=("network", "spec", "flip", "projected_hw"))
 def scale_maps(network, spec: OutputSpec, flip: bool, projected_hw, variables, images):
   """images (B, H, W, 3) uint8 -> heatmaps (B, h, w, J) averaged over outputs and
-  runs and tags (B, h, w, Jt, runs), both at projected_hw (h, w); and the native
-  maps: the averaged heatmaps at the last output's resolution and the first
-  run's tags at the resolution of the first output that carries them.
+  runs and tags (B, h, w, Jt, runs), both at projected_hw (h, w); the native
+  maps: the averaged heatmaps at the last heatmap output's resolution and the first
+  run's tags at the resolution of the first output that carries them; and the
+  depth maps (B, H/4, W/4, 18) averaged over the runs (the mirror's flipped back,
+  its left and right swapped), None without `spec.depth`.
   projected_hw None: no projection (None for the first two)."""
   b = images.shape[0]
   batch = jnp.concatenate([images, images[:, :, ::-1]]) if flip else images
   outputs = network(variables, batch)
+  depth_maps = None
+  if spec.depth:
+    outputs, depth_maps = outputs[:-1], outputs[-1].astype(jnp.float32)
+    if flip:
+      mirrored = depth_maps[b:, :, ::-1][..., list(depth.FLIP_CHANNELS)]
+      depth_maps = (depth_maps[:b] + mirrored) / 2
   last_hw = outputs[-1].shape[1:3]
   j = spec.num_joints
   heatmap_sum, count, tags, native_tags = 0.0, 0, [], None
@@ -206,10 +215,10 @@ def scale_maps(network, spec: OutputSpec, flip: bool, projected_hw, variables, i
         tags.append(tag)
   native_heatmaps = heatmap_sum / count
   if projected_hw is None:
-    return None, None, native_heatmaps, native_tags
+    return None, None, native_heatmaps, native_tags, depth_maps
   heatmaps = _resize(native_heatmaps, projected_hw)
   tags = jnp.stack([_resize(t, projected_hw) for t in tags], -1)
-  return heatmaps, tags, native_heatmaps, native_tags
+  return heatmaps, tags, native_heatmaps, native_tags, depth_maps
 
 
 def multi_person_maps(
@@ -224,7 +233,7 @@ def multi_person_maps(
   heatmaps, tags = 0.0, []
   for s in sorted(cfg.scales, reverse=True):
     resized = protocol_resize(image, cfg.input_size, s, min_scale)[0]
-    hm, tg, _, _ = scale_maps(network, spec, cfg.flip, projected_hw, variables, resized[None])
+    hm, tg, *_ = scale_maps(network, spec, cfg.flip, projected_hw, variables, resized[None])
     heatmaps = heatmaps + hm
     if s == 1.0 or len(cfg.scales) == 1 or cfg.tags_from_all_scales:
       tags.append(tg)

@@ -53,6 +53,14 @@ def segmentation_bce(logits, person_mask, weights, pos_weight: float = 7.0):
   return masked_bce_with_logits(logits[..., None], person_mask[..., None], weights, pos_weight)
 
 
+def masked_l1(pred, target, weights):
+  """(B,): sum of weights * |pred - target| over (H, W, C) over the sum of the
+  weights (B, H, W, C); 0 where a sample has no weight (regression targets that
+  exist only at some pixels: the 3D student's depth maps)."""
+  total = jnp.sum(weights * jnp.abs(pred.astype(jnp.float32) - target), axis=(1, 2, 3))
+  return total / jnp.maximum(jnp.sum(weights, axis=(1, 2, 3)), 1.0)
+
+
 def distillation_mix(loss_to_teacher, loss_to_truth, alpha: float):
   """alpha * L(student, teacher) + (1 - alpha) * L(student, ground truth)."""
   return alpha * loss_to_teacher + (1.0 - alpha) * loss_to_truth

@@ -33,7 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rtpe_jax import grouping, inference, preprocess
+from rtpe_jax import coordinates, depth, grouping, inference, preprocess
 from rtpe_jax.models import folding, weights
 from rtpe_jax.precision import compute_dtype
 
@@ -137,21 +137,22 @@ def pad_to_canvas(resized: np.ndarray, canvas_wh: tuple[int, int]) -> np.ndarray
 def canvas_maps(network, spec, flip: bool, variables, canvas, valid_hw):
   """canvas (B, H, W, 3) uint8 (protocol-resized images padded to one canvas)
   and valid_hw (B, 2) int32 (each image's (h, w) in it) -> heatmaps (B, H, W, J)
-  of the protocol at the canvas resolution, zero beyond each image, and tags
-  (B, H, W, Jt, D). Traced inside the predictor's program and the export's."""
-  heatmaps, tags, _, _ = inference.scale_maps(
+  of the protocol at the canvas resolution, zero beyond each image, tags
+  (B, H, W, Jt, D) and the depth maps (B, H/4, W/4, 18) of a model with them
+  (`spec.depth`, else None). Traced inside the predictor's program and the export's."""
+  heatmaps, tags, _, _, depth_maps = inference.scale_maps(
     network, spec, flip, canvas.shape[1:3], variables, canvas
   )
   rows = jnp.arange(canvas.shape[1])[None, :, None] < valid_hw[:, :1, None]
   cols = jnp.arange(canvas.shape[2])[None, None, :] < valid_hw[:, 1:, None]
-  return jnp.where((rows & cols)[..., None], heatmaps, 0.0), tags
+  return jnp.where((rows & cols)[..., None], heatmaps, 0.0), tags, depth_maps
 
 
 @inference.inference_jit(static_argnames=("network", "spec", "flip", "k", "kernel"))
 def _canvas_maps(network, spec, flip, k, kernel, variables, canvas, valid_hw):
   """`canvas_maps` and the top-k candidates of its maps."""
-  heatmaps, tags = canvas_maps(network, spec, flip, variables, canvas, valid_hw)
-  return heatmaps, tags, grouping.top_candidates(heatmaps, tags, k, kernel)
+  heatmaps, tags, depth_maps = canvas_maps(network, spec, flip, variables, canvas, valid_hw)
+  return heatmaps, tags, depth_maps, grouping.top_candidates(heatmaps, tags, k, kernel)
 
 
 @dataclasses.dataclass
@@ -165,6 +166,7 @@ class Frame:
   scale: np.ndarray
   size: tuple[int, int]
   grouping: grouping.GroupingConfig = grouping.GroupingConfig()
+  depth: jax.Array | None = None  # (B, H/4, W/4, 18) of a model with depth maps
 
 
 def run_network(
@@ -199,7 +201,7 @@ def run_batch(
     [pad_to_canvas(r[0], canvas_size(size, model.input_size, buckets)) for r in resized]
   )
   valid = np.tile(np.array([[size[1], size[0]]], np.int32), (len(images), 1))
-  heatmaps, tags, candidates = _canvas_maps(
+  heatmaps, tags, depth_maps, candidates = _canvas_maps(
     model.network,
     model.spec,
     flip,
@@ -209,16 +211,39 @@ def run_batch(
     canvas,
     valid,
   )
-  return Frame(heatmaps, tags, candidates, center, scale, size, cfg)
+  return Frame(heatmaps, tags, candidates, center, scale, size, cfg, depth_maps)
+
+
+def _grouped(frame: Frame, cfg: grouping.GroupingConfig | None, index: int):
+  cfg = cfg or frame.grouping
+  candidates = {k: v[index] for k, v in jax.device_get(frame.candidates).items()}
+  return grouping.group_candidates(candidates, frame.heatmaps, frame.tags, cfg, index)
 
 
 def group_frame(frame: Frame, cfg: grouping.GroupingConfig | None = None, index: int = 0):
   """Host side of image `index` of a frame: keypoints (P, J, 3) in the image and
   scores (P,). cfg None: the settings the frame was made with."""
-  cfg = cfg or frame.grouping
-  candidates = {k: v[index] for k, v in jax.device_get(frame.candidates).items()}
-  people, scores = grouping.group_candidates(candidates, frame.heatmaps, frame.tags, cfg, index)
+  people, scores = _grouped(frame, cfg, index)
   return inference.people_in_image(people, frame.center, frame.scale, frame.size), scores
+
+
+def group_frame_3d(
+  frame: Frame, intrinsics, cfg: grouping.GroupingConfig | None = None, index: int = 0
+):
+  """`group_frame` and the people in camera space: keypoints (P, J, 3), scores
+  (P,) and keypoints_3d (P, J, 3) mm (x right, y down, z forward), read from the
+  frame's depth maps at the grouped joints (`depth.read_people`) and back-projected
+  through the image's intrinsics (3, 3), in pixel indices."""
+  if frame.depth is None:
+    raise ValueError("this model has no depth maps (a student with model.student.depth)")
+  people, scores = _grouped(frame, cfg, index)
+  keypoints = inference.people_in_image(people, frame.center, frame.scale, frame.size)
+  # Grouped joints sit at stride-1 map positions u of the input: input position u + 0.5.
+  on_input = coordinates.apply(coordinates.from_map(1), people[..., :2])
+  input_scale = inference.resize_affine(frame.center, frame.scale, frame.size)[0, 0]
+  depth_maps = np.asarray(frame.depth[index])
+  keypoints_3d = depth.read_people(depth_maps, on_input, keypoints, intrinsics, input_scale)
+  return keypoints, scores, keypoints_3d
 
 
 def predict_image(
@@ -244,6 +269,21 @@ def predict_image(
     )
     return inference.group_and_map(heatmaps, tags, *mapping, cfg)[0]
   return group_frame(run_network(model, image, flip, buckets, cfg), cfg)
+
+
+def predict_image_3d(
+  model: Model,
+  image: np.ndarray,
+  intrinsics,
+  flip: bool | None = None,
+  buckets: tuple[float, ...] = (1.0, 1.5, 2.0),
+  cfg: grouping.GroupingConfig | None = None,
+):
+  """People of one RGB uint8 image in 2D and 3D, by a model with depth maps:
+  keypoints (P, J, 3), scores (P,), keypoints_3d (P, J, 3) camera mm
+  (`group_frame_3d`); intrinsics (3, 3) of the image, in pixel indices."""
+  cfg = cfg or model.grouping
+  return group_frame_3d(run_network(model, image, flip, buckets, cfg), intrinsics, cfg)
 
 
 def predict_stream(

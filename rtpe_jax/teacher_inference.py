@@ -172,7 +172,7 @@ def run(
     size = (images.shape[2], images.shape[1])
     # The projected maps are only needed, and stay on the device, for single-scale results.
     single_scale_results = evaluate and tuple(scales) == (1.0,)
-    heatmaps, tags, native_hm, native_tags = inference.scale_maps(
+    heatmaps, tags, native_hm, native_tags, _ = inference.scale_maps(
       network, spec, True, (size[1], size[0]) if single_scale_results else None, variables, images
     )
     native_hm, native_tags = jax.device_get((native_hm, native_tags))

@@ -55,6 +55,7 @@ def default_loss_config() -> ml_collections.ConfigDict:
       push_pull=1e-3,  # associative embedding on the ground-truth joints
       tag_regression=0.0,  # tags regressed to the teacher's
       stem=0.0,  # stem feature distillation (own stem with distill_stem)
+      depth=1.0,  # masked L1 of a 3D student's depth maps (root and relative: `rtpe_jax.depth`)
     )
   )
 
@@ -125,6 +126,9 @@ def batch_fields(config, with_teacher: bool) -> list[str]:
     out += [name.format(s=s) for s in strides] if "{s}" in name else [name]
   if config.task == "student":
     out += fine + (list(TEACHER_MAPS) if with_teacher else [])
+    if config.model.student.get("depth"):
+      d = config.data.depth_stride
+      out += [f"depth_{d}", f"depth_weights_{d}"]
   return out
 
 
@@ -185,6 +189,14 @@ def student_loss(outputs: dict, batch: dict, lc, stride: int = STUDENT_STRIDE) -
       terms["tag_regression"] = lc.tag_regression * losses.tag_regression(
         outputs["tags"], batch["teacher_tags"], batch["tags"]
       )
+  if "depth" in outputs and lc.depth:
+    values, weights = batch[f"depth_{stride}"], batch[f"depth_weights_{stride}"]
+    terms["depth_root"] = lc.depth * losses.masked_l1(
+      outputs["depth"][..., :1], values[..., :1], weights[..., :1]
+    )
+    terms["depth_relative"] = lc.depth * losses.masked_l1(
+      outputs["depth"][..., 1:], values[..., 1:], weights[..., 1:]
+    )
   if lc.stem:
     if "teacher_stem" not in outputs:
       raise ValueError("loss.stem needs a student with its own stem and distill_stem=True")

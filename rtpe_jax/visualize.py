@@ -65,6 +65,54 @@ def draw_people(
   return canvas
 
 
+def top_view(
+  keypoints_3d: np.ndarray,
+  height: int,
+  scores: np.ndarray | None = None,
+  min_score: float = 0.0,
+  max_depth_mm: float = 10000.0,
+  truth_3d: np.ndarray | None = None,
+) -> Image.Image:
+  """The people seen from above (height x height px): camera x (right) across,
+  depth z up the picture from the camera at the bottom centre to `max_depth_mm`,
+  each person's skeleton in its side colours, a 1-m grid and the camera's
+  field of view lines at 45 degrees; `truth_3d` (G, 17, 3) in grey beneath."""
+  side = int(height)
+  picture = Image.new("RGB", (side, side), (24, 24, 24))
+  draw = ImageDraw.Draw(picture)
+  scale = side / max_depth_mm  # pixels per mm
+  to_px = lambda p: (side / 2 + p[0] * scale, side - 1 - p[2] * scale)
+  for metre in range(1000, int(max_depth_mm) + 1, 1000):
+    y = side - 1 - metre * scale
+    draw.line([(0, y), (side, y)], fill=(48, 48, 48))
+    x = metre * scale
+    draw.line([(side / 2 + x, 0), (side / 2 + x, side)], fill=(48, 48, 48))
+    draw.line([(side / 2 - x, 0), (side / 2 - x, side)], fill=(48, 48, 48))
+  draw.line([(side / 2, side), (0, side / 2)], fill=(90, 90, 90))
+  draw.line([(side / 2, side), (side, side / 2)], fill=(90, 90, 90))
+  people = [(p, None) for p in (truth_3d if truth_3d is not None else [])]
+  people += [
+    (person, True)
+    for i, person in enumerate(keypoints_3d)
+    if scores is None or scores[i] >= min_score
+  ]
+  width = max(1, round(side / 200))
+  for person, predicted in people:
+    xy = [to_px(p) for p in np.asarray(person, np.float64)]
+    for a, b in SKELETON:
+      colour = limb_colour(a - 1, b - 1) if predicted else (110, 110, 110)
+      draw.line([xy[a - 1], xy[b - 1]], fill=colour, width=width)
+  return _captioned(picture, "top view, 1-m grid")
+
+
+def with_top_view(overlay: Image.Image, top: Image.Image) -> Image.Image:
+  """The overlay and the top view side by side."""
+  out = Image.new("RGB", (overlay.width + top.width, overlay.height))
+  out.paste(overlay, (0, 0))
+  out.paste(top, (overlay.width, 0))
+  return out
+
+
 def _captioned(picture: Image.Image, text: str) -> Image.Image:
   draw = ImageDraw.Draw(picture)
   draw.rectangle([0, 0, picture.width, 12], fill=(0, 0, 0))

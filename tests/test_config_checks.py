@@ -5,7 +5,7 @@ import os
 import pytest
 
 from configs import distill_coco_w48, distill_synthetic, quickstart, student_stem_coco
-from configs import student_stem_synthetic, teacher_synthetic
+from configs import quickstart3d, student_stem_synthetic, teacher_synthetic
 from rtpe_jax import config_checks
 
 
@@ -109,6 +109,16 @@ BAD_VALUES = [
   ),
   ("threshold", _set("eval.detection_threshold", 1.5), "config.eval.detection_threshold: 1.5"),
   ("metrics", _set("eval.metrics", ("ap",)), "config.eval.metrics: ('ap',): use one or both"),
+  (
+    "depth maps without targets",
+    _set("model.student.depth", True),
+    "config.data.depth: False with model.student.depth=True: a 3D student needs",
+  ),
+  (
+    "3d without depth maps",
+    _set("eval.metrics", ("keypoints", "3d")),
+    "config.eval.metrics: 3d needs keypoints beside it and a student with depth maps",
+  ),
   ("divisor", _set("attention.divisor", 0.5), "config.attention.divisor: 0.5"),
   ("target", _set("target_ap", 30.0), "config.target_ap: 30.0: must lie in [0, 1]"),
 ]
@@ -137,6 +147,7 @@ def test_every_problem_is_listed_in_one_error():
   "module, args",
   [
     (quickstart, ("", "long", "runlocal")),
+    (quickstart3d, ("", "runlocal")),
     (teacher_synthetic, ("", "runlocal")),
     (distill_synthetic, ("", "gt", "stem", "on_teacher_stem", "runlocal")),
     (student_stem_synthetic, ("", "runlocal")),

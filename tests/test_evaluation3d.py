@@ -133,3 +133,17 @@ def test_a_missed_person_counts_in_all_only():
     / (8 * 17)
   )
   assert table["root AP 25cm"] == pytest.approx(8 / 9)
+
+
+def test_labelled_only_scores_the_joints_in_the_image():
+  predictions, truths = _split()
+  truths[0]["keypoints_2d"][1, 13:, 2] = 0  # person 1 of image 0: knees and ankles out of frame
+  predictions[0]["keypoints_3d"][1, 13:] += [0.0, 0.0, 900.0]  # and those 900 mm off
+  every = evaluation3d.evaluate(predictions, truths)
+  seen = evaluation3d.evaluate(predictions, truths, labelled_only=True)
+  assert every["MPJPE"] > 0 and every["3DPCK"] == pytest.approx(1 - 4 / (9 * 17))
+  assert seen["MPJPE"] == 0.0 and seen["PA-MPJPE"] < 1e-9 and seen["3DPCK"] == 1.0
+  predictions[0] = {k: v[2:] for k, v in predictions[0].items()}  # persons 0 and 1 missed
+  seen = evaluation3d.evaluate(predictions, truths, labelled_only=True)
+  labelled = 9 * 17 - 4
+  assert seen["3DPCK all"] == pytest.approx((labelled - 17 - 13) / labelled)

@@ -36,3 +36,16 @@ def test_random_batch_is_in_range():
   index = batch["tags"][..., 0]
   assert index.min() >= 0 and index.max() < 32 * 32  # flat indices into the stride-4 map
   assert 0 <= batch["heatmaps_4"].min() and batch["heatmaps_4"].max() <= 1
+
+
+def test_3d_data_adds_depths_and_depth_targets_at_stride_4():
+  cfg = _cfg()
+  assert "depth_4" not in schema.names(schema.sample_fields(cfg))
+  cfg.depth = True
+  raw = {f.name: f for f in schema.raw_fields(depth=True)}
+  assert raw["depths"].shape == (None, 18) and raw["focal"].shape == ()
+  sample = {f.name: f for f in schema.sample_fields(cfg)}
+  assert sample["depth_4"].shape == sample["depth_weights_4"].shape == (32, 32, 18)
+  assert sample["depth_4"].stride == 4
+  augmented = schema.names(schema.augmented_fields(cfg))
+  assert augmented[-2:] == ["depth_4", "depth_weights_4"]

@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import orbax.checkpoint as ocp
 import pytest
+from PIL import Image
 
 from conftest import tiny_train_config
 from rtpe_jax import trainer
@@ -169,6 +170,68 @@ def test_quickstart_smoke(synthetic_root, tmp_path):
   assert any(name.startswith("events.out.tfevents") for name in os.listdir(workdir))
   results = json.load(open(os.path.join(workdir, "minival_results.json")))
   assert all(r["category_id"] == 1 and len(r["keypoints"]) == 51 for r in results)
+
+
+@pytest.mark.slow
+def test_quickstart3d_smoke_and_predict_py_in_3d(tmp_path):
+  """The README's 3D commands at runlocal size: the generator, train.py with the
+  2D and 3D tables, the overlays with the top view, predict.py's keypoints_3d."""
+  from rtpe_jax.data import synthetic, synthetic3d
+
+  root, workdir = str(tmp_path / "synthetic3d"), str(tmp_path / "quickstart3d")
+  for split, count in (("train2017", 8), ("val2017", 2)):
+    synthetic.write_split(root, split, count, 0, workers=1, make=synthetic3d.make_image)
+  command = [sys.executable, "train.py", "--config", "configs/quickstart3d.py:runlocal"]
+  command += ["--workdir", workdir, f"--config.data.root={root}"]
+  out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+  assert out.returncode == 0, out.stderr[-3000:]
+  assert "AP .5" in out.stdout and "PA-MPJPE" in out.stdout and "depth order" in out.stdout
+  overlay = Image.open(os.path.join(workdir, "overlays", os.listdir(workdir + "/overlays")[0]))
+  assert overlay.width > overlay.height * 3  # image, truth, maps and the top view
+  model = os.path.join(workdir, "export")
+  # predict.py on the val images, with detection lowered so that the untrained
+  # model's weak peaks make people to lift into 3D
+  arch = json.load(open(os.path.join(model, "arch.json")))
+  arch["grouping"]["detection_threshold"] = 1e-6
+  json.dump(arch, open(os.path.join(model, "arch.json"), "w"))
+  images = os.path.join(root, "images", "val2017")
+  out = subprocess.run(
+    [sys.executable, "predict.py", "--model", model, "--dir", images, "--out", str(tmp_path / "p")],
+    cwd=ROOT,
+    capture_output=True,
+    text=True,
+    timeout=600,
+  )
+  assert out.returncode == 0, out.stderr[-3000:]
+  results = json.load(open(tmp_path / "p" / "keypoints.json"))
+  assert results and all(len(r["keypoints_3d"]) == 51 for r in results)
+  name = sorted(os.listdir(images))[0]
+  image = Image.open(os.path.join(images, name))
+  drawn = Image.open(tmp_path / "p" / name.replace(".jpg", ".png"))
+  assert drawn.size == (image.width + image.height, image.height)  # the image, the top view
+  # the 3D table with its baselines and the lifter's rows (a seconds-long lifter)
+  lifter = str(tmp_path / "lifter")
+  run = lambda args: subprocess.run(
+    [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=600
+  )
+  out = run(["train.py", "--config", "configs/lifting.py:runlocal", "--workdir", lifter])
+  assert out.returncode == 0, out.stderr[-3000:]
+  table = str(tmp_path / "table3d.json")
+  out = run(
+    ["-m", "bench.table3d", "--model", model, "--lifter", lifter + "/export"]
+    + ["--coco", root, "--out", table]
+  )
+  assert out.returncode == 0, out.stderr[-3000:]
+  rows = json.load(open(table))["rows"]
+  assert list(rows) == [
+    "student",
+    "constant root",
+    "mean pose",
+    "lifter, student 2D",
+    "lifter, exact 2D",
+  ]
+  assert rows["lifter, exact 2D"]["matched"] == rows["lifter, exact 2D"]["people"] > 0
+  assert "whole path image -> 3D people" in out.stdout
 
 
 OVERFIT_STEPS = 600

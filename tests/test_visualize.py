@@ -21,6 +21,23 @@ def test_joints_and_limbs_are_drawn_in_their_side_colours():
   assert not drawn[140, 140].any() and not drawn[100, 140].any()
 
 
+def test_the_top_view_puts_people_at_their_place_on_the_floor():
+  person = np.zeros((1, 17, 3))
+  person[0, :, 2] = 5000.0  # 5 m ahead
+  person[0, 5, 0], person[0, 7, 0] = -1000.0, -1000.0  # left shoulder and elbow: 1 m left
+  person[0, 7, 2] = 6000.0  # the elbow 1 m further
+  top = np.asarray(visualize.top_view(person, 200))
+  assert top.shape == (200, 200, 3)
+  # 50 mm a pixel, the camera at the bottom centre: x = 100 - 20, z from 199 - 100 to - 120
+  assert tuple(top[89, 80]) == keypoints.LEFT
+  assert not (top[89, 120] == keypoints.LEFT).all()
+  side = visualize.with_top_view(
+    visualize.draw_people(np.zeros((200, 300, 3), np.uint8), person),
+    visualize.top_view(person, 200),
+  )
+  assert side.size == (500, 200)
+
+
 def test_command_line_writes_the_picture(tiny_model_dir, tmp_path):
   image, _, _ = make_image(0, "val2017", 0, size=128)
   path = str(tmp_path / "image.jpg")

@@ -24,7 +24,7 @@ import cv2
 import ml_collections
 import numpy as np
 
-from rtpe_jax import coordinates
+from rtpe_jax import coordinates, depth
 from rtpe_jax.keypoints import FLIP_INDEX
 
 cv2.setNumThreads(1)  # tf.data parallelises over samples
@@ -133,16 +133,26 @@ def colour_jitter(image: np.ndarray, rng: np.random.Generator, cfg) -> np.ndarra
 
 
 def augment_example(
-  raw: dict, seed, input_size: int, mask_stride: int, teacher_stride: int, cfg
+  raw: dict,
+  seed,
+  input_size: int,
+  mask_stride: int,
+  teacher_stride: int,
+  cfg,
+  depth_stride: int = 0,
 ) -> dict:
   """The geometric and colour part of one training sample.
 
   raw: image (H, W, 3) uint8, joints (P, 17, 3), ignore_mask and person_mask
   (H, W) uint8, and optionally the teacher's quantised planes: teacher_heatmap_q
   (h, w, 17) and teacher_tag_q (h', w', T) uint8 with their low/step and
-  teacher_heatmap_affine / teacher_tag_affine (2, 3). seed: two ints. Returns image
+  teacher_heatmap_affine / teacher_tag_affine (2, 3), and optionally depths
+  (P, 18) mm and focal (pixels) of 3D data. seed: two ints. Returns image
   (S, S, 3) uint8, joints (P, 17, 3) as crop positions, masks (S/m, S/m, 2) uint8 [valid, person] at
-  `mask_stride` m, teacher_heatmaps / teacher_tags (S/t, S/t, C) float32.
+  `mask_stride` m, teacher_heatmaps / teacher_tags (S/t, S/t, C) float32, and with
+  `depth_stride` d > 0 the depth targets and weights depth_{d}, depth_weights_{d}
+  (S/d, S/d, 18) (`rtpe_jax.depth`: the crop's scale changes the focal length, a
+  flip swaps the people's left and right depths, an in-plane rotation nothing).
   """
   rng = np.random.default_rng([int(s) for s in seed])
   matrix, flip = random_affine(rng, raw["image"].shape[:2], input_size, cfg)
@@ -160,6 +170,15 @@ def augment_example(
     "joints": transform_joints(raw["joints"], matrix, flip),
     "masks": np.stack([~masks[..., 0], masks[..., 1]], -1).astype(np.uint8),
   }
+  if depth_stride:
+    depths = depth.flipped(raw["depths"]) if flip else raw["depths"]
+    out[f"depth_{depth_stride}"], out[f"depth_weights_{depth_stride}"] = depth.depth_targets(
+      out["joints"],
+      depths,
+      float(raw["focal"]) * depth.affine_scale(matrix),
+      (input_size // depth_stride,) * 2,
+      depth_stride,
+    )
   if "teacher_heatmap_q" in raw:
     out_hw = (input_size // teacher_stride,) * 2
     for kind in ("heatmap", "tag"):

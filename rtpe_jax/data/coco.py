@@ -36,6 +36,9 @@ class ImageAnnotations:
   joints: np.ndarray  # (P, 17, 3) float32: x, y positions, visibility (0, 1, 2)
   ignore_mask: np.ndarray  # (H, W) bool: True where the loss must not look
   person_mask: np.ndarray  # (H, W) bool: union of the people's segmentations
+  # 3D annotations (the synthetic 3D data, `data.synthetic3d`), None without:
+  depths: np.ndarray | None = None  # (P, 18) float32: each joint's camera depth (mm), the root's
+  focal: float | None = None  # the focal length in pixels (intrinsics[0][0])
 
 
 def annotation_file(root: str, split: str) -> str:
@@ -116,7 +119,8 @@ def image_annotations(coco: COCO, root: str, split: str, image_id: int) -> Image
   info = coco.loadImgs(image_id)[0]
   h, w = info["height"], info["width"]
   anns = coco.loadAnns(coco.getAnnIds(imgIds=image_id))
-  joints, ignore, people = [], np.zeros((h, w), bool), np.zeros((h, w), bool)
+  joints, depths = [], []
+  ignore, people = np.zeros((h, w), bool), np.zeros((h, w), bool)
   for ann in anns:
     mask = _segmentation_mask(ann, h, w)
     if ann["iscrowd"]:
@@ -128,6 +132,14 @@ def image_annotations(coco: COCO, root: str, split: str, image_id: int) -> Image
     else:
       keypoints = np.asarray(ann["keypoints"], np.float32).reshape(NUM_JOINTS, 3)
       joints.append(coordinates.from_coco_keypoints(keypoints))
+      if "keypoints_3d" in ann:
+        z = np.asarray(ann["keypoints_3d"], np.float32).reshape(NUM_JOINTS, 3)[:, 2]
+        depths.append(np.append(z, np.float32(ann["root_3d"][2])))
+  has_3d = "intrinsics" in info
+  if has_3d and len(depths) != len(joints):
+    raise ValueError(
+      f"image {image_id}: {len(joints) - len(depths)} people with keypoints lack keypoints_3d"
+    )
   return ImageAnnotations(
     image_id=image_id,
     path=image_path(root, split, info["file_name"]),
@@ -136,4 +148,6 @@ def image_annotations(coco: COCO, root: str, split: str, image_id: int) -> Image
     joints=np.stack(joints) if joints else np.zeros((0, NUM_JOINTS, 3), np.float32),
     ignore_mask=ignore,
     person_mask=people,
+    depths=np.reshape(np.asarray(depths, np.float32), (-1, NUM_JOINTS + 1)) if has_3d else None,
+    focal=float(info["intrinsics"][0][0]) if has_3d else None,
   )

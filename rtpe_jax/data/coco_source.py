@@ -24,8 +24,9 @@ class CocoSource:
     require_people: bool = True,
     store: str = "",
     skip_missing_teacher: bool = False,
+    depth: bool = False,
   ):
-    self.root, self.split = root, split
+    self.root, self.split, self.depth = root, split, depth
     self.coco = coco.load_coco(root, split)
     self.image_ids = coco.select_image_ids(self.coco, require_people, image_ids)
     if not self.image_ids:
@@ -53,7 +54,7 @@ class CocoSource:
         self.image_ids = [i for i in self.image_ids if i in self.store]
     # None without a store (a store may hold 0 tag channels)
     self.tag_channels = self.store.meta["tag_channels"] if self.store else None
-    self.fields = schema.raw_fields(self.store is not None, self.tag_channels)
+    self.fields = schema.raw_fields(self.store is not None, self.tag_channels, depth)
 
   def __len__(self):
     return len(self.image_ids)
@@ -77,6 +78,14 @@ class CocoSource:
     ]
     if self.store is not None:
       out += self._teacher(image_id)
+    if self.depth:
+      if ann.depths is None:
+        raise ValueError(
+          f"{coco.annotation_file(self.root, self.split)}: image {image_id} has no 3D "
+          "annotations (intrinsics, keypoints_3d): data.depth needs the synthetic 3D data "
+          "(python -m rtpe_jax.data.synthetic3d)"
+        )
+      out += [ann.depths, np.float32(ann.focal)]
     return tuple(out)
 
   def _teacher(self, image_id: int):

@@ -75,7 +75,13 @@ def _augmented(raw: dict, seed, cfg) -> tuple:
         raw[f"teacher_{kind}_data"], raw[f"teacher_{kind}_hw"], len(raw[f"teacher_{kind}_low"])
       )
   out = augment.augment_example(
-    raw, seed, cfg.input_size, min(cfg.output_strides), cfg.teacher_stride, cfg.augment
+    raw,
+    seed,
+    cfg.input_size,
+    min(cfg.output_strides),
+    cfg.teacher_stride,
+    cfg.augment,
+    cfg.depth_stride if cfg.get("depth") else 0,
   )
   out["image_id"] = np.int64(raw["image_id"])
   if teacher:
@@ -117,6 +123,8 @@ def _with_targets(example: dict, cfg) -> dict:
   if "teacher_heatmaps" in example:
     sample["teacher_heatmaps"] = example["teacher_heatmaps"]
     sample["teacher_tags"] = example["teacher_tags"]
+  for field in schema.depth_fields(cfg):
+    sample[field.name] = example[field.name]
   return sample
 
 
@@ -177,7 +185,13 @@ def _process(process_index: int | None, process_count: int | None) -> tuple[int,
 
 def make_source(cfg, split: str, require_people: bool, image_ids=None) -> CocoSource:
   return CocoSource(
-    cfg.root, split, image_ids, require_people, cfg.teacher_store, cfg.skip_missing_teacher
+    cfg.root,
+    split,
+    image_ids,
+    require_people,
+    cfg.teacher_store,
+    cfg.skip_missing_teacher,
+    bool(cfg.get("depth")),
   )
 
 

@@ -11,7 +11,8 @@ Three stages, S the crop size (`data.input_size`), m the finest output stride:
   raw example     one COCO image as read: image_id, image (H, W, 3) uint8,
                   joints (P, 17, 3) x, y, visibility, ignore_mask and person_mask
                   (H, W) uint8; with a teacher store its record, still encoded
-                  (`TEACHER_RECORD`: deflated planes, quantisation, affines)
+                  (`TEACHER_RECORD`: deflated planes, quantisation, affines); with
+                  `data.depth` (3D data) depths (P, 18) mm and the focal length
   augmented       the NumPy augmentation's output (`augment.augment_example`):
                   image (S, S, 3), joints in crop pixels, masks (S/m, S/m, 2)
                   (loss weight, person), teacher maps warped onto the crop
@@ -25,6 +26,7 @@ import dataclasses
 
 import numpy as np
 
+from rtpe_jax.depth import CHANNELS as DEPTH_CHANNELS
 from rtpe_jax.keypoints import NUM_JOINTS
 
 J = NUM_JOINTS
@@ -57,9 +59,13 @@ TEACHER_RECORD = (
 TEACHER_FIELDS = tuple(name for name, _, _ in TEACHER_RECORD)
 
 
-def raw_fields(teacher: bool = False, tag_channels: int | None = None) -> tuple[Field, ...]:
+def raw_fields(
+  teacher: bool = False, tag_channels: int | None = None, depth: bool = False
+) -> tuple[Field, ...]:
   """A raw example, with a teacher store's record if `teacher` (its tag channels
-  T: `tag_channels`, None where unknown)."""
+  T: `tag_channels`, None where unknown), with the people's depths (P, 18: each
+  joint's camera depth in mm, then the root's) and the focal length (pixels) if
+  `depth`."""
   fields = [
     Field("image_id", "int64", ()),
     Field("image", "uint8", (None, None, 3)),
@@ -73,6 +79,8 @@ def raw_fields(teacher: bool = False, tag_channels: int | None = None) -> tuple[
       Field(name, dtype, tuple(sizes.get(d, d) for d in shape))
       for name, dtype, shape in TEACHER_RECORD
     ]
+  if depth:
+    fields += [Field("depths", "float32", (None, J + 1)), Field("focal", "float32", ())]
   return tuple(fields)
 
 
@@ -91,7 +99,20 @@ def augmented_fields(cfg, tag_channels: int | None = None) -> tuple[Field, ...]:
       Field("teacher_tags", "float32", (s // t, s // t, tag_channels), t),
       Field("teacher_ok", "bool", ()),
     ]
-  return tuple(fields)
+  return tuple(fields) + depth_fields(cfg)
+
+
+def depth_fields(cfg) -> tuple[Field, ...]:
+  """With `cfg.depth`: the depth targets and their weights (S/d, S/d, 18) at
+  `cfg.depth_stride` d (`rtpe_jax.depth`); else none."""
+  if not cfg.get("depth"):
+    return ()
+  d = cfg.depth_stride
+  hw = (cfg.input_size // d, cfg.input_size // d)
+  return (
+    Field(f"depth_{d}", "float32", (*hw, DEPTH_CHANNELS), d),
+    Field(f"depth_weights_{d}", "float32", (*hw, DEPTH_CHANNELS), d),
+  )
 
 
 def sample_fields(cfg, tag_channels: int | None = None) -> tuple[Field, ...]:
@@ -105,6 +126,7 @@ def sample_fields(cfg, tag_channels: int | None = None) -> tuple[Field, ...]:
   tags            (max_people, 17, 2) int32: flat index at `tag_stride`, visible
   joints          (max_people, 17, 3) in crop pixels (zero rows pad)
   teacher_heatmaps, teacher_tags (S/t, S/t, 17 | T) at `teacher_stride` t
+  depth_{d}, depth_weights_{d} (S/d, S/d, 18) with `depth` (3D data)
   image_id        () int64
   """
   s = cfg.input_size
@@ -126,7 +148,7 @@ def sample_fields(cfg, tag_channels: int | None = None) -> tuple[Field, ...]:
       Field("teacher_heatmaps", "float32", (s // t, s // t, J), t),
       Field("teacher_tags", "float32", (s // t, s // t, tag_channels), t),
     ]
-  return tuple(fields)
+  return tuple(fields) + depth_fields(cfg)
 
 
 def names(fields) -> list[str]:

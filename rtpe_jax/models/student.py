@@ -16,6 +16,9 @@ The attention student (docs/student.md, phases 1-2):
      CAM as in the segmentation branch: more context at little cost) -> 3x3 conv
      to 17 heatmaps and `tag_channels` (0, 1 or 17), with `tag_coordinates` plus
      a learnt plane a * x + b * y of the map position;
+  -> with `depth`, a 3x3 conv-BN-ReLU and a 3x3 conv from the detector's
+     features to 18 depth maps (B, H/4, W/4, 18): the root depth and the
+     joints' depths relative to it (`rtpe_jax.depth`, phase 4);
   -> with `fine_heatmaps`, a second head at 1/2: the detector's features and
      heatmaps upsampled 2x beside a stride-2 conv of the input, a 3x3
      conv-BN-ReLU, 3x3 to 17 heatmaps (B, H/2, W/2, 17) (HigherHRNet's idea: the
@@ -33,6 +36,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from rtpe_jax.depth import CHANNELS as DEPTH_CHANNELS
 from rtpe_jax.models.hrnet import ARCHS, HRNetStem, _Layers
 
 
@@ -59,6 +63,9 @@ class StudentConfig:
   # tags + a * x + b * y (the map cell's position, a and b learnt): a tag can then say
   # where its person is, which a translation-equivariant net alone cannot
   tag_coordinates: bool = False
+  # phase 4: 18 depth maps at 1/4 beside the heatmaps, the root's depth and each
+  # joint's relative to it (`rtpe_jax.depth`), from the detector's features
+  depth: bool = False
 
   @property
   def input_channels(self) -> int:
@@ -177,7 +184,7 @@ class AttentionStudent(_Layers):
   """See the module docstring. Returns a dict: heatmaps (B, H/4, W/4, 17), tags
   (B, H/4, W/4, T) (T = 0: an empty last axis), segmentation logits
   (B, H/4, W/4, 1), stem features (B, H/4, W/4, 256); heatmaps_2 (B, H/2, W/2, 17)
-  with `fine_heatmaps`."""
+  with `fine_heatmaps`; depth (B, H/4, W/4, 18) with `depth`."""
 
   config: StudentConfig = StudentConfig()
 
@@ -257,6 +264,11 @@ class AttentionStudent(_Layers):
       tags = self._with_coordinates(tags)
     if cfg.fine_heatmaps:
       extra["heatmaps_2"] = self._fine_heatmaps(x, h, out[..., : cfg.num_joints], train)
+    if cfg.depth:
+      g = nn.relu(self.bn(train, "depth_bn")(self.conv(cfg.channels, 3, name="depth_conv")(h)))
+      extra["depth"] = nn.Conv(
+        DEPTH_CHANNELS, (3, 3), padding=((1, 1), (1, 1)), dtype=self.dtype, name="depth_head"
+      )(g)
     f32 = lambda a: a.astype(jnp.float32)
     return {
       "heatmaps": f32(out[..., : cfg.num_joints]),
@@ -302,7 +314,7 @@ def protocol_outputs(module: AttentionStudent, apply=None):
   """(network, OutputSpec) for `rtpe_jax.inference`: the network takes uint8 RGB
   (B, H, W, 3) and makes the student's input itself (`preprocess.model_input`);
   its outputs: heatmaps (after a sigmoid if they are logits) then tags (and the
-  stride-2 heatmaps of `fine_heatmaps`). `apply` (variables, x) -> outputs
+  stride-2 heatmaps of `fine_heatmaps`), and last the depth maps of `depth`. `apply` (variables, x) -> outputs
   replaces `module.apply(..., train=False)` (e.g. `models.folding.folded_apply`)."""
   from rtpe_jax import preprocess
   from rtpe_jax.inference import OutputSpec
@@ -314,7 +326,8 @@ def protocol_outputs(module: AttentionStudent, apply=None):
     out = apply(variables, x) if apply else module.apply(variables, x, train=False)
     as_maps = nn.sigmoid if cfg.heatmap_sigmoid else (lambda a: a)
     outputs = [jnp.concatenate([as_maps(out["heatmaps"]), out["tags"]], -1)]
-    return outputs + ([as_maps(out["heatmaps_2"])] if cfg.fine_heatmaps else [])
+    outputs += [as_maps(out["heatmaps_2"])] if cfg.fine_heatmaps else []
+    return outputs + ([out["depth"]] if cfg.depth else [])
 
   fine = (True,) if cfg.fine_heatmaps else ()
   spec = OutputSpec(
@@ -322,6 +335,7 @@ def protocol_outputs(module: AttentionStudent, apply=None):
     with_tags=(cfg.tag_channels > 0,) + (False,) * len(fine),
     num_joints=cfg.num_joints,
     tag_per_joint=cfg.tag_channels == cfg.num_joints,
+    depth=cfg.depth,
   )
   return network, spec
 
