@@ -17,7 +17,10 @@ image whose shape is not a bucket; with `buckets=()` the canvas is exactly the
 protocol size (one compile per shape: the published protocol's result).
 `predict_image` with several scales runs the published multi-scale protocol.
 Every caller (the trainer's evaluator, infer_teacher.py, predict.py,
-visualize, export) builds its network here: `load` or `from_module`.
+visualize, export) builds its network here: `load` or `from_module`. A model
+with depth maps (a 3D student) also gives people in camera space:
+`predict_image_3d` / `group_frame_3d` read the maps at the grouped joints
+(`rtpe_jax.depth`).
 """
 
 from __future__ import annotations
