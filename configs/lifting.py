@@ -28,7 +28,9 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
       model=dict(width=512, blocks=2, dropout=0.1),
       optimizer=dict(peak=1e-3, warmup=200, floor=1e-5, weight_decay=1e-4),
       # 2D noise of about a pixel at the synthetic images' focal length, a joint in ten hidden.
-      data=dict(noise_px=1.0, focal_px=250.0, drop=0.1),
+      # uniform: the share of people whose angles are uniform within the limits
+      # rather than the generator's modes (a broader pose prior; docs/3d.md)
+      data=dict(noise_px=1.0, focal_px=250.0, drop=0.1, uniform=0.5),
     )
   )
   if arg == "runlocal":

@@ -87,7 +87,12 @@ def features(ray: np.ndarray, visible: np.ndarray) -> np.ndarray:
 
 
 def sample_people(
-  rng: np.random.Generator, n: int, noise_px: float = 0.0, drop: float = 0.0, focal_px=250.0
+  rng: np.random.Generator,
+  n: int,
+  noise_px: float = 0.0,
+  drop: float = 0.0,
+  focal_px=250.0,
+  uniform: float = 0.0,
 ):
   """n generated people as a camera sees them: (features (n, FEATURES),
   root-relative camera joints (n, 17, 3) mm, camera joints (n, 17, 3) mm).
@@ -95,8 +100,16 @@ def sample_people(
   Each stands on the floor 2-9 m away, turned at random, inside the field of
   view of a camera of random height and pitch (synthetic3d's ranges); the rays
   get Gaussian noise of `noise_px` pixels at a focal length of `focal_px`, and
-  each joint is hidden with probability `drop`."""
-  joints, _ = skeleton3d.sample_poses(rng, n)
+  each joint is hidden with probability `drop`; a share `uniform` of the people
+  take angles uniform within the limits instead of the generator's modes
+  (`skeleton3d.sample_uniform_angles`: poses the modes never make)."""
+  bodies = skeleton3d.sample_bodies(rng, n)
+  angles = skeleton3d.sample_angles(rng, n)
+  if uniform:
+    chosen = rng.uniform(size=n) < uniform
+    other = skeleton3d.sample_uniform_angles(rng, n)
+    angles = {k: np.where(chosen, other[k], v) for k, v in angles.items()}
+  joints = skeleton3d.pose(bodies, angles)
   distance = rng.uniform(*synthetic3d.DISTANCE_MM, n)
   half_fov = np.radians(rng.uniform(*synthetic3d.HORIZONTAL_FOV_DEG, n)) / 2
   across = rng.uniform(-0.85, 0.85, n) * distance * np.tan(half_fov)
@@ -171,7 +184,11 @@ def check_config(config) -> None:
   for key in ("width", "blocks"):
     if not isinstance(config.model[key], int) or config.model[key] < 1:
       problems.append(f"config.model.{key}: {config.model[key]!r}: must be an integer >= 1")
-  for key, value in (("model.dropout", config.model.dropout), ("data.drop", config.data.drop)):
+  for key, value in (
+    ("model.dropout", config.model.dropout),
+    ("data.drop", config.data.drop),
+    ("data.uniform", config.data.get("uniform", 0.0)),
+  ):
     if not 0.0 <= value < 1.0:
       problems.append(f"config.{key}: {value!r}: must lie in [0, 1)")
   if not 0.0 < config.optimizer.peak <= 1.0:
@@ -188,8 +205,9 @@ def _batch(config, step: int):
   """The training batch of `step`: the same for the same (seed, step), so a
   resumed run sees what an uninterrupted one would."""
   rng = np.random.default_rng([config.seed, 1, step])
+  data = config.data
   x, y, _ = sample_people(
-    rng, config.batch_size, config.data.noise_px, config.data.drop, config.data.focal_px
+    rng, config.batch_size, data.noise_px, data.drop, data.focal_px, data.get("uniform", 0.0)
   )
   return x, (y / 1000.0).astype(np.float32)
 

@@ -61,6 +61,11 @@ def test_the_stream_is_what_the_camera_sees():
   noisy, _, _ = lifting.sample_people(np.random.default_rng(2), 64, noise_px=1.0, drop=0.2)
   hidden = noisy[:, 34:51] == 0
   assert 0.1 < hidden.mean() < 0.3
+  # uniform 0 is the generator's stream; a share of uniform poses changes only poses
+  _, same, _ = lifting.sample_people(np.random.default_rng(2), 64, uniform=0.0)
+  np.testing.assert_array_equal(same, truth)
+  _, mixed, _ = lifting.sample_people(np.random.default_rng(2), 64, uniform=0.5)
+  assert not np.allclose(mixed, truth)
   # Runs of every training seed are scored on the same validation people.
   config = lifting_config.get_config("runlocal")
   first = lifting.validation_set(config)
@@ -113,10 +118,11 @@ def test_an_interrupted_run_resumes_as_if_never_stopped(tmp_path, monkeypatch):
 
 def test_bad_values_are_named():
   config = lifting_config.get_config("runlocal")
-  config.batch_size, config.data.drop = 0, 1.5
+  config.batch_size, config.data.drop, config.data.uniform = 0, 1.5, -0.1
   with pytest.raises(config_checks.ConfigError) as err:
     lifting.check_config(config)
   assert "config.batch_size: 0" in str(err.value) and "config.data.drop" in str(err.value)
+  assert "config.data.uniform: -0.1" in str(err.value)
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:

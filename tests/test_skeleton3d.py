@@ -63,6 +63,21 @@ def test_every_mode_keeps_the_lengths_the_limits_and_the_floor(mode):
       assert low <= value <= high, (name, value)
 
 
+def test_uniform_angles_fill_the_limits_that_the_modes_leave_empty():
+  rng = np.random.default_rng(1)
+  uniform = skeleton3d.sample_uniform_angles(rng, 2000)
+  modes = skeleton3d.sample_angles(rng, 2000)
+  assert uniform.keys() == modes.keys()
+  for name, values in uniform.items():
+    low, high = skeleton3d.LIMITS[name.removeprefix("left_").removeprefix("right_")]
+    assert low <= values.min() and values.max() <= high
+    assert np.quantile(values, 0.9) - np.quantile(values, 0.1) > 0.7 * (high - low)
+  # one knee raised high while the other leg stands: no mode makes that
+  raised = np.abs(uniform["left_hip_flexion"] - uniform["right_hip_flexion"]) > 90
+  assert raised.mean() > 0.1
+  assert (np.abs(modes["left_hip_flexion"] - modes["right_hip_flexion"]) > 90).mean() < 0.01
+
+
 def test_the_neutral_pose_stands_upright_facing_forward():
   L = {k: float(v[0]) for k, v in body().lengths.items()}
   joints = pose()

@@ -166,6 +166,14 @@ def sample_angles(
   return clip_to_limits({k: v + rng.normal(0, noise, n) for k, v in angles.items()})
 
 
+def sample_uniform_angles(rng: np.random.Generator, n: int) -> dict:
+  """Joint angles (degrees, each (n,)) drawn independently and uniformly within
+  their LIMITS: poses no mode makes (asymmetric, mixed), for a broader prior."""
+  names = sample_angles(np.random.default_rng(0), 1).keys()
+  limit = lambda name: LIMITS[name.removeprefix("left_").removeprefix("right_")]
+  return {name: rng.uniform(*limit(name), n) for name in names}
+
+
 def rotation(axis: np.ndarray, degrees) -> np.ndarray:
   """(..., 3, 3) rotations by `degrees` (...) about `axis` (..., 3) (right hand)."""
   axis = np.asarray(axis, np.float64)
