@@ -116,21 +116,18 @@ def read_people(
   input at `stride`.
 
   map_positions (P, 17, 2): the grouped joints as positions on the network's
-  input (stride 1); keypoints (P, 17, >= 2): the same joints in the image;
+  input (stride 1); keypoints (P, 17, 3): the same joints in the image and
+  their values;
   input_scale: input pixels per image pixel (the protocol's resize). The root
-  depth is the median over the joints whose value (keypoints[..., 2]) is at
-  least half the person's best."""
+  depth is the median over the joints whose value is at least half the
+  person's best."""
   if len(keypoints) == 0:
     return np.zeros((0, NUM_JOINTS, 3), np.float32)
   at_joints = sample(depth_maps, (np.asarray(map_positions) - 0.5) / stride)  # (P, 17, 18)
   focal = float(intrinsics[0][0]) * input_scale
   # The root from the joints found with at least half the person's best value:
   # a joint outside the image or hidden has no figure of its own under it.
-  values = (
-    np.asarray(keypoints)[..., 2]
-    if np.shape(keypoints)[-1] > 2
-    else np.ones((len(keypoints), NUM_JOINTS))
-  )
+  values = np.asarray(keypoints)[..., 2]
   confident = values >= 0.5 * values.max(axis=1, keepdims=True)
   roots = np.where(confident, at_joints[..., 0], np.nan)
   root = np.nanmedian(roots, axis=1) * focal * ROOT_UNIT_MM  # (P,)

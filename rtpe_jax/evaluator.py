@@ -155,20 +155,15 @@ class Evaluator:
     for image_id, image in list(zip(self.image_ids, self.images))[:count]:
       path = os.path.join(out_dir, f"{image_id}.png")
       truth = coco.image_annotations(self.ground_truth, self.root, self.split, image_id).joints
-      picture = visualize.overlay_with_maps(
-        self.model(variables), image, self.flip, min_score=min_score, truth=truth
-      )
+      three_d = {}
       if "3d" in self.metrics:  # the people seen from above, the truth in grey beneath
-        K = self.ground_truth.imgs[image_id]["intrinsics"]
-        _, scores, people = predict.predict_image_3d(
-          self.model(variables), image, K, self.flip, buckets=()
-        )
-        truth_3d_people = truth_3d(self.ground_truth, image_id)["keypoints_3d"]
-        top = visualize.top_view(
-          people, picture.height, scores, min_score, truth_3d=truth_3d_people
-        )
-        picture = visualize.with_top_view(picture, top)
-      picture.save(path)
+        three_d = {
+          "intrinsics": self.ground_truth.imgs[image_id]["intrinsics"],
+          "truth_3d": truth_3d(self.ground_truth, image_id)["keypoints_3d"],
+        }
+      visualize.overlay_with_maps(
+        self.model(variables), image, self.flip, min_score=min_score, truth=truth, **three_d
+      ).save(path)
       paths.append(path)
     return paths
 

@@ -187,7 +187,7 @@ def check_config(config) -> None:
   for key, value in (
     ("model.dropout", config.model.dropout),
     ("data.drop", config.data.drop),
-    ("data.uniform", config.data.get("uniform", 0.0)),
+    ("data.uniform", config.data.uniform),
   ):
     if not 0.0 <= value < 1.0:
       problems.append(f"config.{key}: {value!r}: must lie in [0, 1)")
@@ -207,7 +207,7 @@ def _batch(config, step: int):
   rng = np.random.default_rng([config.seed, 1, step])
   data = config.data
   x, y, _ = sample_people(
-    rng, config.batch_size, data.noise_px, data.drop, data.focal_px, data.get("uniform", 0.0)
+    rng, config.batch_size, data.noise_px, data.drop, data.focal_px, data.uniform
   )
   return x, (y / 1000.0).astype(np.float32)
 

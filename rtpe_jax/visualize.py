@@ -132,12 +132,19 @@ def overlay_with_maps(
   threshold: float = 0.1,
   min_score: float = 0.2,
   truth: np.ndarray | None = None,
+  intrinsics: np.ndarray | None = None,
+  truth_3d: np.ndarray | None = None,
 ) -> Image.Image:
   """The people a `predict.Model` finds in `image` at the published protocol
   (score >= min_score), the ground truth `truth` (P, 17, 3) joints (positions) when
-  given, then the heatmap and tag panels, side by side at the image's height."""
+  given, then the heatmap and tag panels, side by side at the image's height;
+  with the image's `intrinsics` (a model with depth maps) the top view last, the
+  truth's people `truth_3d` (G, 17, 3) mm in grey beneath."""
   frame = predict.run_network(model, image, flip, buckets=())
-  keypoints, scores = predict.group_frame(frame)
+  if intrinsics is not None:
+    keypoints, scores, people_3d = predict.group_frame_3d(frame, intrinsics)
+  else:
+    keypoints, scores = predict.group_frame(frame)
   heatmaps, tags = frame.heatmaps, frame.tags
   shown = int(np.sum(scores >= min_score))
   panels = [
@@ -155,6 +162,8 @@ def overlay_with_maps(
     Image.fromarray(heat(_unit(np.asarray(heatmaps[0]).max(-1)))),
     Image.fromarray(diverging(np.asarray(tags[0, ..., 0, 0]))),
   ]
+  if intrinsics is not None:
+    panels.append(top_view(people_3d, image.shape[0], scores, min_score, truth_3d=truth_3d))
   h = image.shape[0]
   panels = [p.resize((max(1, round(p.width * h / p.height)), h)) for p in panels]
   out = Image.new("RGB", (sum(p.width for p in panels) + 8 * (len(panels) - 1), h), "white")
