@@ -3,10 +3,16 @@
   python infer_teacher.py --teacher models/hrnet_w48_640 --coco DIR --split val2017 \
       --out PRED_DIR [--eval] [--shard i/n] [--batch B] [--dtype bfloat16]
 
+  python infer_teacher.py --teacher T --images DIR/images/unlabeled2017 --out PRED_DIR --people
+
 Writes the teacher-prediction store to PRED_DIR/teacher (the training pipeline's
 `teacher_store`), and with --eval the COCO results (PRED_DIR/results.json) and
 the AP table (PRED_DIR/ap.json) of the flip-test protocol, single-scale or
-with --scales (e.g. 2 1 0.5).
+with --scales (e.g. 2 1 0.5). --people keeps the grouped people without scoring
+them (PRED_DIR/results-shard*.jsonl, COCO results): with the store, what training
+on unlabelled images reads (`data.unlabelled`, rtpe_jax.data.unlabelled). A folder
+of images is scored with --eval --annotations FILE (its COCO keypoint file, e.g.
+the synthetic pool's withheld labels).
 Re-running continues where it stopped; --shard i/n takes every n-th image from
 the i-th, so n processes or hosts share a split. Unreadable images are listed
 in PRED_DIR/failures.txt and skipped.
@@ -32,6 +38,12 @@ def main(argv=None):
   parser.add_argument("--out", required=True)
   parser.add_argument("--eval", action="store_true", help="also COCO results and AP")
   parser.add_argument(
+    "--people", action="store_true", help="also the grouped people (COCO results), unscored"
+  )
+  parser.add_argument(
+    "--annotations", help="with --images and --eval: the COCO keypoint file to score against"
+  )
+  parser.add_argument(
     "--scales",
     type=float,
     nargs="+",
@@ -47,8 +59,10 @@ def main(argv=None):
   logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
   if bool(args.coco) == bool(args.images):
     parser.error("give --coco (with --split) or --images")
-  if args.eval and not args.coco:
-    parser.error("--eval needs --coco annotations")
+  if args.eval and not (args.coco or args.annotations):
+    parser.error("--eval needs --coco or, with --images, --annotations")
+  if args.annotations and not args.images:
+    parser.error("--annotations goes with --images (--coco has its own)")
   shard = teacher_inference.parse_shard(args.shard)
 
   module, variables = load_teacher(args.teacher, getattr(jnp, args.dtype))
@@ -57,12 +71,13 @@ def main(argv=None):
   if args.coco:
     items, ground_truth = teacher_inference.coco_work(args.coco, args.split, ids)
   else:
-    items, ground_truth = teacher_inference.folder_work(args.images), None
+    items = teacher_inference.folder_work(args.images)
+    ground_truth = coco.load_coco_file(args.annotations) if args.annotations else None
   counts = teacher_inference.run(
     model,
     items,
     args.out,
-    evaluate=args.eval,
+    evaluate=args.eval or args.people,
     shard=shard,
     batch_size=args.batch,
     progress=not args.no_progress,
@@ -74,7 +89,8 @@ def main(argv=None):
   )
   if args.eval:
     i, n = shard
-    shard_ids = [it.image_id for it in items[i::n]] if n > 1 else [it.image_id for it in items]
+    known = set(ground_truth.getImgIds())  # a folder may hold images its file does not list
+    shard_ids = [it.image_id for it in items[i::n] if it.image_id in known]
     stats = teacher_inference.evaluate_results(ground_truth, args.out, shard_ids)
     print(evaluation.format_table(stats))
 

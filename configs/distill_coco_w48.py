@@ -9,6 +9,15 @@ docs/student.md.
   python train.py --config configs/distill_coco_w48.py:phase2 --workdir out/w48_phase2 \
       --config.init.model=out/w48_phase1/export
 
+With COCO's 123k unlabelled images (unlabeled2017.zip unpacked as
+data/coco/images/unlabeled2017/) half of each phase-2 batch comes from them, the
+teacher's maps and people their targets (rtpe_jax.data.unlabelled):
+
+  python infer_teacher.py --teacher models/hrnet_w48_640 --people --batch 8 --dtype bfloat16 \
+      --images data/coco/images/unlabeled2017 --out data/coco/w48_unlabeled
+  python train.py --config configs/distill_coco_w48.py:phase2,unlabelled --workdir out/w48_unl \
+      --config.init.model=out/w48_phase1/export
+
 Reading a TFDS build instead of the COCO directory (images, masks and teacher
 records in shards; `python -m rtpe_jax.data.build_tfds --manual_dir data/coco
 --data_dir data/tfds`): add `--config.data.tfds_dir=data/tfds`.
@@ -42,6 +51,11 @@ MINIVAL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "coco_minival
 
 def get_config(arg: str = "phase2") -> ml_collections.ConfigDict:
   args = set(arg.split(",")) if arg else {"phase2"}
+  if args - {"phase1", "phase2", "unlabelled", "runlocal"} or {"phase1", "unlabelled"} <= args:
+    raise ValueError(
+      f"configs/distill_coco_w48.py:{arg}: use 'phase1' or 'phase2' (optionally with "
+      "',unlabelled'), optionally with ',runlocal'"
+    )
   phase = "phase1" if "phase1" in args else "phase2"
   config = config_lib.default_config()
   config.task = "student"
@@ -122,6 +136,14 @@ def get_config(arg: str = "phase2") -> ml_collections.ConfigDict:
     config.loss.push_pull = 1e-3
     config.loss.tag_regression = 0.1
     config.attention = dict(divisor=20.0, steps=2 * STEPS_PER_EPOCH)
+    if "unlabelled" in args:
+      config.data.unlabelled.update(
+        dict(
+          images="data/coco/images/unlabeled2017",
+          predictions="data/coco/w48_unlabeled",
+          fraction=0.5,
+        )
+      )
 
   if "runlocal" in args:
     config.precision = "float32"
@@ -131,6 +153,7 @@ def get_config(arg: str = "phase2") -> ml_collections.ConfigDict:
     config.data.root = "data/synthetic"
     config.data.eval_ids = ""
     config.data.teacher_store = ""
+    config.data.unlabelled.fraction = 0.0
     config.loss.alpha = config.loss.tag_regression = 0.0  # no teacher store in a smoke run
     config.data.input_size = config.eval.input_size = 64
     config.data.batch_size = 2

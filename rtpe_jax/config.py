@@ -30,6 +30,7 @@ def data_config() -> ml_collections.ConfigDict:
       train_split="train2017",
       eval_split="val2017",
       train_ids="",  # optional file of image ids to train on (default: every image with people)
+      train_count=0,  # > 0: only the first N of those images (by id), e.g. a smaller labelled set
       eval_ids="",  # optional file of image ids (e.g. a minival list)
       tfds_dir="",  # read the TFDS build (`tfds_coco`) in this data_dir instead of `root`
       input_size=512,
@@ -42,6 +43,19 @@ def data_config() -> ml_collections.ConfigDict:
       teacher_store="",  # directory written by infer_teacher.py; "" for none
       teacher_stride=4,
       skip_missing_teacher=False,  # False: a missing/corrupt entry is an error
+      # Unlabelled images (rtpe_jax.data.unlabelled): a share `fraction` of the samples
+      # from `images`, their targets the teacher's maps and people stored in
+      # `predictions` by infer_teacher.py --images IMAGES --out PREDICTIONS --people
+      # (loss.alpha_unlabelled); people and joints below the scores are not targets;
+      # `count` > 0 reads only the first count images.
+      unlabelled=dict(
+        images="",
+        predictions="",
+        fraction=0.0,
+        min_score=0.2,
+        min_joint_score=0.1,
+        count=0,
+      ),
       augment=augment.default_config(),
       colour_space="",  # "", "lab" or "hsv": the student's second input, made on the device
       # from the uint8 crop (rtpe_jax.preprocess.network_inputs)

@@ -115,6 +115,34 @@ def _problems(config) -> list[str]:
   ):
     at_least(loss[key], f"loss.{key}", 0, float)
   fraction(loss.alpha, "loss.alpha")
+  fraction(loss.get("alpha_unlabelled", 1.0), "loss.alpha_unlabelled")
+  at_least(data.get("train_count", 0), "data.train_count", 0)
+  need(
+    not (data.get("train_count") and data.tfds_dir),
+    "data.train_count",
+    "read from the COCO layout only (not data.tfds_dir)",
+  )
+  unl = data.get("unlabelled")
+  if unl:
+    fraction(unl.fraction, "data.unlabelled.fraction")
+    fraction(unl.min_score, "data.unlabelled.min_score")
+    fraction(unl.min_joint_score, "data.unlabelled.min_joint_score")
+    at_least(unl.count, "data.unlabelled.count", 0)
+  if unl and unl.fraction:
+    need(unl.fraction < 1, "data.unlabelled.fraction", "1 leaves no labelled samples")
+    need(config.task == "student", "data.unlabelled", "only a student learns from a teacher")
+    need(
+      bool(unl.images and unl.predictions),
+      "data.unlabelled",
+      "fraction > 0 needs images (a folder) and predictions (infer_teacher.py's --out there)",
+    )
+    need(
+      bool(data.teacher_store),
+      "data.teacher_store",
+      "empty, but data.unlabelled mixes in images the teacher labelled: the labelled "
+      "samples carry the same teacher's maps (set it to that teacher's store)",
+    )
+    need(not data.tfds_dir, "data.tfds_dir", "unlabelled images are read from a folder")
   at_least(loss.ohkm_top, "loss.ohkm_top", 0)
   choice(loss.heatmap_kind, "loss.heatmap_kind", ("mse", "bce"))
   need(
@@ -311,6 +339,21 @@ def missing_files(config) -> list[str]:
       f"python infer_teacher.py --teacher TEACHER_DIR --coco {data.root} --split "
       f"{data.train_split} --out {parent}"
     )
+  unl = data.get("unlabelled")
+  if config.task == "student" and unl and unl.fraction:
+    command = (
+      f"python infer_teacher.py --teacher TEACHER_DIR --images {unl.images} --out "
+      f"{unl.predictions} --people"
+    )
+    if unl.images and not os.path.isdir(unl.images):
+      out.append(f"config.data.unlabelled.images: {unl.images} is not a folder of images")
+    elif unl.predictions and not os.path.isfile(
+      os.path.join(unl.predictions, "teacher", "store.json")
+    ):
+      out.append(
+        f"config.data.unlabelled.predictions: {unl.predictions} holds no teacher store; "
+        f"make it with {command}"
+      )
   if config.init.teacher and not os.path.isfile(os.path.join(config.init.teacher, "arch.json")):
     out.append(
       f"config.init.teacher: {config.init.teacher} is not a model directory; convert the "

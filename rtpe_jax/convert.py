@@ -72,6 +72,11 @@ def expected_torch_shapes(cfg: HRNetConfig) -> dict[str, tuple[int, ...]]:
 @functools.lru_cache(maxsize=8)
 def _flax_leaves(cfg: HRNetConfig) -> dict[str, tuple[str, tuple[str, ...], tuple[int, ...]]]:
   """torch key -> (collection, flax path, flax shape) for every variable of `cfg`."""
+  if cfg.tag_coordinates:
+    raise ConversionError(
+      f"architecture {cfg.name!r} gives its tags the map position (tag_coordinates), which "
+      "HigherHRNet's PyTorch code has not: it is trained here, not converted"
+    )
   variables = abstract_variables(HigherHRNet(config=cfg))
   leaves = {}
   for collection, tree in variables.items():

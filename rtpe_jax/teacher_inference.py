@@ -53,20 +53,15 @@ def coco_work(root: str, split: str, image_ids=None) -> tuple[list[WorkItem], co
 
 
 def folder_work(folder: str) -> list[WorkItem]:
-  """Images of a folder; ids from numeric file names (COCO's), else by sorted order."""
-  names = sorted(
-    n for n in os.listdir(folder) if n.lower().endswith((".jpg", ".jpeg", ".png", ".bmp"))
-  )
+  """Images of a folder (`images.folder_images`: ids from numeric file names)."""
   items = []
-  for n, name in enumerate(names):
-    stem = os.path.splitext(name)[0]
-    path = os.path.join(folder, name)
+  for image_id, path in images.folder_images(folder):
     try:
       with Image.open(path) as image:
         w, h = image.size
     except OSError:
       w = h = 0  # read (and reported) later
-    items.append(WorkItem(int(stem) if stem.isdigit() else n, path, w, h))
+    items.append(WorkItem(image_id, path, w, h))
   return items
 
 
@@ -87,18 +82,6 @@ def store_affine(center, scale, size, stride: float, flip_averaged: bool = False
   return (np.linalg.inv(inference.resize_affine(center, scale, size)) @ to_resized)[:2].astype(
     np.float32
   )
-
-
-def _read_results(path: str) -> dict[int, list[dict]]:
-  done = {}
-  if os.path.exists(path):
-    with open(path) as f:
-      for line in f:
-        line = line.strip()
-        if line:
-          entry = json.loads(line)
-          done[entry["image_id"]] = entry["people"]
-  return done
 
 
 def _prefetch(items, read, depth: int = 8):
@@ -142,7 +125,7 @@ def run(
     writer=f"shard{i}of{n}",
   )
   results_path = os.path.join(out, f"results-shard{i}of{n}.jsonl")
-  results = _read_results(results_path) if evaluate else {}
+  results = ts.read_people_file(results_path) if evaluate else {}
   todo = [
     it for it in items if it.image_id not in writer or (evaluate and it.image_id not in results)
   ]
@@ -240,10 +223,7 @@ def run(
 
 def collect_results(out: str) -> list[dict]:
   """Every shard's results in OUT, one entry per image (the last one written)."""
-  merged = {}
-  for name in sorted(os.listdir(out)):
-    if name.startswith("results-shard") and name.endswith(".jsonl"):
-      merged.update(_read_results(os.path.join(out, name)))
+  merged = ts.read_people(out)
   return [person for image_id in sorted(merged) for person in merged[image_id]]
 
 

@@ -6,6 +6,7 @@ and pictures before a teacher has run (`python -m rtpe_jax.data.show
 from __future__ import annotations
 
 import glob
+import json
 import os
 
 import numpy as np
@@ -68,3 +69,20 @@ def write_stand_in_store(root: str, splits, out: str, shard_size: int = 256) -> 
         if image_id not in writer:
           writer.add(image_id, prediction)
   return out
+
+
+def write_stand_in_people(root: str, split: str, out: str) -> str:
+  """OUT/results-shard0of1.jsonl as infer_teacher.py --people writes it, the people
+  being the split's ground truth (score 1, each labelled joint's value 1)."""
+  from rtpe_jax import inference
+
+  os.makedirs(out, exist_ok=True)
+  index = coco.load_coco(root, split)
+  path = os.path.join(out, "results-shard0of1.jsonl")
+  with open(path, "w") as f:
+    for image_id in coco.select_image_ids(index):
+      joints = coco.image_annotations(index, root, split, image_id).joints
+      values = np.concatenate([joints[..., :2], (joints[..., 2:] > 0)], -1)
+      people = inference.coco_results(image_id, values, np.ones(len(joints)))
+      f.write(json.dumps({"image_id": image_id, "people": people}) + "\n")
+  return path

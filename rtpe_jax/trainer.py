@@ -178,7 +178,10 @@ def train_and_evaluate(
   arch = training.model_arch(config)
 
   report = periodic_actions.ReportProgress(
-    num_train_steps=config.total_steps, writer=writer, every_steps=config.log_every
+    num_train_steps=config.total_steps,
+    writer=writer,
+    every_steps=config.log_every,
+    every_secs=None,  # only at the log steps, where the host has waited for the device
   )
   history, stats = [], {}
 
@@ -202,7 +205,6 @@ def train_and_evaluate(
         batch = _device_batch(host_batch, fields, data_sharding)
         state, metrics = train_step(state, batch)
       history.append(metrics)
-      report(step)
       if step % config.log_every == 0 or step == config.total_steps:
         summary = _mean_metrics(history)
         history = []
@@ -221,6 +223,9 @@ def train_and_evaluate(
             f"in {checkpoints.directory}. Lower the learning rate, clip gradients or check "
             "the data."
           )
+      # After the metrics reached the host: steps are dispatched ahead of their
+      # compute, so a rate taken before would count dispatches, not steps done.
+      report(step)
       # Every process computes (the arrays span them all); the first one writes.
       if config.histogram_every and step % config.histogram_every == 0:
         params = summaries.named_leaves(training.host_tree(state.params))

@@ -26,6 +26,7 @@ import numpy as np
 import optax
 
 from rtpe_jax import losses, optim, preprocess
+from rtpe_jax.data import schema
 from rtpe_jax.models import weights
 from rtpe_jax.models.hrnet import ARCHS, HRNetConfig
 from rtpe_jax.models.student import StudentConfig
@@ -50,6 +51,9 @@ def default_loss_config() -> ml_collections.ConfigDict:
       heatmap_pos_weight=100.0,  # bce only
       sigma_index=0,  # which of data.sigmas the ground truth uses
       alpha=0.0,  # distillation mix: alpha * teacher + (1 - alpha) * ground truth (0: none)
+      # the same mix on unlabelled images (data.unlabelled), "ground truth" there being
+      # the teacher's people: 1 learns their heatmaps from the teacher's maps alone
+      alpha_unlabelled=1.0,
       background=1.0,  # weight of background pixels (target <= 0.01)
       ohkm_top=0,  # online hard keypoint mining: the top-M joints per sample (0: off)
       push_pull=1e-3,  # associative embedding on the ground-truth joints
@@ -126,6 +130,7 @@ def batch_fields(config, with_teacher: bool) -> list[str]:
     out += [name.format(s=s) for s in strides] if "{s}" in name else [name]
   if config.task == "student":
     out += fine + (list(TEACHER_MAPS) if with_teacher else [])
+    out += [f.name for f in schema.labelled_fields(config.data)]
     if config.model.student.get("depth"):
       d = config.data.depth_stride
       out += [f"depth_{d}", f"depth_weights_{d}"]
@@ -153,22 +158,29 @@ def student_loss(outputs: dict, batch: dict, lc, stride: int = STUDENT_STRIDE) -
   """Terms (B,) of the student's loss and their sum "total". outputs: the student's
   dict; batch: the pipeline's fields at the student's stride (+ teacher maps)."""
   weights = batch[f"weights_{stride}"]
+  # (B,) 1 for labelled samples, 0 where the teacher's people stand in for labels
+  labelled = batch["labelled"].astype(jnp.float32) if "labelled" in batch else None
   terms = {}
   if lc.segmentation:
     terms["segmentation"] = lc.segmentation * losses.segmentation_bce(
       outputs["segmentation"], batch[f"person_mask_{stride}"], weights, lc.segmentation_pos_weight
     )
+    if labelled is not None:  # no person masks on unlabelled images
+      terms["segmentation"] = terms["segmentation"] * labelled
   if lc.heatmap:
     truth = batch[f"heatmaps_{stride}"][:, lc.sigma_index]
     per_joint = _heatmap_per_joint(
       outputs["heatmaps"], truth, _weighted(truth, weights, lc.background), lc
     )
-    if "teacher_heatmaps" in batch and lc.alpha:
+    if "teacher_heatmaps" in batch and (lc.alpha or labelled is not None):
       teacher = batch["teacher_heatmaps"]
       to_teacher = _heatmap_per_joint(
         outputs["heatmaps"], teacher, _weighted(teacher, weights, lc.background), lc
       )
-      per_joint = losses.distillation_mix(to_teacher, per_joint, lc.alpha)
+      alpha = lc.alpha
+      if labelled is not None:
+        alpha = jnp.where(labelled > 0, lc.alpha, lc.alpha_unlabelled)[:, None]
+      per_joint = losses.distillation_mix(to_teacher, per_joint, alpha)
     reduced = (
       losses.hard_joint_mining(per_joint, lc.ohkm_top) if lc.ohkm_top else jnp.mean(per_joint, -1)
     )

@@ -38,6 +38,7 @@ SHORTER = {
   "convert_hrnet_weights.py": "",
   "infer_teacher.py --split val2017": "--input-size 64 --ids val6.txt --no-progress",
   "infer_teacher.py --split train2017": "--input-size 64 --batch 2 --no-progress",
+  "infer_teacher.py --images": "--input-size 64 --batch 2 --no-progress",
   "train.py": TRAIN,
   "predict.py": "",
   "rtpe_jax.export": "--max-images 4",
@@ -48,6 +49,8 @@ PROGRAMS = [
   "infer_teacher.py --split train2017",
   "train.py distill_coco_w48.py:phase1",
   "train.py distill_coco_w48.py:phase2",
+  "infer_teacher.py --images",
+  "train.py distill_coco_w48.py:phase2,unlabelled",
   "train.py student_stem_coco.py",
   "predict.py",
   "rtpe_jax.export",
@@ -69,7 +72,9 @@ def readme_commands() -> list[str]:
 def _program(command: str) -> str:
   words = shlex.split(command)
   program = words[2] if words[1] == "-m" else words[1]
-  if program == "infer_teacher.py":
+  if program == "infer_teacher.py" and "--images" in words:
+    program += " --images"
+  elif program == "infer_teacher.py":
     program += f" --split {words[words.index('--split') + 1]}"
   return program
 
@@ -110,7 +115,7 @@ def _rle_compressed(ann: dict, h: int, w: int) -> dict:
 
 
 def write_coco(root: str) -> dict:
-  """ROOT/images/{train2017,val2017}/ and ROOT/annotations/ with COCO's quirks:
+  """ROOT/images/{train2017,val2017,unlabeled2017}/ and ROOT/annotations/ with COCO's quirks:
   polygon, compressed and uncompressed RLE segmentations, a crowd, a person
   without keypoints, several sizes and both aspect ratios, a greyscale JPEG; val
   named after the 500 images of the minival list. Returns what it wrote."""
@@ -182,6 +187,13 @@ def write_coco(root: str) -> dict:
         f,
       )
     wrote[split] = images
+  # unlabeled2017: pictures without annotations, named as COCO names them
+  os.makedirs(os.path.join(root, "images", "unlabeled2017"))
+  wrote["unlabeled2017"] = []
+  for n, image_id in enumerate((10, 200, 3000)):
+    image, _, _ = synthetic.make_image(12, "train2017", n, 64 + 32 * n)
+    image.save(os.path.join(root, "images", "unlabeled2017", f"{image_id:012d}.jpg"), quality=90)
+    wrote["unlabeled2017"].append({"id": image_id})
   return wrote
 
 
@@ -264,6 +276,14 @@ def _check_step(kind: str, work, printed: str, wrote: dict) -> None:
     assert "AP .5" in printed and "seg. iou" in printed
     arch = weights.read_arch(str(work / "out" / "w48_phase2" / "export"))
     assert arch["config"]["stem"] == "teacher" and arch["config"]["heatmap_sigmoid"]
+  elif kind == "infer_teacher.py --images":
+    predictions = str(work / "data" / "coco" / "w48_unlabeled")
+    store = teacher_store.TeacherStore(os.path.join(predictions, "teacher"))
+    unlabelled = sorted(i["id"] for i in wrote["unlabeled2017"])
+    assert sorted(store.image_ids()) == sorted(teacher_store.read_people(predictions)) == unlabelled
+  elif kind == "train.py distill_coco_w48.py:phase2,unlabelled":
+    assert "AP .5" in printed
+    assert os.path.isfile(work / "out" / "w48_unl" / "export" / "arch.json")
   elif kind == "train.py student_stem_coco.py":
     arch = weights.read_arch(str(work / "out" / "w48_phase3" / "export"))
     assert arch["config"]["stem"] == "own" and not arch["config"]["distill_stem"]

@@ -119,6 +119,22 @@ BAD_VALUES = [
     _set("eval.metrics", ("keypoints", "3d")),
     "config.eval.metrics: 3d needs keypoints beside it and a student with depth maps",
   ),
+  (
+    "a pool without its folders",
+    _set("data.unlabelled.fraction", 0.5),
+    "config.data.unlabelled: fraction > 0 needs images (a folder) and predictions",
+  ),
+  (
+    "a pool without the labelled images' store",
+    _both(
+      _set("data.unlabelled.fraction", 0.5),
+      _set("data.unlabelled.images", "pool"),
+      _set("data.unlabelled.predictions", "pool_teacher"),
+    ),
+    "config.data.teacher_store: empty, but data.unlabelled mixes in images the teacher labelled",
+  ),
+  ("all unlabelled", _set("data.unlabelled.fraction", 1.0), "1 leaves no labelled samples"),
+  ("count", _set("data.train_count", -2), "config.data.train_count: -2: must be an integer >= 0"),
   ("divisor", _set("attention.divisor", 0.5), "config.attention.divisor: 0.5"),
   ("target", _set("target_ap", 30.0), "config.target_ap: 30.0: must lie in [0, 1]"),
 ]
@@ -149,9 +165,15 @@ def test_every_problem_is_listed_in_one_error():
     (quickstart, ("", "long", "runlocal")),
     (quickstart3d, ("", "runlocal")),
     (teacher_synthetic, ("", "runlocal")),
-    (distill_synthetic, ("", "gt", "stem", "on_teacher_stem", "runlocal")),
+    (
+      distill_synthetic,
+      ("", "gt", "unlabelled", "unlabelled,quarter", "stem", "on_teacher_stem", "runlocal"),
+    ),
     (student_stem_synthetic, ("", "runlocal")),
-    (distill_coco_w48, ("phase1", "phase2", "phase1,runlocal", "phase2,runlocal")),
+    (
+      distill_coco_w48,
+      ("phase1", "phase2", "phase2,unlabelled", "phase1,runlocal", "phase2,runlocal"),
+    ),
     (student_stem_coco, ("", "runlocal")),
   ],
 )
@@ -185,6 +207,14 @@ def test_missing_files_name_the_file_and_the_command_that_makes_it(tmp_path, mon
   for line in want:
     assert line in text, (line, text)
   assert len(err.value.problems) == len(want)
+  os.makedirs("data/coco/images/unlabeled2017")
+  with pytest.raises(config_checks.ConfigError) as err:
+    config_checks.check(distill_coco_w48.get_config("phase2,unlabelled"))
+  assert (
+    "config.data.unlabelled.predictions: data/coco/w48_unlabeled holds no teacher store; make "
+    "it with python infer_teacher.py --teacher TEACHER_DIR --images "
+    "data/coco/images/unlabeled2017 --out data/coco/w48_unlabeled --people"
+  ) in str(err.value)
   config = quickstart.get_config()
   config.data.root = "data/synthetic"
   config.data.eval_ids = "minival.txt"

@@ -12,9 +12,9 @@ import pytest
 
 import infer_teacher
 from bench import compare_models, distill_gain
-from configs import distill_synthetic, teacher_synthetic
+from configs import distill_synthetic, quickstart, teacher_synthetic
 from rtpe_jax import evaluation, trainer
-from rtpe_jax.data import coco, teacher_store
+from rtpe_jax.data import coco, synthetic, teacher_store
 from rtpe_jax.models import weights
 
 
@@ -46,6 +46,24 @@ def test_teacher_store_student_chain(synthetic_root, tmp_path):
   )
   store = teacher_store.TeacherStore(os.path.join(predictions, "teacher"))
   assert len(store) == 24
+  # An unlabelled pool beside the labelled images, and the teacher's maps and people on it.
+  synthetic.write_split(
+    synthetic_root, synthetic.UNLABELLED, 6, seed=9, workers=1, annotation_name=synthetic.WITHHELD
+  )
+  infer_teacher.main(
+    [
+      "--teacher",
+      teacher_model,
+      "--images",
+      os.path.join(synthetic_root, "images", synthetic.UNLABELLED),
+      "--out",
+      os.path.join(teacher_dir, "unlabelled"),
+      "--input-size",
+      "64",
+      "--people",
+      "--no-progress",
+    ]
+  )
 
   out = str(tmp_path / "gain")
   gain = distill_gain.main(
@@ -55,6 +73,7 @@ def test_teacher_store_student_chain(synthetic_root, tmp_path):
       "--data",
       synthetic_root,
       "--variants",
+      "unlabelled",
       "on_teacher_stem",
       "phase3",
       "--seeds",
@@ -68,7 +87,7 @@ def test_teacher_store_student_chain(synthetic_root, tmp_path):
       "--runlocal",
     ]
   )
-  assert [r["variant"] for r in gain["results"]] == ["on_teacher_stem", "phase3"]
+  assert [r["variant"] for r in gain["results"]] == ["unlabelled", "on_teacher_stem", "phase3"]
   # The table reports each run's own evaluation, and the teacher's store its own AP.
   ground_truth = coco.load_coco(synthetic_root, "val2017")
   ids = coco.select_image_ids(ground_truth)[
@@ -82,7 +101,7 @@ def test_teacher_store_student_chain(synthetic_root, tmp_path):
   for m in gain["models"].values():
     assert m["gmac"] > 0 and m["frames_per_s"] > 0 and set(m["latency_ms"]) == {64}
   with open(os.path.join(out, "table.md")) as f:
-    assert f.read().count("\n| ") == 4  # the header's rule, the teacher and two students
+    assert f.read().count("\n| ") == 5  # the header's rule, the teacher and three students
   # Phase 3 ends with the student's own stem and no teacher stem in the exported model.
   student = os.path.join(out, "phase3_s0", "export")
   assert weights.read_arch(student)["config"]["stem"] == "own"
@@ -93,17 +112,28 @@ def test_teacher_store_student_chain(synthetic_root, tmp_path):
 
 
 def test_the_experiments_variants_differ_only_in_what_they_learn_from():
+  quick = quickstart.get_config()
   configs = {v: distill_synthetic.get_config(a) for v, a in distill_gain.VARIANTS.items()}
   student = {v: c.model.student.to_dict() for v, c in configs.items()}
   for c in configs.values():
-    assert c.total_steps == distill_synthetic.STEPS
-    assert c.optimizer.schedule.to_dict() == configs["gt"].optimizer.schedule.to_dict()
-  assert configs["gt"].loss.alpha == 0 and not configs["gt"].data.teacher_store
-  assert configs["distill"].loss.alpha > 0 and configs["distill"].loss.tag_regression > 0
+    assert c.total_steps == quick.total_steps
+    assert c.optimizer.schedule.to_dict() == quick.optimizer.schedule.to_dict()
+  assert configs["gt"].to_dict() == {**quick.to_dict(), "target_ap": 0.0}  # (a) is the quickstart
+  assert configs["distill"].loss.alpha > 0 and configs["distill"].data.teacher_store
+  unlabelled = configs["unlabelled"].data.unlabelled
+  assert unlabelled.fraction == 0.5 and unlabelled.count == 0  # the whole pool
   assert configs["stem"].loss.stem > 0 and configs["stem"].init.teacher
-  assert student["gt"] == student["distill"]
-  assert {
-    k: v for k, v in student["stem"].items() if k not in ("distill_stem", "teacher_arch")
-  } == {k: v for k, v in student["gt"].items() if k not in ("distill_stem", "teacher_arch")}
+  assert (
+    student["gt"] == student["distill"] == student["unlabelled"] == quick.model.student.to_dict()
+  )
+  width = distill_synthetic.teacher_stem_width()
+  assert student["stem"]["stem_features"] == width == 128
+  ignore = ("distill_stem", "teacher_arch", "stem_features")
+  assert {k: v for k, v in student["stem"].items() if k not in ignore} == {
+    k: v for k, v in student["gt"].items() if k not in ignore
+  }
+  quarter = distill_synthetic.get_config("unlabelled,quarter").data
+  assert quarter.train_count == 256 and quarter.unlabelled.count == 4 * 256
+  assert configs["gt"].data.train_count == 0
   with pytest.raises(ValueError, match="distill_synthetic.py:gt,stem"):
     distill_synthetic.get_config("gt,stem")

@@ -138,3 +138,25 @@ def test_stem_reuses_teacher_weights(tiny_model_dir, tiny_reference):
     variables, tiny_reference["input"], capture_intermediates=True, mutable=["intermediates"]
   )
   np.testing.assert_array_equal(features, inter["intermediates"]["stem"]["__call__"][0])
+
+
+def test_tag_coordinates_add_the_learnt_plane_to_the_tags_only():
+  cfg = dataclasses.replace(
+    VARIANTS["deconv_kernel_2_and_3"], tag_coordinates=True, with_ae=(True, True, False)
+  )
+  module = HigherHRNet(config=cfg)
+  x = jax.random.normal(jax.random.key(1), (1, 64, 96, 3))
+  variables = module.init(jax.random.key(0), x)
+  names = {k for k in variables["params"] if k.startswith("tag_coordinates")}
+  assert names == {"tag_coordinates_0", "tag_coordinates_1"}  # outputs with tags only
+  plain = module.apply(variables, x)  # the slopes start at 0: as without
+  params = dict(variables["params"], tag_coordinates_1=jnp.array([0.5, -2.0]))
+  shifted = module.apply({**variables, "params": params}, x)
+  np.testing.assert_array_equal(shifted[0], plain[0])
+  np.testing.assert_array_equal(shifted[1][..., :17], plain[1][..., :17])
+  # output 1 is at stride 2: cell (row r, column c) is at (2c, 2r) input pixels, / 64
+  rows, cols = np.meshgrid(np.arange(32), np.arange(48), indexing="ij")
+  plane = 0.5 * cols * 2 / 64 - 2.0 * rows * 2 / 64
+  np.testing.assert_allclose(
+    shifted[1][0, ..., 17:] - plain[1][0, ..., 17:], np.repeat(plane[..., None], 17, -1), atol=1e-5
+  )

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import infer_teacher
-from rtpe_jax.data import images
+from rtpe_jax import evaluation
+from rtpe_jax.data import coco, images
 from rtpe_jax.data import teacher_store as ts
 
 pytestmark = pytest.mark.slow
@@ -126,19 +127,24 @@ def test_a_folder_of_images(tiny_model_dir, synthetic_root, tmp_path):
     shutil.copy(os.path.join(source, name), folder / name)
   (folder / "broken.jpg").write_bytes(b"\xff\xd8 truncated")
   out = str(tmp_path / "pred")
-  infer_teacher.main(
-    [
-      "--teacher",
-      tiny_model_dir,
-      "--images",
-      str(folder),
-      "--out",
-      out,
-      "--input-size",
-      "128",
-      "--no-progress",
-    ]
-  )
+  folder_args = ["--teacher", tiny_model_dir, "--images", str(folder), "--input-size", "128"]
+  infer_teacher.main([*folder_args, "--out", out, "--people", "--no-progress"])
   assert len(ts.TeacherStore(os.path.join(out, "teacher"))) == 2
   with open(os.path.join(out, "failures.txt")) as f:
     assert "broken.jpg" in f.read()
+  ids = sorted(int(name[:-4]) for name in os.listdir(folder) if name[0].isdigit())
+  people = ts.read_people(out)  # the pseudo-labels of unlabelled training
+  assert sorted(people) == ids
+
+  # Scored against a COCO file that lists these images (the run resumes: nothing to
+  # compute again), as on the COCO split.
+  annotations = os.path.join(synthetic_root, "annotations", "person_keypoints_val2017.json")
+  infer_teacher.main([*folder_args, "--out", out, "--eval", "--annotations", annotations])
+  with open(os.path.join(out, "ap.json")) as f:
+    ap = json.load(f)["AP"]
+  with open(os.path.join(out, "results.json")) as f:
+    results = json.load(f)
+  assert results == [p for image_id in ids for p in people[image_id]]
+  assert ap == evaluation.evaluate(coco.load_coco(synthetic_root, "val2017"), results, ids)["AP"]
+  with pytest.raises(SystemExit):
+    infer_teacher.main([*folder_args, "--out", out, "--eval"])  # nothing to score with

@@ -11,7 +11,7 @@ from PIL import Image
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from rtpe_jax.data import synthetic
+from rtpe_jax.data import coco, synthetic
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +111,18 @@ def test_command_line(tmp_path):
   with open(tmp_path / "annotations" / "person_keypoints_val2017.json") as f:
     assert len(json.load(f)["images"]) == 1
   assert len(os.listdir(tmp_path / "images" / "train2017")) == 2
+  # An unlabelled pool added later: the labelled splits stay; its labels lie where
+  # no loader looks (coco.load_coco(root, "unlabelled2017") finds nothing).
+  before = sorted(os.listdir(tmp_path / "annotations"))
+  synthetic.main(["--out", str(tmp_path), "--train", "0", "--val", "0", "--unlabelled", "3"])
+  names = sorted(os.listdir(tmp_path / "images" / "unlabelled2017"))
+  assert names == [f"{2_000_000 + i:012d}.jpg" for i in (1, 2, 3)]
+  assert sorted(os.listdir(tmp_path / "annotations")) == sorted(
+    before + ["withheld_person_keypoints_unlabelled2017.json"]
+  )
+  assert len(os.listdir(tmp_path / "images" / "train2017")) == 2
+  with pytest.raises(FileNotFoundError, match="person_keypoints_unlabelled2017.json"):
+    coco.load_coco(str(tmp_path), "unlabelled2017")
 
 
 def test_video_alone_holds_moving_figures(tmp_path):

@@ -177,3 +177,33 @@ def test_loss_decreases_on_a_fixed_batch_heatmaps_at_strides_4_and_2(synthetic_r
     metrics
   )
   assert float(metrics["heatmap_2"]) > 0
+
+
+def test_unlabelled_samples_learn_from_the_teacher_alone():
+  """A sample with labelled False: heatmaps against the teacher's maps only
+  (alpha_unlabelled 1), no segmentation term; a labelled one mixes by alpha."""
+  lc = training.default_loss_config()
+  lc.alpha, lc.push_pull = 0.5, 0.0
+  rng = np.random.default_rng(0)
+  maps = lambda: jnp.asarray(rng.uniform(0, 1, (2, 8, 8, 17)), jnp.float32)
+  outputs = {
+    "heatmaps": maps(),
+    "tags": jnp.zeros((2, 8, 8, 0)),
+    "segmentation": jnp.asarray(rng.normal(size=(2, 8, 8)), jnp.float32),
+  }
+  batch = {
+    "weights_4": jnp.ones((2, 8, 8)),
+    "person_mask_4": jnp.ones((2, 8, 8)),
+    "heatmaps_4": maps()[:, None],
+    "teacher_heatmaps": maps(),
+    "labelled": jnp.array([True, False]),
+  }
+  terms = training.student_loss(outputs, batch, lc)
+  mse = lambda target: jnp.mean((outputs["heatmaps"] - target) ** 2, axis=(1, 2, 3))
+  truth, teacher = mse(batch["heatmaps_4"][:, 0]), mse(batch["teacher_heatmaps"])
+  np.testing.assert_allclose(terms["heatmap"][0], 0.5 * teacher[0] + 0.5 * truth[0], rtol=1e-6)
+  np.testing.assert_allclose(terms["heatmap"][1], teacher[1], rtol=1e-6)
+  assert terms["segmentation"][0] > 0 and terms["segmentation"][1] == 0
+  without = training.student_loss(outputs, {k: v for k, v in batch.items() if k != "labelled"}, lc)
+  np.testing.assert_allclose(without["heatmap"][0], terms["heatmap"][0], rtol=1e-6)
+  assert without["segmentation"][1] > 0

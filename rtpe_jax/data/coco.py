@@ -61,6 +61,13 @@ def load_coco(root: str, split: str) -> COCO:
       f"{path}: no annotation file (expected the COCO layout "
       f"ROOT/annotations/person_keypoints_{split}.json)"
     )
+  return load_coco_file(path)
+
+
+def load_coco_file(path: str) -> COCO:
+  """pycocotools' COCO index of one annotation file, with a clear error if bad."""
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f"{path}: no such annotation file")
   try:
     with contextlib.redirect_stdout(io.StringIO()):
       return COCO(path)

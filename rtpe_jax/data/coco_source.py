@@ -59,6 +59,16 @@ class CocoSource:
   def __len__(self):
     return len(self.image_ids)
 
+  def first(self, count: int) -> "CocoSource":
+    """This source, reading only its first `count` images (by id)."""
+    if count > len(self.image_ids):
+      raise ValueError(
+        f"{coco.annotation_file(self.root, self.split)}: {count} images asked for, "
+        f"{len(self.image_ids)} to read"
+      )
+    self.image_ids = self.image_ids[:count]
+    return self
+
   def load(self, index: int) -> tuple:
     """Raw example `index` as a tuple in the order of `self.fields`."""
     image_id = self.image_ids[int(index)]
@@ -103,7 +113,7 @@ class CocoSource:
         np.eye(2, 3, dtype=np.float32),
       )
       return list(teacher_fields(empty, image_id, ok=False).values())
-    return _record_values(r)
+    return record_values(r)
 
   def load_dict(self, index: int) -> dict:
     return dict(zip(schema.names(self.fields), self.load(index)))
@@ -111,11 +121,11 @@ class CocoSource:
 
 def teacher_fields(prediction: ts.TeacherPrediction, image_id: int = 0, ok: bool = True) -> dict:
   """The raw-example teacher fields of float maps, encoded as the store does."""
-  values = _record_values(ts.parse_record(ts.encode_record(image_id, prediction)), ok)
+  values = record_values(ts.parse_record(ts.encode_record(image_id, prediction)), ok)
   return dict(zip(schema.TEACHER_FIELDS, values))
 
 
-def _record_values(r: ts.EncodedPrediction, ok: bool = True) -> list:
+def record_values(r: ts.EncodedPrediction, ok: bool = True) -> list:
   return [
     r.heatmap_data,
     r.tag_data,

@@ -84,6 +84,7 @@ def _augmented(raw: dict, seed, cfg) -> tuple:
     cfg.depth_stride if cfg.get("depth") else 0,
   )
   out["image_id"] = np.int64(raw["image_id"])
+  out["labelled"] = np.bool_(raw.get("labelled", True))
   if teacher:
     out["teacher_ok"] = np.bool_(raw["teacher_ok"])
   tag_channels = out["teacher_tags"].shape[-1] if teacher else None
@@ -123,7 +124,7 @@ def _with_targets(example: dict, cfg) -> dict:
   if "teacher_heatmaps" in example:
     sample["teacher_heatmaps"] = example["teacher_heatmaps"]
     sample["teacher_tags"] = example["teacher_tags"]
-  for field in schema.depth_fields(cfg):
+  for field in schema.depth_fields(cfg) + schema.labelled_fields(cfg):
     sample[field.name] = example[field.name]
   return sample
 
@@ -196,9 +197,38 @@ def make_source(cfg, split: str, require_people: bool, image_ids=None) -> CocoSo
 
 
 def train_source(cfg) -> CocoSource:
-  """The training split's source: images with people, those of `train_ids` if set."""
+  """The training split's source: images with people, those of `train_ids` if set,
+  the first `train_count` of them if set."""
   ids = coco.read_id_list(cfg.train_ids) if cfg.get("train_ids") else None
-  return make_source(cfg, cfg.train_split, require_people=True, image_ids=ids)
+  source = make_source(cfg, cfg.train_split, require_people=True, image_ids=ids)
+  return source.first(cfg.train_count) if cfg.get("train_count") else source
+
+
+def unlabelled_source(cfg):
+  """The unlabelled images' source (`cfg.unlabelled`), None without them in the mix."""
+  if not schema.mixes_unlabelled(cfg):
+    return None
+  from rtpe_jax.data.unlabelled import UnlabelledSource
+
+  u = cfg.unlabelled
+  return UnlabelledSource(u.images, u.predictions, u.min_score, u.min_joint_score, u.count)
+
+
+def mixed_index(g, fraction: float, num_labelled: int, num_unlabelled: int, seed: int):
+  """(is unlabelled, image index) of global sample g when a share `fraction` of
+  the samples come from the unlabelled images: sample g is the u-th unlabelled one,
+  u = floor(g f), where floor((g + 1) f) > u, else the (g - u)-th labelled one; each
+  stream reads its images in its own epoch permutations."""
+  g = tf.cast(g, tf.int64)
+  scaled = lambda n: tf.cast(tf.floor(tf.cast(n, tf.float64) * fraction), tf.int64)
+  u = scaled(g)
+  unlabelled = scaled(g + 1) > u
+  index = tf.where(
+    unlabelled,
+    shuffled_index(u, num_unlabelled, seed + 1),
+    shuffled_index(g - u, num_labelled, seed),
+  )
+  return unlabelled, index
 
 
 def train_dataset(
@@ -218,10 +248,10 @@ def train_dataset(
     raw = tfds_coco.raw_dataset(cfg, cfg.train_split, pi, pc)
     return _finish(raw, cfg, start, pi, pc, batch, num_images=None)
   source = source or train_source(cfg)
-  return _finish(source, cfg, start, pi, pc, batch, len(source))
+  return _finish(source, cfg, start, pi, pc, batch, len(source), unlabelled_source(cfg))
 
 
-def _finish(source, cfg, start, pi, pc, batch, num_images):
+def _finish(source, cfg, start, pi, pc, batch, num_images, unlabelled=None):
   per_process_batch = cfg.batch_size // pc
   if per_process_batch * pc != cfg.batch_size:
     raise ValueError(f"batch size {cfg.batch_size} is not divisible by {pc} processes")
@@ -236,6 +266,25 @@ def _finish(source, cfg, start, pi, pc, batch, num_images):
     def sample(g):
       args = [shuffled_index(g, num_images, cfg.seed), _sample_seed(cfg.seed, g)]
       return _numpy_sample(fn, args, cfg, source.tag_channels)
+
+    if unlabelled is not None:
+      if unlabelled.tag_channels != source.tag_channels:
+        raise ValueError(
+          f"{cfg.unlabelled.predictions}: the teacher's maps there have "
+          f"{unlabelled.tag_channels} tag channels, those of {cfg.teacher_store} "
+          f"{source.tag_channels}: the same teacher must label both"
+        )
+
+      def fn(is_unlabelled, index, seed):
+        chosen = unlabelled if is_unlabelled else source
+        return _augmented(chosen.load_dict(index), seed, cfg)
+
+      def sample(g):
+        which, index = mixed_index(
+          g, cfg.unlabelled.fraction, num_images, len(unlabelled), cfg.seed
+        )
+        args = [which, index, _sample_seed(cfg.seed, g)]
+        return _numpy_sample(fn, args, cfg, source.tag_channels)
 
     ds = global_index.map(sample, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
   else:  # an endless TFDS dataset of this process (seeded shuffle)

@@ -99,7 +99,18 @@ def augmented_fields(cfg, tag_channels: int | None = None) -> tuple[Field, ...]:
       Field("teacher_tags", "float32", (s // t, s // t, tag_channels), t),
       Field("teacher_ok", "bool", ()),
     ]
-  return tuple(fields) + depth_fields(cfg)
+  return tuple(fields) + depth_fields(cfg) + labelled_fields(cfg)
+
+
+def mixes_unlabelled(cfg) -> bool:
+  """Does data config `cfg` draw samples from unlabelled images (`cfg.unlabelled`)?"""
+  return bool(cfg.get("unlabelled") and cfg.unlabelled.fraction)
+
+
+def labelled_fields(cfg) -> tuple[Field, ...]:
+  """With unlabelled images in the mix: `labelled` (), False where the targets are
+  the teacher's alone (`rtpe_jax.data.unlabelled`); else none."""
+  return (Field("labelled", "bool", ()),) if mixes_unlabelled(cfg) else ()
 
 
 def depth_fields(cfg) -> tuple[Field, ...]:
@@ -127,6 +138,7 @@ def sample_fields(cfg, tag_channels: int | None = None) -> tuple[Field, ...]:
   joints          (max_people, 17, 3) in crop pixels (zero rows pad)
   teacher_heatmaps, teacher_tags (S/t, S/t, 17 | T) at `teacher_stride` t
   depth_{d}, depth_weights_{d} (S/d, S/d, 18) with `depth` (3D data)
+  labelled        () bool, with unlabelled images in the mix (`cfg.unlabelled`)
   image_id        () int64
   """
   s = cfg.input_size
@@ -148,7 +160,7 @@ def sample_fields(cfg, tag_channels: int | None = None) -> tuple[Field, ...]:
       Field("teacher_heatmaps", "float32", (s // t, s // t, J), t),
       Field("teacher_tags", "float32", (s // t, s // t, tag_channels), t),
     ]
-  return tuple(fields) + depth_fields(cfg)
+  return tuple(fields) + depth_fields(cfg) + labelled_fields(cfg)
 
 
 def names(fields) -> list[str]:

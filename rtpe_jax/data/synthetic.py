@@ -1,6 +1,7 @@
 """A synthetic COCO-format person-keypoints dataset, for CPU runs and tests.
 
   python -m rtpe_jax.data.synthetic --out data/synthetic --train 256 --val 64 --seed 0
+  python -m rtpe_jax.data.synthetic --out data/synthetic --unlabelled 4096   # + a pool
   python -m rtpe_jax.data.synthetic --video out/clip.avi    # a 24-frame clip for predict.py
 
 writes, exactly as COCO lays it out::
@@ -9,6 +10,13 @@ writes, exactly as COCO lays it out::
   OUT/images/val2017/...
   OUT/annotations/person_keypoints_train2017.json
   OUT/annotations/person_keypoints_val2017.json
+
+and with --unlabelled N an extra split of N images that training treats as
+unlabelled (as COCO's unlabeled2017; it learns from them through a teacher's
+predictions, `rtpe_jax.data.unlabelled`): OUT/images/unlabelled2017/, its labels
+kept apart in OUT/annotations/withheld_person_keypoints_unlabelled2017.json, a
+name no loader reads (only to score the teacher on the pool:
+`infer_teacher.py --images ... --annotations ...`).
 
 Each image has 0 to 6 articulated figures (outlined limbs and torso of varied
 colours and widths, hands, shoes, a face when facing the camera, hair when
@@ -33,7 +41,9 @@ from pycocotools import mask as mask_utils
 
 from rtpe_jax import keypoints
 
-SPLITS = {"train2017": 0, "val2017": 1}
+SPLITS = {"train2017": 0, "val2017": 1, "unlabelled2017": 2}
+UNLABELLED = "unlabelled2017"
+WITHHELD = "withheld_person_keypoints_{split}.json"  # the unlabelled split's labels
 # Limbs drawn as thick segments: (joint a, joint b, relative width).
 LIMBS = (
   (5, 7, 0.09),
@@ -48,7 +58,7 @@ LIMBS = (
 
 
 def image_id(split: str, index: int) -> int:
-  """Distinct ids across splits: train 1.., val 1_000_001.."""
+  """Distinct ids across splits: train 1.., val 1_000_001.., unlabelled 2_000_001.."""
   return SPLITS[split] * 1_000_000 + index + 1
 
 
@@ -342,6 +352,7 @@ def write_split(
   workers: int | None = None,
   make=make_image,
   description: str = "rtpe-jax synthetic person keypoints",
+  annotation_name: str = "person_keypoints_{split}.json",
 ) -> str:
   """Writes the images and annotation json of one split; returns the json path.
   `make(seed, split, index, size) -> (PIL image, image info, annotations)`, a
@@ -371,7 +382,7 @@ def write_split(
     "annotations": annotations,
     "categories": [keypoints.CATEGORY],
   }
-  path = os.path.join(out, "annotations", f"person_keypoints_{split}.json")
+  path = os.path.join(out, "annotations", annotation_name.format(split=split))
   with open(path, "w") as f:
     json.dump(dataset, f)
   return path
@@ -429,8 +440,19 @@ def write_video(
 def main(argv=None) -> None:
   parser = argparse.ArgumentParser(description="Writes a synthetic COCO-format keypoint dataset.")
   parser.add_argument("--out", help="dataset directory (COCO layout)")
-  parser.add_argument("--train", type=int, default=1024, help="training images (default 1024)")
+  parser.add_argument(
+    "--train",
+    type=int,
+    default=1024,
+    help="training images (default 1024; 0: leave the split as it is)",
+  )
   parser.add_argument("--val", type=int, default=64, help="validation images (default 64)")
+  parser.add_argument(
+    "--unlabelled",
+    type=int,
+    default=0,
+    help="images of an extra unlabelled split (labels withheld; default 0: none)",
+  )
   parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--size", type=int, default=256, help="image height in pixels")
   parser.add_argument("--workers", type=int, help="processes (default: all cores)")
@@ -443,8 +465,21 @@ def main(argv=None) -> None:
   if not args.out:
     return
   for split, count in (("train2017", args.train), ("val2017", args.val)):
+    if not count:  # 0: leave that split as it is
+      continue
     path = write_split(args.out, split, count, args.seed, args.size, args.workers)
     print(f"{split}: {count} images -> {path}")
+  if args.unlabelled:
+    path = write_split(
+      args.out,
+      UNLABELLED,
+      args.unlabelled,
+      args.seed,
+      args.size,
+      args.workers,
+      annotation_name=WITHHELD,
+    )
+    print(f"{UNLABELLED}: {args.unlabelled} images, labels withheld in {path}")
 
 
 if __name__ == "__main__":

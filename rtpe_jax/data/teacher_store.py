@@ -390,3 +390,30 @@ def _write_json_atomic(path: str, obj) -> None:
   with open(tmp, "w") as f:
     json.dump(obj, f)
   os.replace(tmp, path)
+
+
+def read_people_file(path: str) -> dict[int, list[dict]]:
+  """image id -> the teacher's people (COCO results) of one results-shard*.jsonl
+  file of infer_teacher.py (the last line of an image wins); {} if absent."""
+  done = {}
+  if os.path.exists(path):
+    with open(path) as f:
+      for n, line in enumerate(f, 1):
+        line = line.strip()
+        if not line:
+          continue
+        try:
+          entry = json.loads(line)
+          done[int(entry["image_id"])] = entry["people"]
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+          raise StoreError(f"{path}:{n}: not a line of infer_teacher.py's people") from None
+  return done
+
+
+def read_people(out: str) -> dict[int, list[dict]]:
+  """image id -> the teacher's people of every shard in infer_teacher.py's OUT."""
+  merged = {}
+  for name in sorted(os.listdir(out)):
+    if name.startswith("results-shard") and name.endswith(".jsonl"):
+      merged.update(read_people_file(os.path.join(out, name)))
+  return merged

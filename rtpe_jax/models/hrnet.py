@@ -44,6 +44,10 @@ class HRNetConfig:
   deconv_blocks: int = 4
   final_kernel: int = 1
   tag_per_joint: bool = True
+  # Tags given the map position (a * x + b * y, one learnt pair per tagged output), as
+  # the quickstart student's `tag_coordinates`: two similar people then get different
+  # tags (a translation-equivariant network cannot tell them apart otherwise).
+  tag_coordinates: bool = False
   num_joints: int = 17
   stem_channels: int = 64
   layer1_blocks: int = 4
@@ -147,12 +151,40 @@ def synthetic_config() -> HRNetConfig:
   )
 
 
+def synthetic_w32_config() -> HRNetConfig:
+  """The synthetic data's strong teacher (configs/teacher_synthetic.py): the published
+  W32 layout at 256 px with one module and two blocks per branch, one deconvolution
+  block, a 64-channel stem with one 32-plane bottleneck, and tags given the map
+  position; 2.44 GMAC at 256 px, 5.5x the quickstart student's 0.44."""
+  return dataclasses.replace(
+    published_config(32, 256),
+    stages=(
+      StageConfig(1, (2, 2), (32, 64)),
+      StageConfig(1, (2, 2, 2), (32, 64, 128)),
+      StageConfig(1, (2, 2, 2, 2), (32, 64, 128, 256)),
+    ),
+    deconv_blocks=1,
+    layer1_blocks=1,
+    layer1_planes=32,
+    tag_coordinates=True,
+    name="synthetic_w32",
+  )
+
+
 ARCHS = {
   "w32_512": published_config(32, 512),
   "w32_640": published_config(32, 640),
   "w48_640": published_config(48, 640),
   "synthetic_w16": synthetic_config(),
+  "synthetic_w32": synthetic_w32_config(),
 }
+
+
+def map_position(h: int, w: int, stride: float):
+  """(h, w, 2) float32: each cell's column and row in units of 64 input pixels, for a
+  map at `stride` (the learnt tag plane's coordinates, `tag_coordinates`)."""
+  rows, cols = jnp.meshgrid(jnp.arange(h), jnp.arange(w), indexing="ij")
+  return jnp.stack([cols, rows], -1).astype(jnp.float32) * (stride / 64)
 
 
 class _Layers(nn.Module):
@@ -370,7 +402,7 @@ class HigherHRNet(_Layers):
       kernel_init=final_init,
       name="final_layers_0",
     )(x)
-    outputs = [y]
+    outputs = [self._with_coordinates(y, 0)]
     for i, features in enumerate(cfg.deconv_channels):
       if cfg.deconv_cat[i]:
         x = jnp.concatenate([x, y], axis=-1)
@@ -400,5 +432,18 @@ class HigherHRNet(_Layers):
         kernel_init=final_init,
         name=f"final_layers_{i + 1}",
       )(x)
-      outputs.append(y)
+      outputs.append(self._with_coordinates(y, i + 1))
     return [o.astype(jnp.float32) for o in outputs]
+
+  def _with_coordinates(self, y, i: int):
+    """Output i (B, h, w, J + T) with a * x + b * y added to its T tag channels, x and
+    y the cell's column and row in units of 64 input pixels; as it is without
+    `tag_coordinates` or tags."""
+    cfg = self.config
+    if not (cfg.tag_coordinates and cfg.with_ae[i]):
+      return y
+    _, h, w, _ = y.shape
+    slope = self.param(f"tag_coordinates_{i}", nn.initializers.zeros, (2,), jnp.float32)
+    shift = (map_position(h, w, 4 / 2**i) @ slope).astype(y.dtype)[None, :, :, None]
+    j = cfg.num_joints
+    return jnp.concatenate([y[..., :j], y[..., j:] + shift], -1)

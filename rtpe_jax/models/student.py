@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 
 from rtpe_jax.depth import CHANNELS as DEPTH_CHANNELS
-from rtpe_jax.models.hrnet import ARCHS, HRNetStem, _Layers
+from rtpe_jax.models.hrnet import ARCHS, HRNetStem, _Layers, map_position
 
 
 @dataclasses.dataclass(frozen=True)
@@ -282,10 +282,8 @@ class AttentionStudent(_Layers):
     """(B, H/4, W/4, T) tags + a * x + b * y, with x, y the cell's column and row in
     units of 64 input pixels and (a, b) one learnt pair shared by the tag channels."""
     _, h, w, _ = tags.shape
-    rows, cols = jnp.meshgrid(jnp.arange(h), jnp.arange(w), indexing="ij")
-    position = jnp.stack([cols, rows], -1).astype(jnp.float32) * (4 / 64)
     slope = self.param("tag_coordinates", nn.initializers.zeros, (2,), jnp.float32)
-    return tags + (position @ slope).astype(tags.dtype)[None, :, :, None]
+    return tags + (map_position(h, w, 4) @ slope).astype(tags.dtype)[None, :, :, None]
 
   def _fine_heatmaps(self, x, features, heatmaps, train):
     """(B, H/2, W/2, 17): the detector's features and heatmaps upsampled 2x, joined
