@@ -2,6 +2,7 @@
 unlabelled mix of the pipeline, and its clear errors."""
 
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -66,6 +67,22 @@ def test_source_names_missing_predictions(synthetic_root, pool, tmp_path):
   testing.write_stand_in_store(synthetic_root, ("val2017",), os.path.join(empty, "teacher"))
   with pytest.raises(ts.MissingPrediction, match="--people"):
     UnlabelledSource(images, empty)  # maps, but no people
+
+
+def test_a_corrupt_record_is_named_or_its_sample_dropped(pool, tmp_path):
+  images, predictions = pool
+  copy = str(tmp_path / "predictions")
+  shutil.copytree(predictions, copy)
+  source = UnlabelledSource(images, copy)
+  victim = source.image_ids[1]
+  bin_path, offset, length = source.store._where[victim]
+  with open(bin_path, "r+b") as f:
+    f.seek(offset + length - 5)
+    f.write(b"\x00\x01\x02")
+  with pytest.raises(ts.CorruptPrediction, match=rf"image {victim}"):
+    source.load_dict(1)
+  skipping = UnlabelledSource(images, copy, skip_corrupt=True)
+  assert not skipping.load_dict(1)["teacher_ok"] and skipping.load_dict(0)["teacher_ok"]
 
 
 def test_mixed_index_takes_the_fraction_in_order_and_resumes():

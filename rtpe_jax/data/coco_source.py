@@ -99,24 +99,29 @@ class CocoSource:
     return tuple(out)
 
   def _teacher(self, image_id: int):
-    """The stored record, still deflated (inflated by `_augmented`)."""
-    c, t = self.store.meta["num_joints"], self.tag_channels
-    try:
-      r = self.store.read_encoded(image_id)
-    except ts.CorruptPrediction as err:
-      if not self.skip_missing_teacher:
-        raise
-      logging.warning("skipping: %s", err)
-      empty = ts.TeacherPrediction(
-        np.zeros((1, 1, c), np.float32),
-        np.zeros((1, 1, t), np.float32),
-        np.eye(2, 3, dtype=np.float32),
-      )
-      return list(teacher_fields(empty, image_id, ok=False).values())
-    return record_values(r)
+    return stored_teacher_values(self.store, image_id, self.skip_missing_teacher)
 
   def load_dict(self, index: int) -> dict:
     return dict(zip(schema.names(self.fields), self.load(index)))
+
+
+def stored_teacher_values(store: ts.TeacherStore, image_id: int, skip_corrupt: bool) -> list:
+  """The raw-example teacher fields of the stored record, still deflated (inflated by
+  the pipeline's augmentation); with skip_corrupt, a corrupt record gives empty maps
+  and teacher_ok False (the pipeline drops the sample) instead of the error."""
+  try:
+    return record_values(store.read_encoded(image_id))
+  except ts.CorruptPrediction as err:
+    if not skip_corrupt:
+      raise
+    logging.warning("skipping: %s", err)
+    c, t = store.meta["num_joints"], store.meta["tag_channels"]
+    empty = ts.TeacherPrediction(
+      np.zeros((1, 1, c), np.float32),
+      np.zeros((1, 1, t), np.float32),
+      np.eye(2, 3, dtype=np.float32),
+    )
+    return list(teacher_fields(empty, image_id, ok=False).values())
 
 
 def teacher_fields(prediction: ts.TeacherPrediction, image_id: int = 0, ok: bool = True) -> dict:

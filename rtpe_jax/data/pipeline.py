@@ -211,7 +211,9 @@ def unlabelled_source(cfg):
   from rtpe_jax.data.unlabelled import UnlabelledSource
 
   u = cfg.unlabelled
-  return UnlabelledSource(u.images, u.predictions, u.min_score, u.min_joint_score, u.count)
+  return UnlabelledSource(
+    u.images, u.predictions, u.min_score, u.min_joint_score, u.count, cfg.skip_missing_teacher
+  )
 
 
 def mixed_index(g, fraction: float, num_labelled: int, num_unlabelled: int, seed: int):
@@ -259,32 +261,23 @@ def _finish(source, cfg, start, pi, pc, batch, num_images, unlabelled=None):
   global_index = steps.map(lambda n: n * pc + pi)
   _check_strides(cfg)
   if num_images is not None:  # read, decode and augment in one Python call
+    # Without an unlabelled pool every sample is labelled (fraction 0).
+    pool = source if unlabelled is None else unlabelled
+    fraction = 0.0 if unlabelled is None else cfg.unlabelled.fraction
+    if pool.tag_channels != source.tag_channels:
+      raise ValueError(
+        f"{cfg.unlabelled.predictions}: the teacher's maps there have "
+        f"{pool.tag_channels} tag channels, those of {cfg.teacher_store} "
+        f"{source.tag_channels}: the same teacher must label both"
+      )
 
-    def fn(index, seed):
-      return _augmented(source.load_dict(index), seed, cfg)
+    def fn(is_unlabelled, index, seed):
+      return _augmented((pool if is_unlabelled else source).load_dict(index), seed, cfg)
 
     def sample(g):
-      args = [shuffled_index(g, num_images, cfg.seed), _sample_seed(cfg.seed, g)]
+      which, index = mixed_index(g, fraction, num_images, len(pool), cfg.seed)
+      args = [which, index, _sample_seed(cfg.seed, g)]
       return _numpy_sample(fn, args, cfg, source.tag_channels)
-
-    if unlabelled is not None:
-      if unlabelled.tag_channels != source.tag_channels:
-        raise ValueError(
-          f"{cfg.unlabelled.predictions}: the teacher's maps there have "
-          f"{unlabelled.tag_channels} tag channels, those of {cfg.teacher_store} "
-          f"{source.tag_channels}: the same teacher must label both"
-        )
-
-      def fn(is_unlabelled, index, seed):
-        chosen = unlabelled if is_unlabelled else source
-        return _augmented(chosen.load_dict(index), seed, cfg)
-
-      def sample(g):
-        which, index = mixed_index(
-          g, cfg.unlabelled.fraction, num_images, len(unlabelled), cfg.seed
-        )
-        args = [which, index, _sample_seed(cfg.seed, g)]
-        return _numpy_sample(fn, args, cfg, source.tag_channels)
 
     ds = global_index.map(sample, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
   else:  # an endless TFDS dataset of this process (seeded shuffle)

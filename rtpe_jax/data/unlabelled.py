@@ -23,7 +23,7 @@ import numpy as np
 from rtpe_jax import coordinates
 from rtpe_jax.data import schema
 from rtpe_jax.data import teacher_store as ts
-from rtpe_jax.data.coco_source import record_values
+from rtpe_jax.data.coco_source import stored_teacher_values
 from rtpe_jax.data.images import folder_images, read_image
 from rtpe_jax.keypoints import NUM_JOINTS
 
@@ -46,7 +46,9 @@ def pseudo_joints(people: list[dict], min_score: float, min_joint_score: float) 
 
 class UnlabelledSource:
   """Random access to raw examples (`schema.raw_fields` with a teacher) of a folder
-  of unlabelled images, from the teacher's predictions in `predictions`."""
+  of unlabelled images, from the teacher's predictions in `predictions`; with
+  skip_corrupt, a corrupt stored record drops its sample (teacher_ok False) as a
+  labelled image's does with skip_missing_teacher."""
 
   def __init__(
     self,
@@ -55,8 +57,10 @@ class UnlabelledSource:
     min_score: float = 0.2,
     min_joint_score: float = 0.1,
     count: int = 0,
+    skip_corrupt: bool = False,
   ):
     self.predictions, self.min_score, self.min_joint_score = predictions, min_score, min_joint_score
+    self.skip_corrupt = skip_corrupt
     paths = dict(folder_images(images))
     if not paths:
       raise ValueError(f"{images}: no images (.jpg, .jpeg, .png, .bmp)")
@@ -94,7 +98,7 @@ class UnlabelledSource:
     empty = np.zeros((h, w), np.uint8)
     joints = pseudo_joints(self.people[image_id], self.min_score, self.min_joint_score)
     values = [np.int64(image_id), image, joints, empty, empty]
-    values += record_values(self.store.read_encoded(image_id))
+    values += stored_teacher_values(self.store, image_id, self.skip_corrupt)
     example = dict(zip(schema.names(self.fields), values))
     example["labelled"] = np.bool_(False)
     return example
