@@ -28,7 +28,7 @@ network (batch 1, float32, each of --input-sizes) and the frames/s of the whole
 path (`predict.predict_image`, one val image to COCO keypoints, the first input
 size, no flip test); the teacher's row first (its AP on the same val split with
 the same protocol). A gain over (a) counts only if every seed is above every
-seed of (a) (beyond the spread).
+seed of (a) (beyond the spread); a loss only if every one is below.
 """
 
 from __future__ import annotations
@@ -197,10 +197,14 @@ def teacher_ap(args) -> dict:
   return out
 
 
-def _gain(rows, base) -> tuple[float, bool]:
-  """Mean AP of `rows` minus that of `base`, and whether every seed is above every one."""
+def compare(rows, base) -> tuple[float, str]:
+  """Mean AP of `rows` minus that of `base`, and where the seeds lie: "above" (every
+  seed above every one of `base`), "below" (every one below) or "within" the spread."""
   gain = statistics.mean(r["AP"] for r in rows) - statistics.mean(r["AP"] for r in base)
-  return gain, min(r["AP"] for r in rows) > max(r["AP"] for r in base)
+  aps, base_aps = [r["AP"] for r in rows], [r["AP"] for r in base]
+  if min(aps) > max(base_aps):
+    return gain, "above"
+  return gain, "below" if max(aps) < min(base_aps) else "within"
 
 
 def table(results: list[dict], teacher: dict, models: dict, args) -> tuple[str, dict]:
@@ -256,15 +260,15 @@ def table(results: list[dict], teacher: dict, models: dict, args) -> tuple[str, 
     for variant, rows in runs.items():
       if variant == "gt" or not base or len(base) < 2 or len(rows) < 2:
         continue
-      gain, beyond = _gain(rows, base)
-      verdict[f"{variant}_l{labelled}"] = {"gain": gain, "beyond_spread": beyond}
+      gain, side = compare(rows, base)
+      verdict[f"{variant}_l{labelled}"] = {"gain": gain, "seeds": side}
       notes.append(
         f"{LABELS[variant][:3]} - (a), {labelled or 'all'} labelled: {gain:+.3f} AP; "
-        + (
-          "every seed above every seed of (a): beyond the spread."
-          if beyond
-          else "not beyond the spread."
-        )
+        + {
+          "above": "every seed above every seed of (a): a gain beyond the spread.",
+          "below": "every seed below every seed of (a): a loss beyond the spread.",
+          "within": "within the spread.",
+        }[side]
       )
   if best is not None:
     ratio = best[0] / teacher["AP"] if teacher["AP"] else float("nan")

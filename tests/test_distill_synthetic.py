@@ -157,3 +157,12 @@ def test_each_run_reads_its_teachers_files(tmp_path):
   phase3 = distill_gain.variant_config("phase3", 1, 0, args)
   assert phase3.init.model == str(export) and phase3.model.student.stem == "own"
   assert not phase3.data.teacher_store and phase3.optimizer.frozen
+
+
+def test_a_gain_or_loss_counts_only_beyond_the_spread():
+  rows = lambda *aps: [{"AP": ap} for ap in aps]
+  gain, side = distill_gain.compare(rows(0.40, 0.42), rows(0.30, 0.35))
+  assert side == "above" and gain == pytest.approx(0.085)
+  assert distill_gain.compare(rows(0.28, 0.29), rows(0.33, 0.34))[1] == "below"
+  assert distill_gain.compare(rows(0.30, 0.36), rows(0.33, 0.34))[1] == "within"
+  assert distill_gain.compare(rows(0.34, 0.36), rows(0.33, 0.34))[1] == "within"  # a tie
