@@ -24,7 +24,7 @@ from rtpe_jax import coordinates
 from rtpe_jax.data import schema
 from rtpe_jax.data import teacher_store as ts
 from rtpe_jax.data.coco_source import stored_teacher_values
-from rtpe_jax.data.images import folder_images, read_image
+from rtpe_jax.data.images import IMAGE_SUFFIXES, folder_images, read_image
 from rtpe_jax.keypoints import NUM_JOINTS
 
 
@@ -63,7 +63,7 @@ class UnlabelledSource:
     self.skip_corrupt = skip_corrupt
     paths = dict(folder_images(images))
     if not paths:
-      raise ValueError(f"{images}: no images (.jpg, .jpeg, .png, .bmp)")
+      raise ValueError(f"{images}: no images ({', '.join(IMAGE_SUFFIXES)})")
     store_dir = os.path.join(predictions, "teacher")
     self.store = ts.TeacherStore(store_dir)
     self.people = ts.read_people(predictions) if os.path.isdir(predictions) else {}
