@@ -13,7 +13,7 @@
   python -m bench.distill_gain --variants gt distill unlabelled --seeds 0 1 2 --labelled 0 256
 
 The student, steps and schedule are the quickstart's (configs/quickstart.py:
-1000 steps, 12-13 minutes on a 2-core CPU); the teacher is
+1000 steps, 8-13 minutes on a 2-core CPU); the teacher is
 configs/teacher_synthetic.py. Arguments (comma-separated):
   "gt"          (a) ground truth only (the quickstart itself);
   ""            (b) distilled on the labelled images: heatmaps at 1/4 learnt from

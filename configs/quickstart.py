@@ -11,7 +11,8 @@ and a second heatmap head at 1/2 (`fine_heatmaps`), trained on the ground
 truth with a cosine schedule that ends at half its peak, evaluated with the
 grouping's detection threshold at 0.3. 1000 steps: AP 0.2679 / 0.3221 (seeds
 0 / 1) on the 64-image val split with the reference's protocol and map
-convention (9e624ea);
+convention (9e624ea); 0.251 / 0.322 / 0.293 (seeds 0 / 1 / 2, fa2d7fc,
+8.8-9.6 minutes in train.py on a 2-core AVX-512 VM);
 `make demo` 25.4 minutes in train.py, 27 min 12 s with the install on a 2-core
 AVX2-only VM (0.3245 / 0.294 for seeds 0 / 1 before that convention, 12.5
 minutes on an AVX-512 VM; docs/learning.md: the runs, seeds and ablation); the
