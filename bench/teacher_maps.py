@@ -69,8 +69,9 @@ def size_table(store: TeacherStore, ground_truth, image_ids, radius: int, low: f
     for ann in ground_truth.loadAnns(ground_truth.getAnnIds(imgIds=image_id, iscrowd=False)):
       keypoints = coordinates.from_coco_keypoints(np.reshape(ann["keypoints"], (-1, 3)))
       peaks, offsets, _ = joint_peaks(prediction.heatmaps, prediction.affine, keypoints, radius)
-      found[size_of(ann["area"])][0].extend(peaks)
-      found[size_of(ann["area"])][1].extend(offsets)
+      size_peaks, size_offsets = found[size_of(ann["area"])]
+      size_peaks.extend(peaks)
+      size_offsets.extend(offsets)
   table = {}
   for name, (peaks, offsets) in found.items():
     if not peaks:
@@ -97,11 +98,11 @@ def main(argv=None) -> dict:
   args = parser.parse_args(argv)
   store = TeacherStore(args.store)
   ground_truth = coco.load_coco_file(args.annotations)
-  ids = [i for i in sorted(ground_truth.getImgIds()) if i in store]
+  ids = [i for i in sorted(ground_truth.getImgIds()) if i in store][: args.images or None]
   if not ids:
     raise SystemExit(f"{args.store}: holds none of the images of {args.annotations}")
-  table = size_table(store, ground_truth, ids[: args.images or None], args.radius, args.low)
-  print(f"{min(len(ids), args.images or len(ids))} images of {args.annotations}, {args.store}")
+  table = size_table(store, ground_truth, ids, args.radius, args.low)
+  print(f"{len(ids)} images of {args.annotations}, {args.store}")
   print(
     f"| size | joints | median peak | peak < {args.low} | mean offset (x, y) | median distance |"
   )
