@@ -3,7 +3,7 @@
   python -m rtpe_jax.data.synthetic3d --out data/synthetic3d
   python train.py --config configs/quickstart3d.py --workdir out/quickstart3d
 
-The quickstart's student, crops, schedule and 1000 steps (configs/quickstart.py)
+The quickstart's student, crops, schedule and 1000 steps (configs/quickstart.py:short)
 with `depth`: 18 more maps at 1/4, the root's depth over the focal length and
 each joint's depth relative to the root (`rtpe_jax.depth`), trained with a
 masked L1 beside the 2D loss, read at the grouped joints and back-projected
@@ -18,13 +18,15 @@ smoke run (tests).
 
 import ml_collections
 
-from configs import quickstart
+from configs import common, quickstart
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
   if arg not in ("", "runlocal"):
     raise ValueError(f"configs/quickstart3d.py:{arg}: use '' or 'runlocal'")
-  config = quickstart.get_config(arg)
+  config = quickstart.get_config("short")
+  if arg == "runlocal":
+    config = common.runlocal(config)
   config.target_ap = 0.0  # the 3D data is a different benchmark: no 2D target
   config.data.root = "data/synthetic3d"
   config.data.depth = True

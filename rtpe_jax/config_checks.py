@@ -227,6 +227,11 @@ def _problems(config) -> list[str]:
   choice(opt.name, "optimizer.name", OPTIMIZERS)
   at_least(opt.weight_decay, "optimizer.weight_decay", 0, float)
   at_least(opt.clip_norm, "optimizer.clip_norm", 0, float)
+  need(
+    isinstance(opt.ema, (int, float)) and 0 <= opt.ema < 1,
+    "optimizer.ema",
+    f"{opt.ema!r}: a moving average's decay must lie in [0, 1) (0: off)",
+  )
   schedule = opt.schedule
   choice(schedule.kind, "optimizer.schedule.kind", SCHEDULES)
   peak, floor = schedule.peak, schedule.floor

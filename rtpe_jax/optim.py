@@ -13,6 +13,9 @@ Config (`default_config`):
                   period (steps), warmup (steps), and per cycle the factors
                   peak_decay, floor_decay, period_mult
   groups          {label: {"lr_scale": f}}: the group's schedule is scaled by f
+  ema             decay of an exponential moving average of the trained
+                  parameters that evaluation and the export read (0: off;
+                  `ema_update`)
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import math
 from typing import Callable, Mapping
 
 import flax.traverse_util as traverse_util
+import jax
 import jax.numpy as jnp
 import ml_collections
 import optax
@@ -64,6 +68,7 @@ def default_config() -> ml_collections.ConfigDict:
         "detector": {"lr_scale": 1.0},
       },
       frozen=("teacher_stem",),
+      ema=0.0,
     )
   )
 
@@ -171,6 +176,18 @@ def make_optimizer(cfg, trained_params: Mapping, total_steps: int) -> optax.Grad
   if cfg.clip_norm:
     tx = optax.chain(optax.clip_by_global_norm(cfg.clip_norm), tx)
   return tx
+
+
+def ema_update(average, params, decay: float, step):
+  """The moving average after the update that made `params` at `step` (0-based):
+  `average * d + params * (1 - d)` with d = min(decay, (1 + step) / (10 + step)),
+  so that the first steps' parameters do not linger in it (TensorFlow's
+  ExponentialMovingAverage with num_updates). `average` {} (off) stays {}."""
+  if not decay:
+    return average
+  step = jnp.asarray(step, jnp.float32)
+  d = jnp.minimum(decay, (1.0 + step) / (10.0 + step))
+  return jax.tree.map(lambda a, p: a * d + p * (1.0 - d), average, params)
 
 
 def attention_divisor(step, start: float, steps: int):

@@ -241,13 +241,16 @@ class TrainState(flax.struct.PyTreeNode):
   """Everything a run carries from step to step (and checkpoints).
 
   step: batches consumed (skipped ones included: the data position is
-  step * batch size); params: the trained parameters; frozen: parameters
-  that are not trained; nonfinite_run: skipped steps in a row;
-  longest_nonfinite_run: the longest such run so far; nonfinite_total.
+  step * batch size); params: the trained parameters; ema_params: their
+  exponential moving average (`optimizer.ema`; {} when off), what evaluation,
+  pictures and the export read; frozen: parameters that are not trained;
+  nonfinite_run: skipped steps in a row; longest_nonfinite_run: the longest
+  such run so far; nonfinite_total.
   """
 
   step: jax.Array
   params: Any
+  ema_params: Any
   frozen: Any
   batch_stats: Any
   opt_state: Any
@@ -258,7 +261,10 @@ class TrainState(flax.struct.PyTreeNode):
   nonfinite_total: jax.Array
 
   def variables(self) -> dict:
-    return {"params": optim.merge(self.params, self.frozen), "batch_stats": self.batch_stats}
+    """The model's variables as evaluated and exported: the averaged parameters
+    where there is an average."""
+    params = self.ema_params if jax.tree.leaves(self.ema_params) else self.params
+    return {"params": optim.merge(params, self.frozen), "batch_stats": self.batch_stats}
 
 
 def init_variables(module, config, rng) -> dict:
@@ -278,6 +284,8 @@ def create_state(variables: dict, config, tx: optax.GradientTransformation, rng)
   return TrainState(
     step=zero(),
     params=trained,
+    # a copy, not the same buffers: the state is donated
+    ema_params=jax.tree.map(jnp.array, trained) if config.optimizer.ema else {},
     frozen=frozen,
     batch_stats=variables.get("batch_stats", {}),
     opt_state=tx.init(trained),
@@ -339,21 +347,23 @@ def make_train_step(module, config, tx: optax.GradientTransformation):
     finite = all_finite(grads) & jnp.isfinite(terms["total"])
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
+    ema_params = optim.ema_update(state.ema_params, params, config.optimizer.ema, state.step)
     new_stats = _keep_frozen_stats(new_stats, state.batch_stats, frozen_groups)
     # One branch for the whole state, not a select per leaf: XLA fused the finiteness
     # test's 227-way reduction into each of about 800 selects (an 80-s CPU compile).
-    params, opt_state, new_stats = jax.lax.cond(
+    params, ema_params, opt_state, new_stats = jax.lax.cond(
       finite,
       lambda new, old: new,
       lambda new, old: old,
-      (params, opt_state, new_stats),
-      (state.params, state.opt_state, state.batch_stats),
+      (params, ema_params, opt_state, new_stats),
+      (state.params, state.ema_params, state.opt_state, state.batch_stats),
     )
     run = jnp.where(finite, 0, state.nonfinite_run + 1).astype(jnp.int32)
     new_state = state.replace(
       step=state.step + 1,
       rng=jax.random.key_data(rng),
       params=params,
+      ema_params=ema_params,
       opt_state=opt_state,
       batch_stats=new_stats,
       loss_scale=state.loss_scale.adjust(finite),

@@ -47,6 +47,7 @@ BAD_VALUES = [
     _set("optimizer.schedule.floor", 0.1),
     "config.optimizer.schedule.floor: 0.1: must lie in [0, optimizer.schedule.peak]",
   ),
+  ("ema 1", _set("optimizer.ema", 1.0), "config.optimizer.ema: 1.0: a moving average's decay"),
   ("optimizer", _set("optimizer.name", "lamb"), "config.optimizer.name: 'lamb' is not one of"),
   ("schedule", _set("optimizer.schedule.kind", "step"), "config.optimizer.schedule.kind: 'step'"),
   ("precision", _set("precision", "int8"), "config.precision: 'int8' is not one of"),
@@ -162,7 +163,7 @@ def test_every_problem_is_listed_in_one_error():
 @pytest.mark.parametrize(
   "module, args",
   [
-    (quickstart, ("", "long", "runlocal")),
+    (quickstart, ("", "short", "runlocal")),
     (quickstart3d, ("", "runlocal")),
     (teacher_synthetic, ("", "runlocal")),
     (

@@ -37,6 +37,15 @@ def test_attention_divisor_decays_from_start_to_one():
   assert float(optim.attention_divisor(0, 20.0, 0)) == 1.0
 
 
+def test_ema_update_follows_the_parameters_after_a_warm_up():
+  average, params = {"w": jnp.zeros(3)}, {"w": jnp.ones(3)}
+  # step 0: decay min(0.9, 1/10) = 0.1; step 90: min(0.9, 91/100) = 0.9
+  np.testing.assert_allclose(optim.ema_update(average, params, 0.9, 0)["w"], 0.9, rtol=1e-6)
+  np.testing.assert_allclose(optim.ema_update(average, params, 0.9, 90)["w"], 0.1, rtol=1e-5)
+  np.testing.assert_allclose(optim.ema_update(average, params, 0.99, 8)["w"], 0.5, rtol=1e-6)
+  assert optim.ema_update({}, params, 0.0, 5) == {}
+
+
 def _params():
   leaf = lambda *s: jnp.ones(s)
   return {

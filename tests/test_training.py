@@ -40,6 +40,7 @@ def _fields(batch, config, teacher=False):
 def test_nonfinite_step_is_skipped(synthetic_root, fixed_batch):
   config = tiny_train_config(synthetic_root)
   config.precision = "float16"
+  config.optimizer.ema = 0.9  # the moving average stays as it was too
   module, tx, state = _state(config)
   step = training.make_train_step(module, config, tx)
   batch = _fields(fixed_batch, config)
@@ -49,13 +50,13 @@ def test_nonfinite_step_is_skipped(synthetic_root, fixed_batch):
       break
   assert float(metrics["finite"]) == 1.0
   start, longest = int(state.step), int(state.longest_nonfinite_run)
-  before = jax.device_get((state.params, state.opt_state, state.batch_stats))
+  before = jax.device_get((state.params, state.ema_params, state.opt_state, state.batch_stats))
   scale = float(state.loss_scale.scale)
   bad = dict(batch, weights_4=np.full_like(batch["weights_4"], np.nan))
   for run in (1, 2):
     state, metrics = step(state, bad)
     assert float(metrics["finite"]) == 0.0 and int(metrics["nonfinite_run"]) == run
-  after = jax.device_get((state.params, state.opt_state, state.batch_stats))
+  after = jax.device_get((state.params, state.ema_params, state.opt_state, state.batch_stats))
   jax.tree.map(np.testing.assert_array_equal, before, after)  # nothing changed
   assert float(state.loss_scale.scale) == scale / 4  # halved per skipped float16 step
   assert int(state.step) == start + 2 and int(state.longest_nonfinite_run) == max(2, longest)
@@ -66,11 +67,23 @@ def test_nonfinite_step_is_skipped(synthetic_root, fixed_batch):
 def test_bfloat16_compute_keeps_float32_params(synthetic_root, fixed_batch):
   config = tiny_train_config(synthetic_root)
   config.precision = "bfloat16"
+  config.optimizer.ema = 0.999
   module, tx, state = _state(config)
   assert module.dtype == jnp.bfloat16
+  start = jax.device_get(state.params)
   state, metrics = training.make_train_step(module, config, tx)(state, _fields(fixed_batch, config))
   assert np.isfinite(float(metrics["total"]))
   assert {x.dtype for x in jax.tree.leaves(state.params)} == {np.dtype(np.float32)}
+  # The average after step 0 holds a tenth of the start (decay min(0.999, 1/10)),
+  # and it is what the state's variables (evaluation, export) hold.
+  params, average = jax.device_get((state.params, state.ema_params))
+  expected = jax.tree.map(lambda a, p: a * np.float32(0.1) + p * np.float32(0.9), start, params)
+  jax.tree.map(
+    lambda e, a: np.testing.assert_allclose(a, e, rtol=1e-6, atol=1e-7), expected, average
+  )
+  assert not all(jax.tree.leaves(jax.tree.map(np.array_equal, start, params)))
+  held = jax.device_get(state.variables()["params"])
+  jax.tree.map(np.testing.assert_array_equal, optim.merge(average, state.frozen), held)
 
 
 def test_frozen_teacher_stem_gets_no_update_no_state(
