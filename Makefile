@@ -41,8 +41,8 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 --dist worksteal -q --durations=10 -m "not slow" tests
 
 # The main job: the synthetic dataset, the quickstart student trained on it
-# (CPU: 27 min with the install from a fresh clone on a 2-core AVX2-only VM, AP
-# 0.268, seed 0: README, docs/learning.md), its AP table, TensorBoard logs,
+# (CPU: 13 min 25 s with the install from a fresh clone on a 2-core AVX-512 VM,
+# AP 0.413, seed 0: README, docs/learning.md), its AP table, TensorBoard logs,
 # checkpoints and overlays.
 demo: $(STAMP)
 	$(PY) -m rtpe_jax.data.synthetic --out data/synthetic
