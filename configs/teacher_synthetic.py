@@ -15,7 +15,7 @@ what the synthetic configs share (configs/common.py: 192-px crops at the
 evaluation's scale, the loss weighting, hard-joint mining, the Adam schedule).
 2000 steps at 2.3-2.5 s a step on a 2-core CPU: AP 0.665 on the synthetic val
 split in 83.6 minutes in train.py (seed 0; docs/training.md has the AP at every
-500 steps). `get_config("runlocal")`: a
+500 steps), the same AP in 59.7 minutes on a faster day of the same VM. `get_config("runlocal")`: a
 seconds-long smoke run (a smaller HRNet with the same tag plane).
 """
 
