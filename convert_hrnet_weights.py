@@ -8,7 +8,7 @@ Then `rtpe_jax.models.load_teacher("models/hrnet_w48_640")` returns (module, var
 import argparse
 import sys
 
-from rtpe_jax.convert import ConversionError, convert_checkpoint
+from rtpe_jax.models.conversion import ConversionError, convert_checkpoint
 from rtpe_jax.models.hrnet import ARCHS
 
 

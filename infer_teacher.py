@@ -23,8 +23,8 @@ import logging
 
 import jax.numpy as jnp
 
-from rtpe_jax import evaluation, predict, teacher_inference
 from rtpe_jax.data import coco
+from rtpe_jax.inference import coco_metrics, predictor, teacher_run
 from rtpe_jax.models import load_teacher
 
 
@@ -63,17 +63,17 @@ def main(argv=None):
     parser.error("--eval needs --coco or, with --images, --annotations")
   if args.annotations and not args.images:
     parser.error("--annotations goes with --images (--coco has its own)")
-  shard = teacher_inference.parse_shard(args.shard)
+  shard = teacher_run.parse_shard(args.shard)
 
   module, variables = load_teacher(args.teacher, getattr(jnp, args.dtype))
-  model = predict.from_module(module, variables, fold=False, input_size=args.input_size)
+  model = predictor.from_module(module, variables, fold=False, input_size=args.input_size)
   ids = coco.read_id_list(args.ids) if args.ids else None
   if args.coco:
-    items, ground_truth = teacher_inference.coco_work(args.coco, args.split, ids)
+    items, ground_truth = teacher_run.coco_work(args.coco, args.split, ids)
   else:
-    items = teacher_inference.folder_work(args.images)
+    items = teacher_run.folder_work(args.images)
     ground_truth = coco.load_coco_file(args.annotations) if args.annotations else None
-  counts = teacher_inference.run(
+  counts = teacher_run.run(
     model,
     items,
     args.out,
@@ -91,8 +91,8 @@ def main(argv=None):
     i, n = shard
     known = set(ground_truth.getImgIds())  # a folder may hold images its file does not list
     shard_ids = [it.image_id for it in items[i::n] if it.image_id in known]
-    stats = teacher_inference.evaluate_results(ground_truth, args.out, shard_ids)
-    print(evaluation.format_table(stats))
+    stats = teacher_run.evaluate_results(ground_truth, args.out, shard_ids)
+    print(coco_metrics.format_table(stats))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """People in images or a video, with a trained student or a HigherHRNet.
 
-  python predict.py --model out/quickstart/export --image photo.jpg --out out/predict
-  python predict.py --model models/pose_higher_hrnet_w32_512 --dir tests/data
-  python predict.py --model out/quickstart/export --video clip.avi --out out/video
+  python predictor.py --model out/quickstart/export --image photo.jpg --out out/predict
+  python predictor.py --model models/pose_higher_hrnet_w32_512 --dir tests/data
+  python predictor.py --model out/quickstart/export --video clip.avi --out out/video
 
 Writes, under --out, an overlay PNG per image (or overlay.avi for a video) and
 keypoints.json (COCO results; image ids from the file names' digits, else
@@ -15,7 +15,7 @@ forward) in keypoints.json and draws the people seen from above beside the
 overlay; the camera: --intrinsics (a JSON 3 x 3 in pixel indices) or a
 centred one of --fov degrees across (default 60):
 
-  python predict.py --model out/quickstart3d/export --dir data/synthetic3d/images/val2017 --fov 60
+  python predictor.py --model out/quickstart3d/export --dir data/synthetic3d/images/val2017 --fov 60
 """
 
 import argparse
@@ -62,26 +62,26 @@ def main(argv=None) -> int:
   )
   args = parser.parse_args(argv)
 
-  from rtpe_jax import inference, predict, visualize
   from rtpe_jax.data.images import read_image
+  from rtpe_jax.inference import overlays, predictor, protocol
 
-  model = predict.load(args.model, args.dtype, fold=not args.no_fold, input_size=args.input_size)
+  model = predictor.load(args.model, args.dtype, fold=not args.no_fold, input_size=args.input_size)
   os.makedirs(args.out, exist_ok=True)
   flip = False if args.no_flip else None  # None: as the model was scored (arch.json)
   results = []
   if args.video:
-    frames = list(predict.read_video(args.video))
+    frames = list(predictor.read_video(args.video))
     if not frames:
       raise SystemExit(f"{args.video}: no frames")
-    timing = predict.timed_stream(model, frames, flip=flip)
+    timing = predictor.timed_stream(model, frames, flip=flip)
     h, w = frames[0].shape[:2]
     writer = cv2_writer(os.path.join(args.out, "overlay.avi"), w, h)
     for index, (frame, (keypoints, scores)) in enumerate(zip(frames, timing["results"])):
       drawn = np.asarray(
-        visualize.draw_people(frame, keypoints, args.threshold, scores, args.min_score)
+        overlays.draw_people(frame, keypoints, args.threshold, scores, args.min_score)
       )
       writer.write(drawn[..., ::-1])
-      results += inference.coco_results(index, keypoints, scores)
+      results += protocol.coco_results(index, keypoints, scores)
     writer.release()
     print(
       f"{len(frames)} frames {w}x{h}: first call (compile) {timing['compile_s']:.2f} s, "
@@ -105,16 +105,16 @@ def main(argv=None) -> int:
       start = time.perf_counter()
       if model.spec.depth:
         K = _intrinsics(args, image.shape[:2])
-        keypoints, scores, keypoints_3d = predict.predict_image_3d(model, image, K, flip)
+        keypoints, scores, keypoints_3d = predictor.predict_image_3d(model, image, K, flip)
       else:
-        keypoints, scores = predict.predict_image(model, image, flip)
+        keypoints, scores = predictor.predict_image(model, image, flip)
       seconds.append(time.perf_counter() - start)
       name = os.path.splitext(os.path.basename(path))[0]
-      picture = visualize.draw_people(image, keypoints, args.threshold, scores, args.min_score)
-      found = inference.coco_results(_image_id(path, index), keypoints, scores)
+      picture = overlays.draw_people(image, keypoints, args.threshold, scores, args.min_score)
+      found = protocol.coco_results(_image_id(path, index), keypoints, scores)
       if model.spec.depth:
-        top = visualize.top_view(keypoints_3d, image.shape[0], scores, args.min_score)
-        picture = visualize.with_top_view(picture, top)
+        top = overlays.top_view(keypoints_3d, image.shape[0], scores, args.min_score)
+        picture = overlays.with_top_view(picture, top)
         for result, person in zip(found, keypoints_3d):
           result["keypoints_3d"] = [round(float(v), 1) for v in person.reshape(-1)]
       picture.save(os.path.join(args.out, f"{name}.png"))
@@ -138,7 +138,7 @@ def _intrinsics(args, image_hw) -> np.ndarray:
     if K.shape != (3, 3):
       raise SystemExit(f"{args.intrinsics}: not a 3 x 3 matrix ({K.shape})")
     return K
-  from rtpe_jax.data.synthetic3d import intrinsics
+  from rtpe_jax.threed.synthetic3d import intrinsics
 
   return intrinsics(image_hw[1], image_hw[0], args.fov)
 

@@ -17,7 +17,8 @@ import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from rtpe_jax import config_checks, evaluation, trainer
+from rtpe_jax.inference import coco_metrics
+from rtpe_jax.train import config_checks, loop
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "configs/NAME.py[:ARG]", lock_config=True)
@@ -45,7 +46,7 @@ def main(argv):
     _train_lifter(FLAGS.config, FLAGS.workdir, start)
     return
   try:
-    stats = trainer.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+    stats = loop.train_and_evaluate(FLAGS.config, FLAGS.workdir)
   except config_checks.ConfigError as err:  # before any data is read or code compiled
     raise SystemExit(f"train.py: {err}") from None
   if jax.process_index() == 0:
@@ -55,7 +56,7 @@ def main(argv):
       f"\nminival ({config.eval.split or config.data.eval_split}), "
       f"{(time.perf_counter() - start) / 60:.1f} min in train.py:"
     )
-    print(evaluation.format_table(stats))
+    print(coco_metrics.format_table(stats))
     for metric, target in (
       ("AP", config.target_ap),
       ("segmentation_iou", config.target_segmentation_iou),
@@ -71,17 +72,17 @@ def main(argv):
 
 
 def _train_lifter(config, workdir: str, start: float) -> None:
-  """configs/lifting.py: the lifter's own loop (rtpe_jax/lifting.py)."""
-  from rtpe_jax import lifting
+  """configs/lifter.py: the lifter's own loop (rtpe_jax/threed/lifter.py)."""
+  from rtpe_jax.threed import lifter
 
   try:
-    stats = lifting.train_and_evaluate(config, workdir)
+    stats = lifter.train_and_evaluate(config, workdir)
   except config_checks.ConfigError as err:
     raise SystemExit(f"train.py: {err}") from None
   workdir = os.path.abspath(workdir)
   minutes = (time.perf_counter() - start) / 60
   print(f"\nvalidation people from exact 2D, {minutes:.1f} min in train.py:")
-  print(lifting.format_table(stats))
+  print(lifter.format_table(stats))
   print(f"TensorBoard logs: tensorboard --logdir {workdir}")
   print(f"exported model:   {workdir}/export")
 

@@ -3,7 +3,7 @@
   python -m bench.compare_models out/teacher_synthetic/export out/distill_synthetic/export \
       --input-size 256
 
-One row per model: parameters, GMAC of the convolutions (rtpe_jax.models.summary)
+One row per model: parameters, GMAC of the convolutions (rtpe_jax.models.complexity)
 and the median latency of the jitted forward pass on one image (batch 1,
 float32, `block_until_ready`, after a warm-up).
 """
@@ -15,7 +15,7 @@ import argparse
 import jax
 
 from bench.common import machine, median_seconds
-from rtpe_jax.models import summary, weights
+from rtpe_jax.models import complexity, weights
 
 
 def latency_ms(module, variables, size: int, runs: int) -> float:
@@ -42,7 +42,7 @@ def main(argv=None) -> list[dict]:
       "model": path,
       "kind": weights.read_arch(path)["model"],
       "input": size,
-      **summary.summarize(module, (size, size), with_xla_total=False),
+      **complexity.summarize(module, (size, size), with_xla_total=False),
       "latency_ms": latency_ms(module, variables, size, args.runs),
       "machine": machine(),
     }

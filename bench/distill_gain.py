@@ -25,7 +25,7 @@ AP is kept in OUT/results.json as it finishes, so an interrupted table resumes
 where it stopped. Then one row per model and size: AP per seed, mean and spread
 (max - min), parameters, GMAC of the convolutions, the CPU latency of the
 network (batch 1, float32, each of --input-sizes) and the frames/s of the whole
-path (`predict.predict_image`, one val image to COCO keypoints, the first input
+path (`predictor.predict_image`, one val image to COCO keypoints, the first input
 size, no flip test); the teacher's row first (its AP on the same val split with
 the same protocol). A gain over (a) counts only if every seed is above every
 seed of (a) (beyond the spread); a loss only if every one is below.
@@ -42,11 +42,12 @@ import time
 from bench.common import machine, median_seconds
 from bench.compare_models import latency_ms
 from configs import distill_synthetic, student_stem_synthetic, teacher_synthetic
-from rtpe_jax import evaluator, predict, trainer
 from rtpe_jax.data import coco
 from rtpe_jax.data.images import read_image
 from rtpe_jax.data.synthetic import UNLABELLED
-from rtpe_jax.models import summary, weights
+from rtpe_jax.inference import predictor
+from rtpe_jax.models import complexity, weights
+from rtpe_jax.train import loop, minival
 
 VARIANTS = {
   "gt": "gt",
@@ -144,7 +145,7 @@ def _train_run(variant: str, labelled: int, seed: int, args) -> dict:
   print(f"--- {LABELS[variant]}, {labelled or 'all'} labelled, seed {seed}: {workdir}", flush=True)
   config = variant_config(variant, seed, labelled, args)
   start = time.perf_counter()
-  stats = trainer.train_and_evaluate(config, workdir)
+  stats = loop.train_and_evaluate(config, workdir)
   return {
     "variant": variant,
     "labelled": labelled,
@@ -161,9 +162,9 @@ def _train_run(variant: str, labelled: int, seed: int, args) -> dict:
 def model_row(model_dir: str, sizes: list[int], runs: int, image) -> dict:
   """Parameters and GMAC (first size), network latency per size, whole-path frames/s."""
   module, variables = weights.load_model(model_dir)
-  stats = summary.summarize(module, (sizes[0], sizes[0]), with_xla_total=False)
-  model = predict.load(model_dir, input_size=sizes[0])
-  whole = median_seconds(lambda: predict.predict_image(model, image, flip=False), runs)
+  stats = complexity.summarize(module, (sizes[0], sizes[0]), with_xla_total=False)
+  model = predictor.load(model_dir, input_size=sizes[0])
+  whole = median_seconds(lambda: predictor.predict_image(model, image, flip=False), runs)
   return {
     "params": stats["params"],
     "gmac": stats["gmac_conv"],
@@ -187,7 +188,7 @@ def teacher_ap(args) -> dict:
   export = os.path.join(args.teacher, "export")
   module, variables = weights.load_model(export)
   out = {
-    "AP": evaluator.Evaluator(module, config)(variables)["AP"],
+    "AP": minival.Evaluator(module, config)(variables)["AP"],
     "arch": weights.read_arch(export)["config"]["name"],
   }
   ap_file = os.path.join(args.teacher, "predictions", "ap.json")

@@ -6,7 +6,7 @@
 Maps: 17 x 256 x 256 heatmaps with 1, 5 and 20 people (Gaussian peaks on a
 noisy floor) and two tag maps per joint (as after the flip test). Timed: NMS,
 top-k, tag matching, adjust, refine, scores and mapping to image coordinates
-(`rtpe_jax.grouping` + `inference.to_image`), median of --runs after warm-up.
+(`rtpe_jax.inference.grouping` + `protocol.to_image`), median of --runs after warm-up.
 The baseline is the same algorithm written plainly in NumPy (below); both give
 the same people (checked before timing).
 """
@@ -19,7 +19,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from bench.common import machine, median_seconds
-from rtpe_jax import grouping, inference
+from rtpe_jax.inference import grouping, protocol
 
 
 def make_maps(people: int, size: int, seed: int = 0):
@@ -99,7 +99,7 @@ def numpy_group(heatmaps, tags, cfg=grouping.GroupingConfig()):
 def full_path(group, heatmaps, tags, mapping):
   people, scores = group(heatmaps, tags)
   keypoints = people[..., :3].copy()
-  keypoints[..., :2] = inference.to_image(keypoints[..., :2], *mapping)
+  keypoints[..., :2] = protocol.to_image(keypoints[..., :2], *mapping)
   return keypoints, scores
 
 
@@ -108,17 +108,18 @@ def share_in_path(model_dir: str, image: np.ndarray, runs: int = 20) -> dict:
   flip test) of a model on one image: medians of the whole `predict_image`, of
   the network part (`run_network` until its maps are ready) and of the host part
   (`group_frame` on a ready frame)."""
-  from rtpe_jax import predict
+  from rtpe_jax.inference import predictor
 
-  model = predict.load(model_dir)
-  frame = predict.run_network(model, image)
+  model = predictor.load(model_dir)
+  frame = predictor.run_network(model, image)
   jax.block_until_ready((frame.heatmaps, frame.tags, frame.candidates))
-  people, _ = predict.group_frame(frame)
-  whole = median_seconds(lambda: predict.predict_image(model, image), runs)
+  people, _ = predictor.group_frame(frame)
+  whole = median_seconds(lambda: predictor.predict_image(model, image), runs)
   network = median_seconds(
-    lambda: (lambda f: (f.heatmaps, f.tags, f.candidates))(predict.run_network(model, image)), runs
+    lambda: (lambda f: (f.heatmaps, f.tags, f.candidates))(predictor.run_network(model, image)),
+    runs,
   )
-  group = median_seconds(lambda: predict.group_frame(frame), runs)
+  group = median_seconds(lambda: predictor.group_frame(frame), runs)
   return {
     "people": len(people),
     "whole_ms": 1e3 * whole,

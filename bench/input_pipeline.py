@@ -15,16 +15,16 @@ import json
 import os
 import tempfile
 
-
 from bench.common import machine, median_seconds
-from rtpe_jax import config as config_lib
-from rtpe_jax import testing
-from rtpe_jax.data import pipeline, synthetic
+from rtpe_jax.data import ground_truth_teacher, pipeline, synthetic
+from rtpe_jax.train import config as config_lib
 
 
 def prepare(out: str, images: int) -> tuple[str, str]:
   synthetic.write_split(out, "train2017", images, seed=0, size=480)
-  return out, testing.write_stand_in_store(out, ("train2017",), os.path.join(out, "teacher"))
+  return out, ground_truth_teacher.write_stand_in_store(
+    out, ("train2017",), os.path.join(out, "teacher")
+  )
 
 
 def bench(root: str, store: str, size: int, batch: int, batches: int, warmup: int = 3):

@@ -1,4 +1,4 @@
-"""Each inference optimisation of rtpe_jax.predict measured before and after.
+"""Each inference optimisation of rtpe_jax.inference.predictor measured before and after.
 
   python -m bench.optimisations [--size 512] [--runs 20] [--frames 24] [--quick]
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -22,28 +23,28 @@ import numpy as np
 from bench import grouping as grouping_bench
 from bench import run_all
 from bench.common import machine, median_seconds
-from rtpe_jax import grouping, inference, predict
 from rtpe_jax.data import synthetic
+from rtpe_jax.inference import grouping, predictor, protocol
 
 
-def network_ms(model: predict.Model, size: int, runs: int) -> float:
+def network_ms(model: predictor.Model, size: int, runs: int) -> float:
   x = jnp.asarray(np.random.default_rng(0).integers(0, 256, (1, size, size, 3), np.uint8))
   call = lambda: jax.block_until_ready(
-    inference.scale_maps(model.network, model.spec, False, None, model.variables, x)
+    protocol.scale_maps(model.network, model.spec, False, None, model.variables, x)
   )
   call()
   return 1e3 * median_seconds(call, runs, 2)
 
 
-def unfolded(module, variables, size) -> predict.Model:
-  network, spec = predict.network_and_spec(module, fold=False)
-  return predict.Model(network, variables, spec, size)
+def unfolded(module, variables, size) -> predictor.Model:
+  network, spec = predictor.network_and_spec(module, fold=False)
+  return predictor.Model(network, variables, spec, size)
 
 
-def host_candidates_ms(model: predict.Model, size: int, runs: int) -> tuple[float, float]:
+def host_candidates_ms(model: predictor.Model, size: int, runs: int) -> tuple[float, float]:
   """(device NMS + top-k, host NMS + top-k) ms: maps on the device to candidates on the host."""
   x = jnp.asarray(np.random.default_rng(0).integers(0, 256, (1, size, size, 3), np.uint8))
-  heatmaps, tags, *_ = inference.scale_maps(
+  heatmaps, tags, *_ = protocol.scale_maps(
     model.network, model.spec, False, (size, size), model.variables, x
   )
   jax.block_until_ready(heatmaps)
@@ -54,8 +55,8 @@ def host_candidates_ms(model: predict.Model, size: int, runs: int) -> tuple[floa
   return 1e3 * median_seconds(device, runs, 2), 1e3 * median_seconds(host, runs, 2)
 
 
-def stream_fps(model: predict.Model, frames, overlap: bool) -> float:
-  timing = predict.timed_stream(model, frames, flip=False, overlap=overlap)
+def stream_fps(model: predictor.Model, frames, overlap: bool) -> float:
+  timing = predictor.timed_stream(model, frames, flip=False, overlap=overlap)
   return timing["frames_per_s"]
 
 

@@ -11,7 +11,7 @@ Rows (each with the machine it ran on):
   at batch 1 and images/s at batch 16 (`block_until_ready`, after warm-up);
 - whole path: the same models from a 640 x 480 RGB uint8 image to COCO
   keypoints: resize and pad on the host, network + NMS + top-k on the device,
-  grouping on the host, keypoints mapped back (`rtpe_jax.predict`; no flip
+  grouping on the host, keypoints mapped back (`rtpe_jax.inference.predictor`; no flip
   run), batch 1 latency and batch 16 images/s, and the people found per
   image: with random weights that is the grouping's load (none for the
   student, whose heads start near zero; a few to 30 spurious ones for the
@@ -43,8 +43,9 @@ from flax import traverse_util
 
 from bench import grouping as grouping_bench
 from bench.common import DTYPES, machine, median_seconds
-from rtpe_jax import predict, preprocess
-from rtpe_jax.models import ARCHS, HigherHRNet, folding, summary
+from rtpe_jax import preprocess
+from rtpe_jax.inference import predictor
+from rtpe_jax.models import ARCHS, HigherHRNet, complexity, folding
 from rtpe_jax.models.student import AttentionStudent, StudentConfig
 
 QUICK_STUDENT = StudentConfig(
@@ -103,11 +104,11 @@ def calibrate_batch_stats(module, variables: dict, images: jax.Array) -> dict:
   return {**variables, "batch_stats": traverse_util.unflatten_dict(measured, sep="/")}
 
 
-def model_for(module, variables, input_size: int) -> predict.Model:
+def model_for(module, variables, input_size: int) -> predictor.Model:
   x = jnp.zeros((1, 64, 64, getattr(module.config, "input_channels", 3)))
   folded = folding.fold_batch_norm(module, variables, x)
-  network, spec = predict.network_and_spec(module, fold=True)
-  return predict.Model(network, folded, spec, input_size)
+  network, spec = predictor.network_and_spec(module, fold=True)
+  return predictor.Model(network, folded, spec, input_size)
 
 
 def network_rows(name, dtype, size, batches, args, model) -> list[dict]:
@@ -116,7 +117,7 @@ def network_rows(name, dtype, size, batches, args, model) -> list[dict]:
   for batch in batches:
     x = jnp.asarray(images[:batch])
     forward = lambda: jax.block_until_ready(
-      predict._canvas_maps(
+      predictor._canvas_maps(
         model.network,
         model.spec,
         False,
@@ -150,8 +151,8 @@ def whole_path_rows(name, dtype, size, batches, args, model, frame) -> list[dict
     images = [frame] * batch
 
     def whole():
-      out = predict.run_batch(model, images, flip=False)
-      return [predict.group_frame(out, index=i) for i in range(batch)]
+      out = predictor.run_batch(model, images, flip=False)
+      return [predictor.group_frame(out, index=i) for i in range(batch)]
 
     people = np.mean([len(scores) for _, scores in whole()])  # also compiles
     seconds = median_seconds(whole, args.runs, args.warmup)
@@ -182,7 +183,7 @@ def train_step_row(args, config_name: str = "distill_coco_w48") -> dict:
   """images/s of the student train step of configs/`config_name`.py, on random batches."""
   import importlib
 
-  from rtpe_jax import optim, training
+  from rtpe_jax.train import optim, train_step
 
   config = importlib.import_module(f"configs.{config_name}").get_config(
     "runlocal" if args.quick else ""
@@ -191,13 +192,13 @@ def train_step_row(args, config_name: str = "distill_coco_w48") -> dict:
     config.model.student.update(QUICK_STUDENT.to_dict())
     config.model.student.stem = "own"
     config.optimizer.frozen = ()
-  module = training.build_model(config)
-  variables = training.init_variables(module, config, jax.random.key(0))
+  module = train_step.build_model(config)
+  variables = train_step.init_variables(module, config, jax.random.key(0))
   trained, _ = optim.split_frozen(variables["params"], config.optimizer.frozen)
   tx = optim.make_optimizer(config.optimizer, trained, 1000)
-  state = training.create_state(variables, config, tx, jax.random.key_data(jax.random.key(1)))
+  state = train_step.create_state(variables, config, tx, jax.random.key_data(jax.random.key(1)))
   batch = random_batch(config)
-  step = training.make_train_step(module, config, tx)
+  step = train_step.make_train_step(module, config, tx)
   state, metrics = step(state, batch)
   jax.block_until_ready(metrics)
 
@@ -223,13 +224,14 @@ def random_batch(config) -> dict:
   """Random arrays of the fields the train step of `config` reads, shaped and
   typed as the pipeline's batches (`rtpe_jax.data.schema`; the teacher's maps,
   17 tag channels, when the config has a store)."""
-  from rtpe_jax import keypoints, training
+  from rtpe_jax import keypoints
   from rtpe_jax.data import schema
+  from rtpe_jax.train import train_step
 
   with_teacher = bool(config.data.teacher_store)
   fields = schema.sample_fields(config.data, keypoints.NUM_JOINTS if with_teacher else None)
   arrays = schema.random_batch(fields, config.data.batch_size)
-  return {name: arrays[name] for name in training.batch_fields(config, with_teacher)}
+  return {name: arrays[name] for name in train_step.batch_fields(config, with_teacher)}
 
 
 def input_pipeline_row(args) -> dict | None:
@@ -258,7 +260,7 @@ def grouping_rows(args) -> list[dict]:
   size = 96 if args.quick else 256
   for people in (1, 5, 20):
     heatmaps, tags = grouping_bench.make_maps(people, size, seed=people)
-    from rtpe_jax import grouping
+    from rtpe_jax.inference import grouping
 
     ms = 1e3 * median_seconds(lambda: grouping.group(heatmaps[None], tags[None]), args.runs)
     rows.append(
@@ -336,7 +338,7 @@ def main(argv=None) -> list[dict]:
         photo = preprocess.normalise(jnp.asarray(frame[None]))
         variables = calibrate_batch_stats(module, variables, photo)
       for size in args.sizes:
-        stats = summary.summarize(module, (size, size), with_xla_total=False)
+        stats = complexity.summarize(module, (size, size), with_xla_total=False)
         model = model_for(module, variables, size)
         if "network" not in args.skip:
           for row in network_rows(name, dtype, size, args.batches, args, model):

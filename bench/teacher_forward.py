@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from bench.common import DTYPES, machine, median_seconds
-from rtpe_jax import inference
+from rtpe_jax.inference import protocol
 from rtpe_jax.models import ARCHS, HigherHRNet, load_teacher
 
 
@@ -37,7 +37,7 @@ def bench_one(module, variables, batch: int, dtype: str, runs: int, warmup: int)
   size = module.config.input_size
   x = jax.random.normal(jax.random.key(0), (batch, size, size, 3), jnp.float32)
   forward = jax.jit(
-    lambda v, x: module.apply(v, x, train=False), compiler_options=inference.compiler_options()
+    lambda v, x: module.apply(v, x, train=False), compiler_options=protocol.compiler_options()
   )
 
   t0 = time.perf_counter()

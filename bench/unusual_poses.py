@@ -1,8 +1,8 @@
-"""Poses the 3D generator never makes, for `python -m rtpe_jax.lifting --poses`.
+"""Poses the 3D generator never makes, for `python -m rtpe_jax.threed.lifter --poses`.
 
   python -m bench.unusual_poses --out out/unusual_poses.npz            # --kind uniform
   python -m bench.unusual_poses --out out/mode_poses.npz --kind modes  # the generator's own
-  python -m rtpe_jax.lifting --model out/lifting/export --poses out/unusual_poses.npz
+  python -m rtpe_jax.threed.lifter --model out/lifting/export --poses out/unusual_poses.npz
 
 `skeleton3d` draws joint angles from five modes (standing, walking, reaching,
 sitting, crouching) plus 8 degrees of noise; "uniform" draws every angle
@@ -21,7 +21,7 @@ import argparse
 
 import numpy as np
 
-from rtpe_jax.data import skeleton3d, synthetic3d
+from rtpe_jax.threed import skeleton3d, synthetic3d
 
 
 def poses(seed: int, n: int, kind: str) -> tuple[np.ndarray, np.ndarray]:

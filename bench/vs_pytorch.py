@@ -16,7 +16,7 @@ XLA's thread pool would slow each other down in one), rounds interleaved
   it: batch norm folded, uint8 in; the reference's `model(x)` on a float tensor);
 - the grouping of the same maps (17 x 256 x 256 heatmaps, two tag maps per joint
   as after the flip test, 1, 5 and 20 people: `bench.grouping.make_maps`): NMS
-  through refinement, `rtpe_jax.grouping.group` against the reference's
+  through refinement, `rtpe_jax.inference.grouping.group` against the reference's
   `HeatmapParser.parse(adjust=True, refine=True)`; the people of both sides are
   compared (same count, order and positions) before a time is reported.
 
@@ -28,7 +28,7 @@ is reference time / ours: above 1, rtpe-jax is faster.
 (`protocol_maps`: HigherHRNet-shaped outputs of the image and of its mirror
 for a few image shapes and input sizes), the reference's
 `get_multi_stage_outputs`, `aggregate_results`, `HeatmapParser.parse` and
-`get_final_preds` against `rtpe_jax.predict` and `inference.coco_results`: the
+`get_final_preds` against `rtpe_jax.inference.predictor` and `protocol.coco_results`: the
 people must agree to 0.01 px (no times). `--fixture F` writes the reference's
 people there (tests/data/protocol_reference.npz, which tests/test_inference.py
 checks our protocol against without the reference).
@@ -199,7 +199,7 @@ def reference_protocol(job: dict) -> dict:
   from rtpe_jax.keypoints import FLIP_INDEX
 
   cfg = _reference_config(job["reference"], None)
-  # core/inference.py takes its flip index from the dataset package, which needs
+  # core/protocol.py takes its flip index from the dataset package, which needs
   # the COCO and CrowdPose APIs; the index is data, the same as ours.
   dataset = types.ModuleType("dataset")
   dataset.transforms = types.ModuleType("dataset.transforms")
@@ -254,24 +254,24 @@ def ours_protocol(job: dict) -> dict:
   same maps: COCO results' keypoints and scores per case."""
   import numpy as np
 
-  from rtpe_jax import inference, predict
+  from rtpe_jax.inference import predictor, protocol
 
   out = []
   for case, (h, w, input_size, flip) in enumerate(PROTOCOL_CASES):
     maps = protocol_maps(case)
     outputs = [maps["quarter"], maps["half"]] if flip else [maps["quarter"][:1], maps["half"][:1]]
-    model = predict.Model(_given_outputs, {"outputs": outputs}, inference.OutputSpec(), input_size)
-    keypoints, scores = predict.predict_image(
+    model = predictor.Model(_given_outputs, {"outputs": outputs}, protocol.OutputSpec(), input_size)
+    keypoints, scores = predictor.predict_image(
       model, np.zeros((h, w, 3), np.uint8), flip, buckets=()
     )
-    results = inference.coco_results(0, keypoints, scores)
+    results = protocol.coco_results(0, keypoints, scores)
     people = np.reshape([r["keypoints"] for r in results], (-1, 17, 3))
     out.append({"people": people.tolist(), "scores": [float(v) for v in scores]})
   return {"ms": 0.0, "cases": out}
 
 
 def _given_outputs(variables, images):
-  """A network for `rtpe_jax.inference` that returns `variables["outputs"]`."""
+  """A network for `rtpe_jax.inference.protocol` that returns `variables["outputs"]`."""
   del images
   return variables["outputs"]
 
@@ -297,15 +297,16 @@ def compare_protocols(reference: dict, ours: dict) -> float:
 def ours_forward(job: dict) -> dict:
   import jax
   import jax.numpy as jnp
+
   from bench.common import DTYPES
-  from rtpe_jax import inference, predict
+  from rtpe_jax.inference import predictor, protocol
   from rtpe_jax.models import ARCHS, HigherHRNet
 
   module = HigherHRNet(config=ARCHS[job["arch"]], dtype=DTYPES[job["dtype"]])
   size = module.config.input_size
   variables = jax.jit(module.init)(jax.random.key(1), jnp.zeros((1, size, size, 3)))
-  model = predict.from_module(module, variables)
-  forward = jax.jit(model.network, compiler_options=inference.compiler_options())
+  model = predictor.from_module(module, variables)
+  forward = jax.jit(model.network, compiler_options=protocol.compiler_options())
   x = jax.random.randint(jax.random.key(0), (job["batch"], size, size, 3), 0, 256).astype(jnp.uint8)
   jax.block_until_ready(forward(model.variables, x))
   run = lambda: jax.block_until_ready(forward(model.variables, x))
@@ -314,7 +315,8 @@ def ours_forward(job: dict) -> dict:
 
 def ours_grouping(job: dict) -> dict:
   import numpy as np
-  from rtpe_jax import grouping
+
+  from rtpe_jax.inference import grouping
 
   maps = np.load(job["maps"])
   heatmaps, tags = maps["heatmaps"][None], maps["tags"][None]
@@ -472,15 +474,16 @@ def ours_profile(job: dict) -> dict:
 
   import jax
   import jax.numpy as jnp
+
   from bench.profile_student import op_sources, op_times_ms
-  from rtpe_jax import inference, predict
+  from rtpe_jax.inference import predictor, protocol
   from rtpe_jax.models import ARCHS, HigherHRNet
 
   module = HigherHRNet(config=ARCHS[job["arch"]])
   size = module.config.input_size
   variables = jax.jit(module.init)(jax.random.key(1), jnp.zeros((1, size, size, 3)))
-  model = predict.from_module(module, variables)
-  forward = jax.jit(model.network, compiler_options=inference.compiler_options())
+  model = predictor.from_module(module, variables)
+  forward = jax.jit(model.network, compiler_options=protocol.compiler_options())
   x = jax.random.randint(jax.random.key(0), (job["batch"], size, size, 3), 0, 256).astype(jnp.uint8)
   hlo = forward.lower(model.variables, x).compile().as_text()
   sources, shares = op_sources(hlo), conv_shares(hlo)
@@ -600,6 +603,7 @@ def measurements(args) -> list[dict]:
 
 def write_maps(directory: str, people: list[int]) -> None:
   import numpy as np
+
   from bench.grouping import make_maps
 
   for count in people:

@@ -42,7 +42,7 @@ import os
 
 import ml_collections
 
-from rtpe_jax import config as config_lib
+from rtpe_jax.train import config as config_lib
 
 STEPS_PER_EPOCH = 64115 // 16  # COCO train2017 images with people / batch
 # COCO val2017's 500-image minival list (file names), shipped beside the configs.

@@ -1,9 +1,9 @@
 """The lifter (phase 4): one person's 2D joints -> root-relative 3D joints, an
 MLP trained on an endless stream of generated people seen by random cameras
-(rtpe_jax/lifting.py; no images).
+(rtpe_jax/threed/lifter.py; no images).
 
   python train.py --config configs/lifting.py --workdir out/lifting
-  python -m rtpe_jax.lifting --model out/lifting/export --poses poses.npz
+  python -m rtpe_jax.threed.lifter --model out/lifting/export --poses poses.npz
 
 The closing table is the MPJPE and PA-MPJPE from exact 2D on 4096 generated
 validation people (docs/3d.md: the runs, their cost and what limits them).

@@ -29,7 +29,7 @@ run (tests).
 import ml_collections
 
 from configs import common
-from rtpe_jax import config as config_lib
+from rtpe_jax.train import config as config_lib
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:

@@ -8,7 +8,7 @@ The phase-2 variables (teacher stem included, the target) are copied in; only
 `own_stem` trains, on the mean squared difference to the teacher stem's
 features (B, H/4, W/4, 256). float32 throughout, so the result runs on a CPU.
 Without the teacher stem the student costs 6.95 instead of 13.2 GMAC at 640 px
-(`python -m rtpe_jax.models.summary`). `get_config("runlocal")`: a smoke run.
+(`python -m rtpe_jax.models.complexity`). `get_config("runlocal")`: a smoke run.
 """
 
 import ml_collections

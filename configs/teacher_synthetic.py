@@ -24,9 +24,8 @@ import dataclasses
 import ml_collections
 
 from configs import common
-from rtpe_jax import config as config_lib
 from rtpe_jax.models.hrnet import ARCHS
-
+from rtpe_jax.train import config as config_lib
 
 ARCH = "synthetic_w32"
 STEPS = 2000

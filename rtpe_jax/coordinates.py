@@ -9,7 +9,7 @@ At the boundaries, data keeps its own convention and is converted there:
   centre of column j, in [0, W - 1] (detectron2 reads them the same way).
   `from_coco_keypoints` adds 0.5 where annotations are read
   (`rtpe_jax.data.coco`), `to_coco_keypoints` takes it off where results are
-  written (`rtpe_jax.inference.coco_results`); the synthetic generator writes
+  written (`rtpe_jax.inference.protocol.coco_results`); the synthetic generator writes
   its labels as COCO does. COCO's polygons and boxes are positions already (a
   polygon's vertices lie on pixel edges, as pycocotools rasterises them).
 - OpenCV's matrices index pixels (centres at integers): `warp` converts

@@ -16,7 +16,7 @@ the trainer): the protocol's input size, the flip test and the grouping
 thresholds; the fine head is part of the network. The export takes them from
 there (flags only override) and runs the published protocol's device part on
 fixed canvases, one signature each: the protocol-resized image
-(`inference.protocol_resize`, the shorter side at the input size, the longer
+(`protocol.protocol_resize`, the shorter side at the input size, the longer
 rounded up to 64) goes to the smallest canvas that holds it, padded at the
 bottom and right with the mean colour where it is smaller. An image whose
 protocol size is a canvas runs exactly the scored protocol (a padded one does
@@ -36,7 +36,7 @@ at the canvas resolution:
   depth (B, H/4, W/4, 18) float32 of a 3D student (`rtpe_jax.depth`: read at the
     grouped joints with `depth.read_people`), averaged over the flip run.
 Grouping and the way back to the image stay on the host
-(`exported_people`: `grouping.group_candidates`, `inference.people_in_image`).
+(`exported_people`: `grouping.group_candidates`, `protocol.people_in_image`).
 The network, flip and NMS are JAX (jax2tf); the top-k and the gather of the
 tags are TensorFlow ops in the same graph: jax's `lax.top_k` and `lax.sort`
 lower to StableHLO that TensorFlow 2.21's TFLite converter cannot read, while
@@ -54,7 +54,7 @@ from typing import Callable
 import jax
 import numpy as np
 
-from rtpe_jax import evaluation, grouping, inference, predict
+from rtpe_jax.inference import coco_metrics, grouping, predictor, protocol
 from rtpe_jax.models import weights
 
 # The largest |exported - JAX| a format may show on the test inputs, as a
@@ -148,14 +148,14 @@ def settings_for(
 def inference_function(model_dir: str, settings: ExportSettings) -> tuple[Callable, dict]:
   """(f(variables, images (B, H, W, 3) uint8, valid_hw (B, 2) int32) -> {heatmaps,
   tags, peaks, and a 3D student's depth maps (B, H/4, W/4, 18)}, variables) of a trained student, its network as the predictor
-  runs it (`predict.load`: batch norm folded): the protocol's maps at the canvas
+  runs it (`predictor.load`: batch norm folded): the protocol's maps at the canvas
   resolution and `peaks`, the NMS-kept heatmap values (0 elsewhere), from which
   the export takes the top k."""
-  model = predict.load(model_dir, fold=True, input_size=settings.input_size)
+  model = predictor.load(model_dir, fold=True, input_size=settings.input_size)
   kernel = settings.grouping.nms_kernel
 
   def f(variables, images, valid_hw):
-    heatmaps, tags, depth_maps = predict.canvas_maps(
+    heatmaps, tags, depth_maps = predictor.canvas_maps(
       model.network, model.spec, settings.flip, variables, images, valid_hw
     )
     out = {"heatmaps": heatmaps, "tags": tags, "peaks": grouping.nms(heatmaps, kernel)}
@@ -277,16 +277,16 @@ def load_runner(path: str) -> Callable[[np.ndarray, np.ndarray], dict[str, np.nd
 def canvas_input(image: np.ndarray, settings: ExportSettings):
   """One RGB uint8 image (H, W, 3) -> the export's inputs (canvas (1, H', W', 3),
   valid_hw (1, 2)) and the protocol's (centre, scale, size) that map people back."""
-  resized, center, scale, size = inference.protocol_resize(image, settings.input_size)
+  resized, center, scale, size = protocol.protocol_resize(image, settings.input_size)
   h, w = settings.canvas_for((size[1], size[0]))
-  canvas = predict.pad_to_canvas(resized, (w, h))
+  canvas = predictor.pad_to_canvas(resized, (w, h))
   return canvas[None], np.array([[size[1], size[0]]], np.int32), (center, scale, size)
 
 
 def exported_people(run, image: np.ndarray, settings: ExportSettings):
   """People of one RGB uint8 image through an exported model (`load_runner`):
   keypoints (P, J, 3) as positions in the image and scores (P,), as
-  `predict.predict_image` gives them."""
+  `predictor.predict_image` gives them."""
   canvas, valid, (center, scale, size) = canvas_input(image, settings)
   out = run(canvas, valid)
   candidates = {"values": out["values"][0], "x": out["x"][0], "y": out["y"][0]}
@@ -294,7 +294,7 @@ def exported_people(run, image: np.ndarray, settings: ExportSettings):
   people, scores = grouping.group_candidates(
     candidates, out["heatmaps"], out["tags"], settings.grouping, 0
   )
-  return inference.people_in_image(people, center, scale, size), scores
+  return protocol.people_in_image(people, center, scale, size), scores
 
 
 def test_inputs(settings: ExportSettings) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -375,9 +375,9 @@ def evaluate_formats(
     read_image(coco.image_path(root, split, info["file_name"]), info["id"])
     for info in ground_truth.loadImgs(image_ids)
   ]
-  model = predict.load(model_dir, input_size=settings.input_size)
+  model = predictor.load(model_dir, input_size=settings.input_size)
   people = {
-    "jax": lambda image: predict.predict_image(
+    "jax": lambda image: predictor.predict_image(
       model, image, settings.flip, buckets=(), cfg=settings.grouping
     )
   }
@@ -388,8 +388,8 @@ def evaluate_formats(
   for name, find in people.items():
     results = []
     for image_id, image in zip(image_ids, images):
-      results += inference.coco_results(image_id, *find(image))
-    stats[name] = evaluation.evaluate(ground_truth, results, image_ids)
+      results += protocol.coco_results(image_id, *find(image))
+    stats[name] = coco_metrics.evaluate(ground_truth, results, image_ids)
   return stats
 
 

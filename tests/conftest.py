@@ -30,7 +30,7 @@ def tiny_arch_json():
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
   """The tiny checkpoint converted once per session."""
-  from rtpe_jax.convert import convert_checkpoint
+  from rtpe_jax.models.conversion import convert_checkpoint
 
   out = str(tmp_path_factory.mktemp("models") / "hhrnet_tiny")
   convert_checkpoint(TINY_PTH, out)
@@ -57,15 +57,17 @@ def synthetic_root(tmp_path_factory):
 @pytest.fixture(scope="session")
 def synthetic_store(synthetic_root, tmp_path_factory):
   """A teacher store of ground-truth stand-in maps for every synthetic image."""
-  from rtpe_jax import testing
+  from rtpe_jax.data import ground_truth_teacher
 
   out = str(tmp_path_factory.mktemp("store") / "teacher")
-  return testing.write_stand_in_store(synthetic_root, ("train2017", "val2017"), out, shard_size=10)
+  return ground_truth_teacher.write_stand_in_store(
+    synthetic_root, ("train2017", "val2017"), out, shard_size=10
+  )
 
 
 def tiny_train_config(root: str, task: str = "student"):
   """A trainer config small enough to compile and run in seconds on a CPU."""
-  from rtpe_jax import config as config_lib
+  from rtpe_jax.train import config as config_lib
 
   config = config_lib.default_config()
   config.task = task
@@ -180,6 +182,7 @@ def small_student_dir(tmp_path_factory):
   """A model directory holding the quickstart-sized student with random weights."""
   import jax
   import jax.numpy as jnp
+
   from rtpe_jax.models import student, weights
 
   cfg = student.StudentConfig(**SMALL_STUDENT)
@@ -225,16 +228,16 @@ def perfect_maps(joints, hw, stride: int, with_tags: bool = True, sigma: float =
 def protocol_people(network, variables, spec, image, cfg):
   """People of one image at the published protocol `cfg` (`inference.ProtocolConfig`):
   the predictor without buckets."""
-  from rtpe_jax import predict
+  from rtpe_jax.inference import predictor
 
-  model = predict.Model(network, variables, spec, cfg.input_size)
-  return predict.predict_image(
+  model = predictor.Model(network, variables, spec, cfg.input_size)
+  return predictor.predict_image(
     model, image, cfg.flip, buckets=(), cfg=cfg.grouping, scales=cfg.scales
   )
 
 
 def perfect_network(variables, images):
-  """A network for `rtpe_jax.inference` that returns `variables["outputs"]`
+  """A network for `rtpe_jax.inference.protocol` that returns `variables["outputs"]`
   (the perfect maps of the images it is given, made beforehand)."""
   del images
   return variables["outputs"]

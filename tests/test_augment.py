@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rtpe_jax import config as config_lib, coordinates, keypoints
+from rtpe_jax import coordinates, keypoints
 from rtpe_jax.data import augment, coco, coco_source, pipeline
 from rtpe_jax.data import teacher_store as ts
+from rtpe_jax.train import config as config_lib
 
 
 def _config(size=256, **augmentation):
@@ -193,24 +194,26 @@ def _peak(maps: np.ndarray, x: float, y: float, k: int, radius: int = 3):
 @pytest.fixture(scope="module")
 def perfect_teacher_store(quickstart_root, tmp_path_factory):
   """The store a perfect HigherHRNet (outputs at 1/4 and 1/2: the project's
-  targets) leaves after the teacher run (`teacher_inference.run`) on the
+  targets) leaves after the teacher run (`teacher_run.run`) on the
   quickstart's 16 training images, at a 256-px input with the flip test."""
   from conftest import perfect_network, perfect_outputs
-  from rtpe_jax import coordinates, inference, predict, teacher_inference
+
+  from rtpe_jax import coordinates
+  from rtpe_jax.inference import predictor, protocol, teacher_run
 
   out = str(tmp_path_factory.mktemp("perfect_teacher"))
-  items, ground_truth = teacher_inference.coco_work(quickstart_root, "train2017")
-  spec = inference.OutputSpec()  # HigherHRNet's: heatmaps + tags at 1/4, heatmaps at 1/2
+  items, ground_truth = teacher_run.coco_work(quickstart_root, "train2017")
+  spec = protocol.OutputSpec()  # HigherHRNet's: heatmaps + tags at 1/4, heatmaps at 1/2
   for item in items:
     ann = coco.image_annotations(ground_truth, quickstart_root, "train2017", item.image_id)
-    size, center, scale = inference.scale_size(item.height, item.width, 256, 1.0, 1.0)
+    size, center, scale = protocol.scale_size(item.height, item.width, 256, 1.0, 1.0)
     joints = ann.joints.copy()
     joints[..., :2] = coordinates.apply(
-      inference.resize_affine(center, scale, size), joints[..., :2]
+      protocol.resize_affine(center, scale, size), joints[..., :2]
     )
     variables = perfect_outputs(joints, (size[1], size[0]), (4, 2), flip=True)
-    model = predict.Model(perfect_network, variables, spec, 256)
-    teacher_inference.run(model, [item], out, progress=False)
+    model = predictor.Model(perfect_network, variables, spec, 256)
+    teacher_run.run(model, [item], out, progress=False)
   return os.path.join(out, "teacher")
 
 

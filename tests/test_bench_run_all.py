@@ -26,17 +26,18 @@ def test_quick_suite_writes_every_row(tmp_path):
 
 def test_random_batch_has_the_fields_the_train_step_reads():
   from configs import distill_coco_w48
-  from rtpe_jax import training
+  from rtpe_jax.train import train_step
 
   config = distill_coco_w48.get_config("runlocal")
   batch = run_all.random_batch(config)
-  assert sorted(batch) == sorted(training.batch_fields(config, with_teacher=False))
+  assert sorted(batch) == sorted(train_step.batch_fields(config, with_teacher=False))
   assert batch["image"].shape == (2, 64, 64, 3)
 
 
 def test_calibrated_batch_stats_make_inference_match_training_mode(tiny_model_dir):
   import jax
   import numpy as np
+
   from rtpe_jax.models import weights
 
   module, variables = weights.load_model(tiny_model_dir)

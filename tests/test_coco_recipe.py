@@ -204,8 +204,8 @@ def write_w48_checkpoint(path: str) -> None:
   converter expects (`convert.expected_torch_shapes`)."""
   import torch
 
-  from rtpe_jax.convert import expected_torch_shapes
   from rtpe_jax.models import ARCHS
+  from rtpe_jax.models.conversion import expected_torch_shapes
 
   shapes = expected_torch_shapes(ARCHS["w48_640"])
   generator = torch.Generator().manual_seed(0)

@@ -4,9 +4,16 @@ import os
 
 import pytest
 
-from configs import distill_coco_w48, distill_synthetic, quickstart, student_stem_coco
-from configs import quickstart3d, student_stem_synthetic, teacher_synthetic
-from rtpe_jax import config_checks
+from configs import (
+  distill_coco_w48,
+  distill_synthetic,
+  quickstart,
+  quickstart3d,
+  student_stem_coco,
+  student_stem_synthetic,
+  teacher_synthetic,
+)
+from rtpe_jax.train import config_checks
 
 
 def _set(path: str, value):

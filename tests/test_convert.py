@@ -12,9 +12,8 @@ import pytest
 import torch
 from conftest import TINY_PTH, relative_error
 
-from rtpe_jax import convert
-from rtpe_jax.convert import ConversionError, convert_checkpoint
-from rtpe_jax.models import ARCHS, HigherHRNet, HRNetConfig, StageConfig, load_teacher
+from rtpe_jax.models import ARCHS, HigherHRNet, HRNetConfig, StageConfig, conversion, load_teacher
+from rtpe_jax.models.conversion import ConversionError, convert_checkpoint
 
 # Compute-dtype tolerances on max|a - b| / max|b| against the float32 reference
 # (measured: bfloat16 0.019 / 0.023, float16 0.0026 / 0.0033 for the two outputs).
@@ -53,9 +52,9 @@ def test_converted_outputs_match_pytorch(tiny_model_dir, tiny_reference, dtype):
 
 
 def test_round_trip_save_load_gives_identical_outputs(tiny_model_dir, tiny_reference):
-  state = convert.read_state_dict(TINY_PTH)
-  cfg = convert.resolve_config(state, "auto", TINY_PTH)
-  direct = convert.state_dict_to_variables(state, cfg)
+  state = conversion.read_state_dict(TINY_PTH)
+  cfg = conversion.resolve_config(state, "auto", TINY_PTH)
+  direct = conversion.state_dict_to_variables(state, cfg)
   module, loaded = load_teacher(tiny_model_dir)
   jax.tree.map(np.testing.assert_array_equal, direct, jax.tree.map(np.asarray, loaded))
   x = tiny_reference["input"]
@@ -74,8 +73,8 @@ def test_params_are_float32_and_conv_weights_transposed(tiny_model_dir):
 
 
 def test_auto_inference_recovers_the_fixture_architecture(tiny_arch_json):
-  shapes = {k: v.shape for k, v in convert.read_state_dict(TINY_PTH).items()}
-  assert convert.infer_config(shapes) == fixture_config(tiny_arch_json)
+  shapes = {k: v.shape for k, v in conversion.read_state_dict(TINY_PTH).items()}
+  assert conversion.infer_config(shapes) == fixture_config(tiny_arch_json)
 
 
 @pytest.mark.parametrize("variant", ["plain", "module", "float32", "training_checkpoint"])
@@ -192,12 +191,13 @@ def test_published_architectures_are_recognised_by_auto():
   for name, cfg in ARCHS.items():
     if cfg.tag_coordinates:  # trained here (synthetic_w32): no PyTorch counterpart
       with pytest.raises(ConversionError, match="trained here, not converted"):
-        convert.expected_torch_shapes(cfg)
+        conversion.expected_torch_shapes(cfg)
       continue
-    shapes = convert.expected_torch_shapes(cfg)
+    shapes = conversion.expected_torch_shapes(cfg)
     filename = f"pose_higher_hrnet_{name}.pth"
     assert (
-      convert.resolve_config({k: np.zeros(s) for k, s in shapes.items()}, "auto", filename) == cfg
+      conversion.resolve_config({k: np.zeros(s) for k, s in shapes.items()}, "auto", filename)
+      == cfg
     )
 
 

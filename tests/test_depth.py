@@ -4,11 +4,13 @@ camera-space people scored against the synthetic 3D truth."""
 
 import numpy as np
 import pytest
-
 from conftest import mirrored_as_in_training, perfect_maps, perfect_network
-from rtpe_jax import coordinates, depth, evaluation3d, inference, predict
-from rtpe_jax.data import coco, synthetic, synthetic3d
-from rtpe_jax.evaluator import truth_3d
+
+from rtpe_jax import coordinates, depth
+from rtpe_jax.data import coco, synthetic
+from rtpe_jax.inference import predictor, protocol
+from rtpe_jax.threed import metrics3d, synthetic3d
+from rtpe_jax.train.minival import truth_3d
 
 
 def test_targets_hold_the_root_and_relative_depths_around_each_joint():
@@ -88,33 +90,31 @@ def test_a_perfect_network_gives_the_people_in_camera_space(val3d, flip, stride)
   one's values, which caps the split's figures; joints outside the image
   (v = 0) are not scored (no figure under them)."""
   ground_truth = coco.load_coco(val3d, "val2017")
-  spec = inference.OutputSpec(with_heatmaps=(True,), with_tags=(True,), depth=True)
+  spec = protocol.OutputSpec(with_heatmaps=(True,), with_tags=(True,), depth=True)
   predictions, truths, depth_errors, whole = [], [], [], []
   for image_id in coco.select_image_ids(ground_truth):
     ann = coco.image_annotations(ground_truth, val3d, "val2017", image_id)
     K = np.asarray(ground_truth.imgs[image_id]["intrinsics"])
-    size, center, scale = inference.scale_size(ann.height, ann.width, 256, 1.0, 1.0)
-    to_input = inference.resize_affine(center, scale, size)
+    size, center, scale = protocol.scale_size(ann.height, ann.width, 256, 1.0, 1.0)
+    to_input = protocol.resize_affine(center, scale, size)
     joints = ann.joints.copy()
     joints[..., :2] = coordinates.apply(to_input, joints[..., :2])
     focal = ann.focal * depth.affine_scale(to_input)
     variables = perfect_3d_outputs(joints, ann.depths, focal, (size[1], size[0]), flip, stride)
-    model = predict.Model(perfect_network, variables, spec, 256, flip=flip)
+    model = predictor.Model(perfect_network, variables, spec, 256, flip=flip)
     image = np.zeros((ann.height, ann.width, 3), np.uint8)
-    keypoints, scores, keypoints_3d = predict.predict_image_3d(model, image, K, buckets=())
+    keypoints, scores, keypoints_3d = predictor.predict_image_3d(model, image, K, buckets=())
     predictions.append({"keypoints_2d": keypoints, "keypoints_3d": keypoints_3d, "scores": scores})
     truth = truth_3d(ground_truth, image_id)
     truths.append(truth)
-    for p, g in evaluation3d.match_people(keypoints[..., :2], truth["keypoints_2d"]):
+    for p, g in metrics3d.match_people(keypoints[..., :2], truth["keypoints_2d"]):
       seen = truth["keypoints_2d"][g, :, 2] == 2
       if seen.all():
         whole.append(
-          evaluation3d.joint_errors(
-            keypoints_3d[p : p + 1], truth["keypoints_3d"][g : g + 1], "root"
-          )
+          metrics3d.joint_errors(keypoints_3d[p : p + 1], truth["keypoints_3d"][g : g + 1], "root")
         )
         depth_errors.append(np.abs(keypoints_3d[p, :, 2] - truth["keypoints_3d"][g, :, 2]))
-  table = evaluation3d.evaluate(predictions, truths, labelled_only=True)
+  table = metrics3d.evaluate(predictions, truths, labelled_only=True)
   assert table["people"] >= 30 and table["matched"] == table["people"]
   mpjpe, pa_mpjpe, whole_mpjpe = BOUNDS[stride]
   assert table["MPJPE"] < mpjpe and table["PA-MPJPE"] < pa_mpjpe, table

@@ -14,9 +14,10 @@ import pytest
 import infer_teacher
 from bench import compare_models, distill_gain
 from configs import distill_synthetic, quickstart, teacher_synthetic
-from rtpe_jax import evaluation, trainer
 from rtpe_jax.data import coco, synthetic, teacher_store
+from rtpe_jax.inference import coco_metrics
 from rtpe_jax.models import weights
+from rtpe_jax.train import loop
 
 
 @pytest.mark.slow
@@ -24,7 +25,7 @@ def test_teacher_store_student_chain(synthetic_root, tmp_path):
   teacher_dir = str(tmp_path / "teacher")
   config = teacher_synthetic.get_config("runlocal")
   config.data.root = synthetic_root
-  trainer.train_and_evaluate(config, teacher_dir)
+  loop.train_and_evaluate(config, teacher_dir)
   teacher_model = os.path.join(teacher_dir, "export")
   assert weights.read_arch(teacher_model)["model"] == "higher_hrnet"
 
@@ -95,7 +96,7 @@ def test_teacher_store_student_chain(synthetic_root, tmp_path):
   ]
   for r in gain["results"]:
     results = os.path.join(r["workdir"], "minival_results.json")
-    assert r["AP"] == evaluation.evaluate(ground_truth, results, ids)["AP"], r
+    assert r["AP"] == coco_metrics.evaluate(ground_truth, results, ids)["AP"], r
   with open(os.path.join(predictions, "ap.json")) as f:
     assert gain["teacher"]["store_AP"] == json.load(f)["AP"]
   for m in gain["models"].values():

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from rtpe_jax import evaluation
 from rtpe_jax.data import coco
+from rtpe_jax.inference import coco_metrics
 
 
 def expected_ap_for_recall(recall: float) -> float:
@@ -19,37 +19,37 @@ def ground_truth(synthetic_root):
 
 
 def test_ground_truth_scores_one(ground_truth):
-  stats = evaluation.evaluate(ground_truth, evaluation.ground_truth_results(ground_truth))
+  stats = coco_metrics.evaluate(ground_truth, coco_metrics.ground_truth_results(ground_truth))
   assert stats["AP"] == pytest.approx(1.0) and stats["AR"] == pytest.approx(1.0)
-  assert "AP (M)" in evaluation.format_table(stats)
+  assert "AP (M)" in coco_metrics.format_table(stats)
 
 
 def test_missing_half_of_the_people_gives_the_known_ap(ground_truth):
-  results = evaluation.ground_truth_results(ground_truth)
+  results = coco_metrics.ground_truth_results(ground_truth)
   kept = results[: len(results) // 2]
-  stats = evaluation.evaluate(ground_truth, kept)
+  stats = coco_metrics.evaluate(ground_truth, kept)
   recall = len(kept) / len(results)
   assert stats["AP"] == pytest.approx(expected_ap_for_recall(recall), abs=1e-6)
   assert stats["AR"] == pytest.approx(recall, abs=1e-6)
 
 
 def test_shifted_keypoints_score_lower(ground_truth):
-  results = evaluation.ground_truth_results(ground_truth)
+  results = coco_metrics.ground_truth_results(ground_truth)
   for r in results:
     k = np.array(r["keypoints"], float).reshape(17, 3)
     k[:, :2] += 6.0
     r["keypoints"] = k.reshape(-1).tolist()
-  assert evaluation.evaluate(ground_truth, results)["AP"] < 0.9
+  assert coco_metrics.evaluate(ground_truth, results)["AP"] < 0.9
 
 
 def test_restricted_to_the_listed_images(ground_truth):
   ids = sorted(ground_truth.getImgIds())
-  with_people = [i for i in ids if evaluation.ground_truth_results(ground_truth, [i])]
-  results = evaluation.ground_truth_results(ground_truth, with_people[:1])
-  assert evaluation.evaluate(ground_truth, results, with_people[:1])["AP"] == pytest.approx(1.0)
-  assert evaluation.evaluate(ground_truth, results)["AP"] < 1.0
+  with_people = [i for i in ids if coco_metrics.ground_truth_results(ground_truth, [i])]
+  results = coco_metrics.ground_truth_results(ground_truth, with_people[:1])
+  assert coco_metrics.evaluate(ground_truth, results, with_people[:1])["AP"] == pytest.approx(1.0)
+  assert coco_metrics.evaluate(ground_truth, results)["AP"] < 1.0
   with pytest.raises(ValueError, match="not in the ground truth"):
-    evaluation.evaluate(
+    coco_metrics.evaluate(
       ground_truth, [{"image_id": 12345678, "category_id": 1, "keypoints": [0] * 51, "score": 1.0}]
     )
 
@@ -65,13 +65,13 @@ def test_segmentation_counts_and_scores_by_hand():
   probability[:, :3] = 0.9
   probability[0, 3] = 1.0  # in the ignored cell: counted nowhere
   probability[3, 0] = 0.4  # below the threshold: a missed person pixel
-  counts = evaluation.segmentation_counts(probability, person, ignore)
+  counts = coco_metrics.segmentation_counts(probability, person, ignore)
   np.testing.assert_array_equal(counts, [7, 4, 1])  # tp, fp, fn
-  scores = evaluation.segmentation_scores(counts + counts)  # summed over two images
+  scores = coco_metrics.segmentation_scores(counts + counts)  # summed over two images
   assert scores == pytest.approx(
     {"segmentation_iou": 7 / 12, "segmentation_precision": 7 / 11, "segmentation_recall": 7 / 8}
   )
-  empty = evaluation.segmentation_scores(np.zeros(3, np.int64))
-  assert empty == {name: 0.0 for name in evaluation.SEGMENTATION_NAMES}
-  table = evaluation.format_table({**scores, "AP": 0.5})
+  empty = coco_metrics.segmentation_scores(np.zeros(3, np.int64))
+  assert empty == {name: 0.0 for name in coco_metrics.SEGMENTATION_NAMES}
+  table = coco_metrics.format_table({**scores, "AP": 0.5})
   assert table.splitlines()[0].split("|")[0].strip() == "AP" and "seg. iou" in table

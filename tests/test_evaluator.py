@@ -2,21 +2,22 @@
 resize and back, for a perfect segmentation and a misplaced one."""
 
 import numpy as np
-
 from conftest import SMALL_STUDENT, tiny_train_config
-from rtpe_jax import coordinates, inference
+
+from rtpe_jax import coordinates
 from rtpe_jax.data import coco
-from rtpe_jax.evaluator import Evaluator
+from rtpe_jax.inference import protocol
 from rtpe_jax.models import student
+from rtpe_jax.train.minival import Evaluator
 
 
 def _perfect_map(ann, input_size: int, shift: int = 0) -> np.ndarray:
   """The person probability a perfect network gives at stride 4 of the protocol's
   input: the image's person mask carried into the resized input, averaged over
   4 x 4 cells (and moved `shift` cells right)."""
-  size, center, scale = inference.scale_size(ann.height, ann.width, input_size, 1.0, 1.0)
+  size, center, scale = protocol.scale_size(ann.height, ann.width, input_size, 1.0, 1.0)
   mask = ann.person_mask.astype(np.float32)
-  resized = coordinates.warp(mask, inference.resize_affine(center, scale, size), (size[1], size[0]))
+  resized = coordinates.warp(mask, protocol.resize_affine(center, scale, size), (size[1], size[0]))
   cells = resized.reshape(size[1] // 4, 4, size[0] // 4, 4).mean((1, 3))
   return np.roll(cells, shift, axis=1)
 

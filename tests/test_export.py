@@ -9,8 +9,9 @@ import jax
 import numpy as np
 import pytest
 
-from rtpe_jax import export, predict
+from rtpe_jax import export
 from rtpe_jax.data import synthetic
+from rtpe_jax.inference import predictor
 from rtpe_jax.models import weights
 
 pytestmark = pytest.mark.slow  # TensorFlow conversion: ~30 s
@@ -102,7 +103,9 @@ def test_the_exported_people_are_the_jax_functions(scored_student_dir, exported)
   assert len(scores) == len(want_scores) > 0
   np.testing.assert_allclose(scores, want_scores, atol=1e-4)
   np.testing.assert_allclose(keypoints[..., :2], want[..., :2], atol=0.01)
-  scored, scored_scores = predict.predict_image(predict.load(scored_student_dir), image, buckets=())
+  scored, scored_scores = predictor.predict_image(
+    predictor.load(scored_student_dir), image, buckets=()
+  )
   np.testing.assert_allclose(scores, scored_scores, atol=1e-4)
   np.testing.assert_allclose(keypoints[..., :2], scored[..., :2], atol=0.01)
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from rtpe_jax import grouping
+from rtpe_jax.inference import grouping
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "data", "grouping_7.npz")
 

@@ -6,11 +6,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
 from conftest import SMALL_HRNET as SMALL
-from rtpe_jax import convert
-from rtpe_jax.models.summary import conv_equations
-from rtpe_jax.models import HigherHRNet, HRNetConfig, HRNetStem, StageConfig, load_teacher
+
+from rtpe_jax.models import (
+  HigherHRNet,
+  HRNetConfig,
+  HRNetStem,
+  StageConfig,
+  conversion,
+  load_teacher,
+)
+from rtpe_jax.models.complexity import conv_equations
 
 VARIANTS = {
   "published_like": SMALL,
@@ -59,8 +65,8 @@ def test_variant_output_shapes_and_auto_inference(name):
     assert out.shape == (2, 16 * 2**i, 24 * 2**i, cfg.output_channels(i))
     assert np.isfinite(np.asarray(out)).all()
   # The converter reads every variant back from PyTorch key names and shapes.
-  shapes = convert.expected_torch_shapes(cfg)
-  assert convert.infer_config(shapes) == cfg
+  shapes = conversion.expected_torch_shapes(cfg)
+  assert conversion.infer_config(shapes) == cfg
 
 
 def test_fresh_heads_start_near_zero():

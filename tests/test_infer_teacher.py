@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import infer_teacher
-from rtpe_jax import evaluation
 from rtpe_jax.data import coco, images
 from rtpe_jax.data import teacher_store as ts
+from rtpe_jax.inference import coco_metrics
 
 pytestmark = pytest.mark.slow
 
@@ -85,8 +85,8 @@ def test_store_results_and_table_survive_corruption_and_restart(
 def _ap_is_cocoeval_of_the_results(root, out, share: slice):
   """ap.json holds COCOeval's numbers of results.json on the split's images of
   this share (an unreadable image stays in, its people missed)."""
-  from rtpe_jax import evaluation
   from rtpe_jax.data import coco
+  from rtpe_jax.inference import coco_metrics
 
   ground_truth = coco.load_coco(root, "val2017")
   with open(os.path.join(out, "results.json")) as f:
@@ -95,7 +95,7 @@ def _ap_is_cocoeval_of_the_results(root, out, share: slice):
     table = json.load(f)
   image_ids = sorted(ground_truth.getImgIds())[share]
   assert {r["image_id"] for r in results} <= set(image_ids)
-  assert table == evaluation.evaluate(ground_truth, results, image_ids)
+  assert table == coco_metrics.evaluate(ground_truth, results, image_ids)
 
 
 def test_shards_split_the_work(tiny_model_dir, synthetic_root, tmp_path):
@@ -145,6 +145,6 @@ def test_a_folder_of_images(tiny_model_dir, synthetic_root, tmp_path):
   with open(os.path.join(out, "results.json")) as f:
     results = json.load(f)
   assert results == [p for image_id in ids for p in people[image_id]]
-  assert ap == evaluation.evaluate(coco.load_coco(synthetic_root, "val2017"), results, ids)["AP"]
+  assert ap == coco_metrics.evaluate(coco.load_coco(synthetic_root, "val2017"), results, ids)["AP"]
   with pytest.raises(SystemExit):
     infer_teacher.main([*folder_args, "--out", out, "--eval"])  # nothing to score with

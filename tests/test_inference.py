@@ -6,10 +6,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
 from conftest import DATA, perfect_network, perfect_outputs, protocol_people
-from rtpe_jax import coordinates, evaluation, inference, predict
+
+from rtpe_jax import coordinates
 from rtpe_jax.data import coco
+from rtpe_jax.inference import coco_metrics, predictor, protocol
 from rtpe_jax.models import load_teacher
 
 BLOBS = ((60.0, 80.0, 0.0), (220.0, 130.0, 1.0))  # x, y, green (-> tag)
@@ -54,8 +55,8 @@ def test_people_land_on_the_known_positions(hw, scales, flip):
   h, w = hw
   blobs = BLOBS if w > h else tuple((y, x, g) for x, y, g in BLOBS)
   image = _image(h, w, blobs)
-  cfg = inference.ProtocolConfig(input_size=256, scales=scales, flip=flip)
-  keypoints, scores = protocol_people(stand_in, {}, inference.OutputSpec(), image, cfg)
+  cfg = protocol.ProtocolConfig(input_size=256, scales=scales, flip=flip)
+  keypoints, scores = protocol_people(stand_in, {}, protocol.OutputSpec(), image, cfg)
   assert keypoints.shape == (2, 17, 3)
   tolerance = 0.3 / (256 / min(h, w))
   for (x, y, _), person in zip(sorted(blobs), sorted(keypoints, key=lambda p: p[0, 0])):
@@ -63,7 +64,7 @@ def test_people_land_on_the_known_positions(hw, scales, flip):
     np.testing.assert_allclose(person[:, 0], x + 1.0, atol=tolerance)
     np.testing.assert_allclose(person[:, 1], y + 1.0, atol=tolerance)
   assert np.all(scores > 0.5)
-  results = inference.coco_results(3, keypoints, scores)  # COCO's pixel indices
+  results = protocol.coco_results(3, keypoints, scores)  # COCO's pixel indices
   np.testing.assert_allclose(
     np.reshape(results[0]["keypoints"], (17, 3))[:, :2], keypoints[0, :, :2] - 0.5, atol=1e-3
   )
@@ -94,39 +95,39 @@ def test_the_protocol_gives_the_reference_people_on_the_same_maps():
 
 def test_tags_per_scale_and_flip():
   image = _image(200, 300)
-  spec = inference.OutputSpec()
+  spec = protocol.OutputSpec()
   for scales, flip, all_scales, depth in (
     ((1.0,), True, False, 2),
     ((1.0,), False, False, 1),
     ((2.0, 1.0), True, False, 2),
     ((2.0, 1.0), True, True, 4),
   ):
-    cfg = inference.ProtocolConfig(
+    cfg = protocol.ProtocolConfig(
       input_size=128, scales=scales, flip=flip, tags_from_all_scales=all_scales
     )
-    heatmaps, tags, (_, _, size) = inference.multi_person_maps(stand_in, {}, spec, image, cfg)
+    heatmaps, tags, (_, _, size) = protocol.multi_person_maps(stand_in, {}, spec, image, cfg)
     assert heatmaps.shape == (1, size[1], size[0], 17)
     assert tags.shape == (1, size[1], size[0], 17, depth)
 
 
 def test_sizes_follow_the_reference_rule():
-  assert inference.scale_size(480, 640, 512, 1.0, 1.0)[0] == (704, 512)
-  assert inference.scale_size(640, 480, 512, 1.0, 1.0)[0] == (512, 704)
-  size, center, scale = inference.scale_size(427, 640, 512, 2.0, 0.5)
+  assert protocol.scale_size(480, 640, 512, 1.0, 1.0)[0] == (704, 512)
+  assert protocol.scale_size(640, 480, 512, 1.0, 1.0)[0] == (512, 704)
+  size, center, scale = protocol.scale_size(427, 640, 512, 2.0, 0.5)
   assert size == (1536, 1024) and tuple(center) == (320, 214)
   # The reference maps the centre pixel onto the middle pixel of the resized input:
   # a joint there peaks at stride-1 map position size / 2 (`coordinates.to_map`).
   middle = np.array([[size[0] / 2, size[1] / 2]])
-  np.testing.assert_allclose(inference.to_image(middle, center, scale, size), [center + 0.5])
+  np.testing.assert_allclose(protocol.to_image(middle, center, scale, size), [center + 0.5])
 
 
 def test_tiny_teacher_runs_the_protocol(tiny_model_dir):
   module, variables = load_teacher(tiny_model_dir)
-  model = predict.from_module(module, variables, fold=False, input_size=128)
+  model = predictor.from_module(module, variables, fold=False, input_size=128)
   image = np.random.default_rng(0).integers(0, 256, (150, 200, 3), np.uint8)
-  keypoints, scores = predict.predict_image(model, image, buckets=())
+  keypoints, scores = predictor.predict_image(model, image, buckets=())
   assert keypoints.shape[1:] == (17, 3) and scores.shape == (len(keypoints),)
-  results = inference.coco_results(7, keypoints, scores)
+  results = protocol.coco_results(7, keypoints, scores)
   assert all(len(r["keypoints"]) == 51 and r["image_id"] == 7 for r in results)
 
 
@@ -154,25 +155,25 @@ def perfect_protocol_run(root: str, strides, flip: bool, input_size: int = 256):
   a resized pixel right, 0.5 / k in an image it resized by k (`rtpe_jax.coordinates`)."""
   ground_truth = coco.load_coco(root, "val2017")
   image_ids = coco.select_image_ids(ground_truth)
-  spec = inference.OutputSpec(
+  spec = protocol.OutputSpec(
     with_heatmaps=(True,) * len(strides), with_tags=(True,) + (False,) * (len(strides) - 1)
   )
-  cfg = inference.ProtocolConfig(input_size=input_size, flip=flip)
+  cfg = protocol.ProtocolConfig(input_size=input_size, flip=flip)
   results, offsets = [], []
   for image_id in image_ids:
     ann = coco.image_annotations(ground_truth, root, "val2017", image_id)
-    size, center, scale = inference.scale_size(ann.height, ann.width, input_size, 1.0, 1.0)
+    size, center, scale = protocol.scale_size(ann.height, ann.width, input_size, 1.0, 1.0)
     joints = ann.joints.copy()
     joints[..., :2] = coordinates.apply(
-      inference.resize_affine(center, scale, size), joints[..., :2]
+      protocol.resize_affine(center, scale, size), joints[..., :2]
     )
     variables = perfect_outputs(joints, (size[1], size[0]), strides, flip)
     image = np.zeros((ann.height, ann.width, 3), np.uint8)
     keypoints, scores = protocol_people(perfect_network, variables, spec, image, cfg)
-    results += inference.coco_results(image_id, keypoints, scores)
+    results += protocol.coco_results(image_id, keypoints, scores)
     bias = [0.5 * min(ann.height, ann.width) / input_size if flip else 0.0, 0.0]
     offsets.append(_matched_offsets(ann.joints, keypoints) - bias)
-  stats = evaluation.evaluate(ground_truth, results, image_ids)
+  stats = coco_metrics.evaluate(ground_truth, results, image_ids)
   offsets = np.concatenate(offsets)
   assert len(offsets) > 1000
   return stats["AP"], offsets.mean(0)

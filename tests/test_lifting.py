@@ -1,4 +1,4 @@
-"""The lifter (rtpe_jax/lifting.py): camera-free features, the generated stream,
+"""The lifter (rtpe_jax/threed/lifter.py): camera-free features, the generated stream,
 learning a few people by heart, resumable training and the command line."""
 
 import os
@@ -11,25 +11,25 @@ import optax
 import pytest
 
 from configs import lifting as lifting_config
-from rtpe_jax import config_checks, evaluation3d, lifting
-from rtpe_jax.data import synthetic3d
+from rtpe_jax.threed import lifter, metrics3d, synthetic3d
+from rtpe_jax.train import config_checks
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_features_do_not_depend_on_the_camera_or_the_scale():
-  _, _, camera = lifting.sample_people(np.random.default_rng(0), 8)
+  _, _, camera = lifter.sample_people(np.random.default_rng(0), 8)
   K1 = synthetic3d.intrinsics(320, 256, 60.0)
   K2 = synthetic3d.intrinsics(640, 480, 45.0)
   seen = np.ones((8, 17), bool)
-  from_1 = lifting.features(lifting.rays(synthetic3d.project(camera, K1), K1), seen)
-  from_2 = lifting.features(lifting.rays(synthetic3d.project(camera, K2), K2), seen)
+  from_1 = lifter.features(lifter.rays(synthetic3d.project(camera, K1), K1), seen)
+  from_2 = lifter.features(lifter.rays(synthetic3d.project(camera, K2), K2), seen)
   np.testing.assert_allclose(from_1, from_2, atol=1e-5)
   # A scene twice as large, twice as far, looks the same.
   ray = camera[..., :2] / camera[..., 2:]
-  np.testing.assert_allclose(from_1, lifting.features(ray, seen), atol=1e-5)
+  np.testing.assert_allclose(from_1, lifter.features(ray, seen), atol=1e-5)
   np.testing.assert_allclose(
-    from_1, lifting.features(2 * camera[..., :2] / (2 * camera[..., 2:]), seen), atol=1e-5
+    from_1, lifter.features(2 * camera[..., :2] / (2 * camera[..., 2:]), seen), atol=1e-5
   )
   # The root's ray is the mean of the hips' rays; the relative rays spread with RMS 1.
   np.testing.assert_allclose(from_1[:, -2:], ray[:, 11:13].mean(1), atol=1e-6)
@@ -38,12 +38,12 @@ def test_features_do_not_depend_on_the_camera_or_the_scale():
 
 
 def test_hidden_joints_are_zero_and_the_root_falls_back_to_what_is_seen():
-  _, _, camera = lifting.sample_people(np.random.default_rng(1), 2)
+  _, _, camera = lifter.sample_people(np.random.default_rng(1), 2)
   ray = camera[..., :2] / camera[..., 2:]
   seen = np.ones((2, 17), bool)
   seen[0, 12] = False  # one hip hidden: the root is the other hip
   seen[1, 11:13] = False  # both hidden: the root is the mean of the seen joints
-  x = lifting.features(ray, seen)
+  x = lifter.features(ray, seen)
   relative = x[:, :34].reshape(2, 17, 2)
   assert (relative[0, 12] == 0).all() and (relative[1, 11:13] == 0).all()
   np.testing.assert_allclose(x[:, 34:51], seen)
@@ -52,31 +52,31 @@ def test_hidden_joints_are_zero_and_the_root_falls_back_to_what_is_seen():
 
 
 def test_the_stream_is_what_the_camera_sees():
-  x, truth, camera = lifting.sample_people(np.random.default_rng(2), 64)
-  np.testing.assert_allclose(evaluation3d.root(truth), 0, atol=1e-9)
-  np.testing.assert_allclose(truth, evaluation3d.root_relative(camera))
+  x, truth, camera = lifter.sample_people(np.random.default_rng(2), 64)
+  np.testing.assert_allclose(metrics3d.root(truth), 0, atol=1e-9)
+  np.testing.assert_allclose(truth, metrics3d.root_relative(camera))
   assert (camera[..., 2] > 1000).all()
   seen = np.ones((64, 17), bool)
-  np.testing.assert_allclose(x, lifting.features(camera[..., :2] / camera[..., 2:], seen))
-  noisy, _, _ = lifting.sample_people(np.random.default_rng(2), 64, noise_px=1.0, drop=0.2)
+  np.testing.assert_allclose(x, lifter.features(camera[..., :2] / camera[..., 2:], seen))
+  noisy, _, _ = lifter.sample_people(np.random.default_rng(2), 64, noise_px=1.0, drop=0.2)
   hidden = noisy[:, 34:51] == 0
   assert 0.1 < hidden.mean() < 0.3
   # uniform 0 is the generator's stream; a share of uniform poses changes only poses
-  _, same, _ = lifting.sample_people(np.random.default_rng(2), 64, uniform=0.0)
+  _, same, _ = lifter.sample_people(np.random.default_rng(2), 64, uniform=0.0)
   np.testing.assert_array_equal(same, truth)
-  _, mixed, _ = lifting.sample_people(np.random.default_rng(2), 64, uniform=0.5)
+  _, mixed, _ = lifter.sample_people(np.random.default_rng(2), 64, uniform=0.5)
   assert not np.allclose(mixed, truth)
   # Runs of every training seed are scored on the same validation people.
   config = lifting_config.get_config("runlocal")
-  first = lifting.validation_set(config)
+  first = lifter.validation_set(config)
   config.seed = 3
-  np.testing.assert_array_equal(first[1], lifting.validation_set(config)[1])
+  np.testing.assert_array_equal(first[1], lifter.validation_set(config)[1])
 
 
 def test_a_few_people_are_learnt_by_heart():
   """32 people, no dropout, 1500 steps: their MPJPE falls below 15 mm (from about 1500)."""
-  x, truth, _ = lifting.sample_people(np.random.default_rng(3), 32)
-  module = lifting.Lifter(width=256, blocks=1, dropout=0.0)
+  x, truth, _ = lifter.sample_people(np.random.default_rng(3), 32)
+  module = lifter.Lifter(width=256, blocks=1, dropout=0.0)
   tx = optax.adam(1e-3)
   params = module.init(jax.random.key(0), x[:1])["params"]
   state = {
@@ -85,34 +85,34 @@ def test_a_few_people_are_learnt_by_heart():
     "step": np.int32(0),
     "key": jax.random.key_data(jax.random.key(1)),
   }
-  step = lifting._train_step(module, tx)
-  before = lifting.errors(np.asarray(module.apply({"params": params}, x)), truth)["MPJPE"]
+  step = lifter._train_step(module, tx)
+  before = lifter.errors(np.asarray(module.apply({"params": params}, x)), truth)["MPJPE"]
   for _ in range(1500):
     state, _ = step(state, x, (truth / 1000.0).astype(np.float32))
-  after = lifting.errors(np.asarray(module.apply({"params": state["params"]}, x)), truth)
+  after = lifter.errors(np.asarray(module.apply({"params": state["params"]}, x)), truth)
   assert before > 500 and after["MPJPE"] < 15.0, (before, after)
 
 
 @pytest.mark.slow
 def test_an_interrupted_run_resumes_as_if_never_stopped(tmp_path, monkeypatch):
   config = lifting_config.get_config("runlocal")
-  straight = lifting.train_and_evaluate(config, str(tmp_path / "straight"))
-  batch = lifting._batch
+  straight = lifter.train_and_evaluate(config, str(tmp_path / "straight"))
+  batch = lifter._batch
 
   def stopped_at_11(config, step):
     if step == 11:
       raise KeyboardInterrupt("stopped")
     return batch(config, step)
 
-  monkeypatch.setattr(lifting, "_batch", stopped_at_11)
+  monkeypatch.setattr(lifter, "_batch", stopped_at_11)
   with pytest.raises(KeyboardInterrupt):
-    lifting.train_and_evaluate(config, str(tmp_path / "resumed"))
+    lifter.train_and_evaluate(config, str(tmp_path / "resumed"))
   assert not (tmp_path / "resumed" / "export").exists()
-  monkeypatch.setattr(lifting, "_batch", batch)
-  resumed = lifting.train_and_evaluate(config, str(tmp_path / "resumed"))
+  monkeypatch.setattr(lifter, "_batch", batch)
+  resumed = lifter.train_and_evaluate(config, str(tmp_path / "resumed"))
   assert resumed == straight
-  a = lifting.load(str(tmp_path / "straight" / "export")).variables
-  b = lifting.load(str(tmp_path / "resumed" / "export")).variables
+  a = lifter.load(str(tmp_path / "straight" / "export")).variables
+  b = lifter.load(str(tmp_path / "resumed" / "export")).variables
   jax.tree.map(np.testing.assert_array_equal, a, b)
 
 
@@ -120,7 +120,7 @@ def test_bad_values_are_named():
   config = lifting_config.get_config("runlocal")
   config.batch_size, config.data.drop, config.data.uniform = 0, 1.5, -0.1
   with pytest.raises(config_checks.ConfigError) as err:
-    lifting.check_config(config)
+    lifter.check_config(config)
   assert "config.batch_size: 0" in str(err.value) and "config.data.drop" in str(err.value)
   assert "config.data.uniform: -0.1" in str(err.value)
 
@@ -132,20 +132,20 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 def test_train_py_then_the_command_line_as_the_docs_show_them(tmp_path):
   workdir = str(tmp_path / "lifting")
-  out = _run("train.py", "--config", "configs/lifting.py:runlocal", "--workdir", workdir)
+  out = _run("train.py", "--config", "configs/lifter.py:runlocal", "--workdir", workdir)
   assert out.returncode == 0, out.stderr[-3000:]
   assert "PA-MPJPE" in out.stdout and f"{workdir}/export" in out.stdout
-  _, _, camera = lifting.sample_people(np.random.default_rng(4), 16)
+  _, _, camera = lifter.sample_people(np.random.default_rng(4), 16)
   K = synthetic3d.intrinsics(320, 256, 60.0)
   poses = str(tmp_path / "poses.npz")
   np.savez(poses, joints_3d=camera, K=K)
-  command = ("-m", "rtpe_jax.lifting", "--model", f"{workdir}/export", "--poses", poses)
+  command = ("-m", "rtpe_jax.threed.lifter", "--model", f"{workdir}/export", "--poses", poses)
   out = _run(*command)
   assert out.returncode == 0, out.stderr[-3000:]
-  model = lifting.load(f"{workdir}/export")
+  model = lifter.load(f"{workdir}/export")
   uv = synthetic3d.project(camera, K)
-  lifted = lifting.lift(model, np.concatenate([uv, np.ones((16, 17, 1))], -1), K)
-  expected = lifting.errors(lifted, camera)
+  lifted = lifter.lift(model, np.concatenate([uv, np.ones((16, 17, 1))], -1), K)
+  expected = lifter.errors(lifted, camera)
   assert out.stdout.strip().splitlines()[-1] == (
     f"16 poses: MPJPE {expected['MPJPE']:.1f} mm, PA-MPJPE {expected['PA-MPJPE']:.1f} mm"
   )

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rtpe_jax import losses
+from rtpe_jax.train import losses
 
 
 def test_masked_mse_counts_ignored_pixels_with_weight_zero():

@@ -8,8 +8,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from rtpe_jax import evaluation
 from rtpe_jax.data import coco
+from rtpe_jax.inference import coco_metrics
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOK = os.path.join(REPO, "notebooks", "quickstart.ipynb")
@@ -93,8 +93,8 @@ def test_notebook_runs_top_to_bottom(tmp_path, monkeypatch):
   printed = [float(v) for v in table.group(1).split("|")]
   ground_truth = coco.load_coco(str(tmp_path / "data"), "val2017")
   results = str(work / "quickstart" / "minival_results.json")
-  stats = evaluation.evaluate(ground_truth, results, coco.select_image_ids(ground_truth))
-  np.testing.assert_allclose(printed, [stats[n] for n in evaluation.STAT_NAMES], atol=5e-5)
+  stats = coco_metrics.evaluate(ground_truth, results, coco.select_image_ids(ground_truth))
+  np.testing.assert_allclose(printed, [stats[n] for n in coco_metrics.STAT_NAMES], atol=5e-5)
   assert re.search(r"\d+ frames of \d+x\d+: [\d.]+ frames/s", texts), texts[-3000:]
   # The recipe's cells say what is there and what is not, on any machine.
   for line in re.findall(r"^(?:found  |MISSING) [^\n]+: \S+$", texts, re.M):

@@ -1,11 +1,11 @@
-"""Schedules, parameter groups and frozen parameters (rtpe_jax/optim.py)."""
+"""Schedules, parameter groups and frozen parameters (rtpe_jax/train/optim.py)."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rtpe_jax import optim
+from rtpe_jax.train import optim
 
 
 def test_cosine_restarts_scale_peak_floor_and_period_per_cycle():

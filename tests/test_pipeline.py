@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rtpe_jax import config as config_lib
-from rtpe_jax.data import coco_source, pipeline, schema, teacher_store as ts
+from rtpe_jax.data import coco_source, pipeline, schema
+from rtpe_jax.data import teacher_store as ts
 from rtpe_jax.data.images import ImageError
+from rtpe_jax.train import config as config_lib
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""predict.py: bucketed shapes, the same people as the protocol, overlap, the CLI."""
+"""predictor.py: bucketed shapes, the same people as the protocol, overlap, the CLI."""
 
 import json
 import os
@@ -7,24 +7,24 @@ import numpy as np
 import pytest
 
 import predict as predict_cli
-from rtpe_jax import inference, predict
 from rtpe_jax.data import synthetic
+from rtpe_jax.inference import predictor, protocol
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 
 
 def test_canvas_size_picks_the_smallest_bucket_that_fits():
   buckets = (1.0, 1.5, 2.0)
-  assert predict.canvas_size((320, 256), 256, buckets) == (384, 256)
-  assert predict.canvas_size((256, 448), 256, buckets) == (256, 512)
-  assert predict.canvas_size((256, 256), 256, buckets) == (256, 256)
-  assert predict.canvas_size((640, 256), 256, buckets) == (640, 256)  # beyond: as it is
-  assert predict.canvas_size((320, 256), 256, ()) == (320, 256)
+  assert predictor.canvas_size((320, 256), 256, buckets) == (384, 256)
+  assert predictor.canvas_size((256, 448), 256, buckets) == (256, 512)
+  assert predictor.canvas_size((256, 256), 256, buckets) == (256, 256)
+  assert predictor.canvas_size((640, 256), 256, buckets) == (640, 256)  # beyond: as it is
+  assert predictor.canvas_size((320, 256), 256, ()) == (320, 256)
 
 
 @pytest.fixture(scope="module")
 def model(small_student_dir):
-  return predict.load(small_student_dir, input_size=128)
+  return predictor.load(small_student_dir, input_size=128)
 
 
 def _scene(index, size=128):
@@ -34,17 +34,17 @@ def _scene(index, size=128):
 
 def test_unpadded_prediction_is_the_protocol(model, small_student_dir):
   """buckets=(): the canvas is the protocol's input, the people those of the
-  whole-map protocol (`inference.multi_person_maps`, `group_and_map`: every map
+  whole-map protocol (`protocol.multi_person_maps`, `group_and_map`: every map
   to the host grouping) on the unfolded model."""
   from rtpe_jax.models import weights
 
   module, variables = weights.load_model(small_student_dir)
-  network, spec = predict.network_and_spec(module, fold=False)
+  network, spec = predictor.network_and_spec(module, fold=False)
   image = _scene(0)
-  cfg = inference.ProtocolConfig(input_size=128)
-  heatmaps, tags, mapping = inference.multi_person_maps(network, variables, spec, image, cfg)
-  ((want, want_scores),) = inference.group_and_map(heatmaps, tags, *mapping, cfg.grouping)
-  got, scores = predict.predict_image(model, image, buckets=())
+  cfg = protocol.ProtocolConfig(input_size=128)
+  heatmaps, tags, mapping = protocol.multi_person_maps(network, variables, spec, image, cfg)
+  ((want, want_scores),) = protocol.group_and_map(heatmaps, tags, *mapping, cfg.grouping)
+  got, scores = predictor.predict_image(model, image, buckets=())
   assert len(want) > 0
   np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
   np.testing.assert_allclose(scores, want_scores, rtol=1e-4)
@@ -54,14 +54,14 @@ def test_one_compile_per_bucket_and_nothing_found_in_the_padding(small_student_d
   """Four images 256 high of widths 256, 300, 340 and 370: three protocol sizes
   (256, 320 and 384 wide), two canvases (256 and the 1.5 bucket, 384): exactly
   two compiles (a model loaded here, so no other test's compiles count)."""
-  model = predict.load(small_student_dir, input_size=256)
+  model = predictor.load(small_student_dir, input_size=256)
   scene = _scene(0, 256)
   images = [np.ascontiguousarray(np.resize(scene, (256, w, 3))) for w in (256, 300, 340, 370)]
-  sizes = {inference.scale_size(*img.shape[:2], 256, 1.0, 1.0)[0] for img in images}
+  sizes = {protocol.scale_size(*img.shape[:2], 256, 1.0, 1.0)[0] for img in images}
   assert sorted(sizes) == [(256, 256), (320, 256), (384, 256)]
-  before = predict._canvas_maps._cache_size()
+  before = predictor._canvas_maps._cache_size()
   for image in images:
-    frame = predict.run_network(model, image)
+    frame = predictor.run_network(model, image)
     w, h = frame.size
     heatmaps = np.asarray(frame.heatmaps[0])
     assert heatmaps.shape[:2] == (256, 256 if w == 256 else 384)
@@ -69,13 +69,13 @@ def test_one_compile_per_bucket_and_nothing_found_in_the_padding(small_student_d
     found = np.asarray(frame.candidates["values"][0]) > 0
     assert np.all(np.asarray(frame.candidates["x"][0])[found] < w)
     assert np.all(np.asarray(frame.candidates["y"][0])[found] < h)
-  assert predict._canvas_maps._cache_size() - before == 2
+  assert predictor._canvas_maps._cache_size() - before == 2
 
 
 def test_overlapped_stream_gives_the_sequential_results(model):
   frames, _ = synthetic.video_frames(num_frames=4, size=128)
-  overlapped = list(predict.predict_stream(model, frames, overlap=True))
-  sequential = list(predict.predict_stream(model, frames, overlap=False))
+  overlapped = list(predictor.predict_stream(model, frames, overlap=True))
+  sequential = list(predictor.predict_stream(model, frames, overlap=False))
   assert len(overlapped) == 4
   for (a, sa), (b, sb) in zip(overlapped, sequential):
     np.testing.assert_array_equal(a, b)
@@ -110,24 +110,24 @@ def test_cli_on_coco_photos_and_a_synthetic_video(small_student_dir, tmp_path, c
 
 def test_bad_inputs_are_named(small_student_dir, tmp_path):
   with pytest.raises(ValueError, match="cannot open as a video"):
-    list(predict.read_video(str(tmp_path / "missing.avi")))
+    list(predictor.read_video(str(tmp_path / "missing.avi")))
   with pytest.raises(FileNotFoundError, match="not a model directory"):
-    predict.load(str(tmp_path))
+    predictor.load(str(tmp_path))
 
 
 def test_protocol_size_and_grouping_settings_travel_with_the_model(small_student_dir, tmp_path):
   """The thresholds a config evaluates with are written to the exported arch.json
-  (`training.model_arch`) and read back by `predict.load` as the model's default."""
+  (`train_step.model_arch`) and read back by `predictor.load` as the model's default."""
   import shutil
 
-  from rtpe_jax import config as config_lib
-  from rtpe_jax import training
+  from rtpe_jax.train import config as config_lib
+  from rtpe_jax.train import train_step
 
   config = config_lib.default_config()
   config.eval.detection_threshold, config.eval.tag_threshold = 0.3, 0.75
   config.eval.input_size = 320
-  assert training.model_arch(config)["input_size"] == 320
-  assert training.model_arch(config)["grouping"] == {
+  assert train_step.model_arch(config)["input_size"] == 320
+  assert train_step.model_arch(config)["grouping"] == {
     "detection_threshold": 0.3,
     "tag_threshold": 0.75,
   }
@@ -135,13 +135,15 @@ def test_protocol_size_and_grouping_settings_travel_with_the_model(small_student
   shutil.copytree(small_student_dir, model_dir)
   with open(os.path.join(model_dir, "arch.json")) as f:
     arch = json.load(f)
-  assert predict.load(model_dir).grouping.detection_threshold == 0.1  # none written: HigherHRNet's
-  arch["grouping"] = training.grouping_settings(config)
+  assert (
+    predictor.load(model_dir).grouping.detection_threshold == 0.1
+  )  # none written: HigherHRNet's
+  arch["grouping"] = train_step.grouping_settings(config)
   arch["input_size"] = 320
   with open(os.path.join(model_dir, "arch.json"), "w") as f:
     json.dump(arch, f)
-  model = predict.load(model_dir)
-  assert model.input_size == 320 and predict.load(model_dir, input_size=256).input_size == 256
+  model = predictor.load(model_dir)
+  assert model.input_size == 320 and predictor.load(model_dir, input_size=256).input_size == 256
   assert (model.grouping.detection_threshold, model.grouping.tag_threshold) == (0.3, 0.75)
-  frame = predict.run_network(model, np.zeros((64, 64, 3), np.uint8))
+  frame = predictor.run_network(model, np.zeros((64, 64, 3), np.uint8))
   assert frame.grouping == model.grouping

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from rtpe_jax import config as config_lib
 from rtpe_jax.data import schema
+from rtpe_jax.train import config as config_lib
 
 
 def _cfg():

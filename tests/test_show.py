@@ -4,16 +4,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rtpe_jax import testing, visualize
-from rtpe_jax import config as config_lib
-from rtpe_jax.data import show
+from rtpe_jax.data import ground_truth_teacher, show
+from rtpe_jax.inference import overlays
+from rtpe_jax.train import config as config_lib
 
 
 def test_pictures_have_every_panel(synthetic_root, tmp_path):
   cfg = config_lib.data_config()
   cfg.root, cfg.input_size, cfg.sigmas = synthetic_root, 128, (2.0, 4.0)
   cfg.colour_space = "lab"
-  cfg.teacher_store = testing.write_stand_in_store(
+  cfg.teacher_store = ground_truth_teacher.write_stand_in_store(
     synthetic_root, ("train2017",), str(tmp_path / "teacher")
   )
   paths = show.write_pictures(cfg, str(tmp_path / "pictures"), samples=2)
@@ -28,10 +28,10 @@ def test_pictures_have_every_panel(synthetic_root, tmp_path):
 
 def test_colour_maps():
   np.testing.assert_array_equal(
-    visualize.heat(np.array([[0.0, 1.0]])), [[[0, 0, 0], [255, 255, 255]]]
+    overlays.heat(np.array([[0.0, 1.0]])), [[[0, 0, 0], [255, 255, 255]]]
   )
   np.testing.assert_array_equal(
-    visualize.diverging(np.array([[-2.0, 0.0, 2.0]])), [[[0, 0, 255], [255, 255, 255], [255, 0, 0]]]
+    overlays.diverging(np.array([[-2.0, 0.0, 2.0]])), [[[0, 0, 255], [255, 255, 255], [255, 0, 0]]]
   )
 
 

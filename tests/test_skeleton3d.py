@@ -1,11 +1,11 @@
-"""3D people (rtpe_jax/data/skeleton3d.py): lengths kept, angles within limits,
+"""3D people (rtpe_jax/threed/skeleton3d.py): lengths kept, angles within limits,
 the signs of every joint's flexion, feet on the floor."""
 
 import numpy as np
 import pytest
 
 from rtpe_jax import keypoints
-from rtpe_jax.data import skeleton3d
+from rtpe_jax.threed import skeleton3d
 
 J = skeleton3d.J
 BONES = {

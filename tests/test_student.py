@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rtpe_jax import predict
-from rtpe_jax.models import student, summary
+from rtpe_jax.inference import predictor
+from rtpe_jax.models import complexity, student
 from rtpe_jax.models.hrnet import ARCHS, HRNetStem
 
 
@@ -57,8 +57,8 @@ def test_fresh_head_starts_near_zero():
 
 def test_default_student_is_a_tenth_of_the_w48_teacher():
   module = student.AttentionStudent()
-  row = summary.summarize(module, (640, 640), with_xla_total=False)
-  w48_gmac = summary.REFERENCE["w48_640"][1]  # measured in tests/test_summary.py
+  row = complexity.summarize(module, (640, 640), with_xla_total=False)
+  w48_gmac = complexity.REFERENCE["w48_640"][1]  # measured in tests/test_summary.py
   assert row["gmac_conv"] <= w48_gmac / 10
   assert row["params"] < 1_000_000
 
@@ -86,9 +86,9 @@ def test_teacher_stem_is_the_teachers():
 def test_student_runs_the_test_protocol():
   module = student.AttentionStudent(config=student.StudentConfig(colour_channels=0, channels=16))
   variables, _ = _init(module)
-  model = predict.from_module(module, variables, fold=False, input_size=64)
+  model = predictor.from_module(module, variables, fold=False, input_size=64)
   image = np.random.default_rng(0).integers(0, 256, (100, 120, 3), np.uint8)
-  keypoints, scores = predict.predict_image(model, image, buckets=())
+  keypoints, scores = predictor.predict_image(model, image, buckets=())
   assert keypoints.shape[1:] == (17, 3) and len(scores) == len(keypoints)
 
 

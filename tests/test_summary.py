@@ -5,17 +5,16 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rtpe_jax.convert import expected_torch_shapes
-from rtpe_jax.models import ARCHS, HigherHRNet
-from rtpe_jax.models import summary
+from rtpe_jax.models import ARCHS, HigherHRNet, complexity
+from rtpe_jax.models.conversion import expected_torch_shapes
 from rtpe_jax.models.weights import abstract_variables
 
 
 @pytest.mark.parametrize("arch", ["w32_512", "w48_640"])
 def test_parameter_counts_equal_the_reference(arch):
-  reference_params = summary.REFERENCE[arch][0]
+  reference_params = complexity.REFERENCE[arch][0]
   variables = abstract_variables(HigherHRNet(config=ARCHS[arch]))
-  assert summary.count_params(variables["params"]) == reference_params
+  assert complexity.count_params(variables["params"]) == reference_params
   # The same count from the PyTorch state dict the converter expects (BN
   # running statistics are buffers there, not parameters).
   torch_params = sum(
@@ -34,15 +33,15 @@ def test_conv_multiply_adds_agree_with_flop_counter_reference(arch):
   variables = abstract_variables(module, size)
   x = jax.ShapeDtypeStruct((1, *size, 3), jnp.float32)
   forward = lambda v, x: module.apply(v, x)
-  gmac = summary.conv_macs(forward, variables, x) / 1e9
-  reference = summary.REFERENCE[arch][1]
+  gmac = complexity.conv_macs(forward, variables, x) / 1e9
+  reference = complexity.REFERENCE[arch][1]
   assert abs(gmac - reference) / reference <= 0.02
-  valid_only = summary.conv_macs(forward, variables, x, count_padding=False) / 1e9
+  valid_only = complexity.conv_macs(forward, variables, x, count_padding=False) / 1e9
   assert valid_only < gmac  # XLA's own count skips taps on zero padding
 
 
 def test_summary_table_prints_published_rows(capsys):
-  summary.main(["--arch", "w32_512", "--no-xla-total"])
+  complexity.main(["--arch", "w32_512", "--no-xla-total"])
   table = capsys.readouterr().out
   row = next(line for line in table.splitlines() if line.startswith("| w32_512"))
   cells = [c.strip() for c in row.split("|")[1:-1]]

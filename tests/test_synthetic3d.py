@@ -1,4 +1,4 @@
-"""Synthetic 3D scenes (rtpe_jax/data/synthetic3d.py): the 2D labels are the
+"""Synthetic 3D scenes (rtpe_jax/threed/synthetic3d.py): the 2D labels are the
 projections of the 3D joints, the people stand on the floor at their distances,
 nearer people occlude farther ones, and the files are COCO's."""
 
@@ -8,8 +8,9 @@ import os
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from rtpe_jax.data import coco, skeleton3d, synthetic3d
-from rtpe_jax.evaluation3d import root
+from rtpe_jax.data import coco
+from rtpe_jax.threed import skeleton3d, synthetic3d
+from rtpe_jax.threed.metrics3d import root
 
 
 def to_world(camera: np.ndarray, height_mm: float, pitch_deg: float) -> np.ndarray:

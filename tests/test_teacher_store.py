@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from rtpe_jax import testing
+from rtpe_jax.data import ground_truth_teacher
 from rtpe_jax.data import teacher_store as ts
 
 
@@ -22,12 +22,12 @@ def test_quantisation_error_is_at_most_half_a_step_per_channel():
 
 
 def test_store_is_a_tenth_of_float32_and_error_is_bounded(synthetic_root, tmp_path):
-  originals = dict(testing.ground_truth_stand_ins(synthetic_root, "train2017"))
+  originals = dict(ground_truth_teacher.ground_truth_stand_ins(synthetic_root, "train2017"))
   with ts.TeacherStoreWriter(str(tmp_path), 17, 17) as writer:
     for image_id, pred in originals.items():
       writer.add(image_id, pred)
-  float_bytes = sum(testing.float32_bytes(p) for p in originals.values())
-  assert testing.store_bytes(str(tmp_path)) <= float_bytes / 10
+  float_bytes = sum(ground_truth_teacher.float32_bytes(p) for p in originals.values())
+  assert ground_truth_teacher.store_bytes(str(tmp_path)) <= float_bytes / 10
   store = ts.TeacherStore(str(tmp_path))
   assert store.image_ids() == sorted(originals)
   for image_id, pred in originals.items():

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from rtpe_jax import config as config_lib
 from rtpe_jax.data import coco_source, pipeline, schema, tfds_coco
+from rtpe_jax.train import config as config_lib
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""The training loop (rtpe_jax/trainer.py, train.py): resume, non-finite stop,
+"""The training loop (rtpe_jax/train/loop.py, train.py): resume, non-finite stop,
 data parallelism, the quickstart. End-to-end: marked slow, run in CI."""
 
 import json
@@ -9,12 +9,12 @@ import sys
 import numpy as np
 import orbax.checkpoint as ocp
 import pytest
+from conftest import tiny_train_config
 from PIL import Image
 
-from conftest import tiny_train_config
-from rtpe_jax import trainer
 from rtpe_jax.data import pipeline
 from rtpe_jax.models import weights
+from rtpe_jax.train import loop
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pytestmark = pytest.mark.slow
@@ -59,16 +59,16 @@ def test_interrupted_run_resumes_as_if_never_stopped(synthetic_root, tmp_path, m
   seen_straight, seen_resumed = [], []
   _recording_dataset(monkeypatch, seen_straight)
   logged = []
-  trainer.train_and_evaluate(config, straight, on_log=lambda step, s: logged.append((step, s)))
+  loop.train_and_evaluate(config, straight, on_log=lambda step, s: logged.append((step, s)))
   assert [step for step, _ in logged] == [1, 2, 3, 4]  # log_every 1
   assert all(np.isfinite(s["train/total"]) and "lr/stem" in s for _, s in logged)
   _recording_dataset(monkeypatch, seen_resumed, stop_after=3)  # dies in step 4, after the save at 2
   with pytest.raises(_Interrupted):
-    trainer.train_and_evaluate(config, resumed)
+    loop.train_and_evaluate(config, resumed)
   assert sorted(os.listdir(os.path.join(resumed, "checkpoints"))) == ["2"]
   seen_resumed = seen_resumed[:2]  # step 3 was lost with the interruption
   _recording_dataset(monkeypatch, seen_resumed)
-  trainer.train_and_evaluate(config, resumed)
+  loop.train_and_evaluate(config, resumed)
   assert seen_resumed == seen_straight  # the same data, in the same order
   a, b = _checkpoint(straight, 4), _checkpoint(resumed, 4)
   assert int(a["step"]) == 4
@@ -91,7 +91,7 @@ def test_interrupted_run_resumes_as_if_never_stopped(synthetic_root, tmp_path, m
   other = tiny_train_config(synthetic_root)
   other.model.student.channels = 2 * config.model.student.channels
   with pytest.raises(ValueError, match="checkpoints/4: cannot resume"):
-    trainer.train_and_evaluate(other, resumed)
+    loop.train_and_evaluate(other, resumed)
 
 
 def test_nonfinite_losses_stop_training_with_a_message(synthetic_root, tmp_path, monkeypatch):
@@ -103,8 +103,8 @@ def test_nonfinite_losses_stop_training_with_a_message(synthetic_root, tmp_path,
     return dict(batch, image=batch["image"], weights_4=np.full_like(batch["weights_4"], np.nan))
 
   _recording_dataset(monkeypatch, [], corrupt=corrupt)
-  with pytest.raises(trainer.NonFiniteLossError, match="2 steps in a row") as err:
-    trainer.train_and_evaluate(config, str(tmp_path))
+  with pytest.raises(loop.NonFiniteLossError, match="2 steps in a row") as err:
+    loop.train_and_evaluate(config, str(tmp_path))
   assert "checkpoint 2" in str(err.value)
   state = _checkpoint(str(tmp_path), 2)
   assert int(state["nonfinite_total"]) == 2 and int(state["step"]) == 2
@@ -115,10 +115,11 @@ import json, sys
 sys.path.insert(0, {tests!r})
 import jax
 from conftest import tiny_train_config
-from rtpe_jax import trainer, training
+from rtpe_jax.train import loop
+from rtpe_jax.train import train_step
 assert len(jax.devices()) == 2, jax.devices()
 losses = {{}}
-real = training.make_train_step
+real = train_step.make_train_step
 def recording(*a, **k):
   step = real(*a, **k)
   def wrapped(state, batch):
@@ -126,13 +127,13 @@ def recording(*a, **k):
     losses.setdefault(n, []).append(float(metrics["total"]))
     return state, metrics
   return wrapped
-training.make_train_step = recording
+train_step.make_train_step = recording
 for n in (1, 2):
   config = tiny_train_config({root!r})
   config.devices = n
   config.data.batch_size = 4
   config.checkpoint_every = 100
-  trainer.train_and_evaluate(config, {workdir!r} + str(n))
+  loop.train_and_evaluate(config, {workdir!r} + str(n))
 print("LOSSES", json.dumps(losses))
 """
 
@@ -186,7 +187,8 @@ def test_quickstart_smoke(synthetic_root, tmp_path):
 def test_quickstart3d_smoke_and_predict_py_in_3d(tmp_path):
   """The README's 3D commands at runlocal size: the generator, train.py with the
   2D and 3D tables, the overlays with the top view, predict.py's keypoints_3d."""
-  from rtpe_jax.data import synthetic, synthetic3d
+  from rtpe_jax.data import synthetic
+  from rtpe_jax.threed import synthetic3d
 
   root, workdir = str(tmp_path / "synthetic3d"), str(tmp_path / "quickstart3d")
   for split, count in (("train2017", 8), ("val2017", 2)):
@@ -313,7 +315,7 @@ def test_the_chain_learns_images_by_heart_and_the_export_scores_the_same(tmp_pat
   with open(ids_file, "w") as f:
     f.write("\n".join(map(str, ids)))
   workdir = str(tmp_path / "run")
-  stats = trainer.train_and_evaluate(overfit_config(root, ids_file, OVERFIT_STEPS), workdir)
+  stats = loop.train_and_evaluate(overfit_config(root, ids_file, OVERFIT_STEPS), workdir)
   assert stats["AP"] >= 0.8, stats
 
   model_dir, out = os.path.join(workdir, "export"), str(tmp_path / "exported")

@@ -1,4 +1,4 @@
-"""The jit-compiled train step (rtpe_jax/training.py)."""
+"""The jit-compiled train step (rtpe_jax/train/train_step.py)."""
 
 import dataclasses
 
@@ -6,10 +6,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
 from conftest import tiny_train_config
-from rtpe_jax import optim, training
+
 from rtpe_jax.models import hrnet, weights
+from rtpe_jax.train import optim, train_step
 
 # A teacher stem shaped like the published ones (256 channels at 1/4) with one
 # bottleneck instead of four: the same mechanics, a third of the compile time.
@@ -25,16 +25,16 @@ def small_teacher_stem(monkeypatch):
 
 
 def _state(config, steps=100):
-  module = training.build_model(config)
-  variables = training.init_variables(module, config, jax.random.key(0))
+  module = train_step.build_model(config)
+  variables = train_step.init_variables(module, config, jax.random.key(0))
   trained, _ = optim.split_frozen(variables["params"], config.optimizer.frozen)
   tx = optim.make_optimizer(config.optimizer, trained, steps)
-  state = training.create_state(variables, config, tx, jax.random.key_data(jax.random.key(1)))
+  state = train_step.create_state(variables, config, tx, jax.random.key_data(jax.random.key(1)))
   return module, tx, state
 
 
 def _fields(batch, config, teacher=False):
-  return {k: batch[k] for k in training.batch_fields(config, teacher)}
+  return {k: batch[k] for k in train_step.batch_fields(config, teacher)}
 
 
 def test_nonfinite_step_is_skipped(synthetic_root, fixed_batch):
@@ -42,7 +42,7 @@ def test_nonfinite_step_is_skipped(synthetic_root, fixed_batch):
   config.precision = "float16"
   config.optimizer.ema = 0.9  # the moving average stays as it was too
   module, tx, state = _state(config)
-  step = training.make_train_step(module, config, tx)
+  step = train_step.make_train_step(module, config, tx)
   batch = _fields(fixed_batch, config)
   for _ in range(20):  # the first float16 steps may overflow at the initial scale 2^15
     state, metrics = step(state, batch)
@@ -71,7 +71,9 @@ def test_bfloat16_compute_keeps_float32_params(synthetic_root, fixed_batch):
   module, tx, state = _state(config)
   assert module.dtype == jnp.bfloat16
   start = jax.device_get(state.params)
-  state, metrics = training.make_train_step(module, config, tx)(state, _fields(fixed_batch, config))
+  state, metrics = train_step.make_train_step(module, config, tx)(
+    state, _fields(fixed_batch, config)
+  )
   assert np.isfinite(float(metrics["total"]))
   assert {x.dtype for x in jax.tree.leaves(state.params)} == {np.dtype(np.float32)}
   # The average after step 0 holds a tenth of the start (decay min(0.999, 1/10)),
@@ -106,7 +108,7 @@ def test_frozen_teacher_stem_gets_no_update_no_state(
   rng = np.random.default_rng(0)
   batch["teacher_heatmaps"] = rng.random((4, h, h, 17), np.float32)
   batch["teacher_tags"] = rng.normal(size=(4, h, h, 17)).astype(np.float32)
-  state, metrics = training.make_train_step(module, config, tx)(state, batch)
+  state, metrics = train_step.make_train_step(module, config, tx)(state, batch)
   assert "tag_regression" in metrics and np.isfinite(float(metrics["total"]))
   after = jax.device_get((state.frozen, state.batch_stats["teacher_stem"]))
   jax.tree.map(np.testing.assert_array_equal, before, after)
@@ -120,9 +122,11 @@ def test_own_stem_distillation_term(synthetic_root, fixed_batch, small_teacher_s
   config.optimizer.frozen = ("teacher_stem",)
   config.loss.stem = 1.0
   module, tx, state = _state(config)
-  state, metrics = training.make_train_step(module, config, tx)(state, _fields(fixed_batch, config))
+  state, metrics = train_step.make_train_step(module, config, tx)(
+    state, _fields(fixed_batch, config)
+  )
   assert float(metrics["stem"]) > 0
-  assert training.model_arch(config)["config"]["distill_stem"] is False
+  assert train_step.model_arch(config)["config"]["distill_stem"] is False
 
 
 def test_teacher_task_step(synthetic_root, fixed_batch, tiny_model_dir):
@@ -138,7 +142,7 @@ def test_teacher_task_step(synthetic_root, fixed_batch, tiny_model_dir):
   h = config.data.input_size // 2  # the fixed batch has the 1/4 targets: make the 1/2 ones
   batch["heatmaps_2"] = np.repeat(np.repeat(batch["heatmaps_4"], 2, 2), 2, 3)
   batch["weights_2"] = np.ones((4, h, h), np.float32)
-  step = training.make_train_step(module, config, tx)
+  step = train_step.make_train_step(module, config, tx)
   first = None
   for _ in range(8):
     state, metrics = step(state, batch)
@@ -152,15 +156,15 @@ def test_every_loss_weight_zero_is_an_error(synthetic_root, fixed_batch):
   for key in ("segmentation", "heatmap", "push_pull"):
     config.loss[key] = 0.0
   # Traced, not compiled: the error comes while the step is traced.
-  module = training.build_model(config)
-  variables = jax.eval_shape(lambda: training.init_variables(module, config, jax.random.key(0)))
+  module = train_step.build_model(config)
+  variables = jax.eval_shape(lambda: train_step.init_variables(module, config, jax.random.key(0)))
   trained, _ = optim.split_frozen(variables["params"], config.optimizer.frozen)
   tx = optim.make_optimizer(config.optimizer, trained, 100)
   key = jax.random.key_data(jax.random.key(1))
-  state = jax.eval_shape(lambda v: training.create_state(v, config, tx, key), variables)
+  state = jax.eval_shape(lambda v: train_step.create_state(v, config, tx, key), variables)
   with pytest.raises(ValueError, match="every loss weight is 0"):
     jax.eval_shape(
-      training.make_train_step(module, config, tx), state, _fields(fixed_batch, config)
+      train_step.make_train_step(module, config, tx), state, _fields(fixed_batch, config)
     )
 
 
@@ -172,13 +176,13 @@ def test_loss_decreases_on_a_fixed_batch_heatmaps_at_strides_4_and_2(synthetic_r
   config = tiny_train_config(synthetic_root)
   config.data.output_strides = (4, 2)
   config.model.student.fine_heatmaps = True
-  fields = training.batch_fields(config, with_teacher=False)
+  fields = train_step.batch_fields(config, with_teacher=False)
   assert {"heatmaps_2", "weights_2", "heatmaps_4"} <= set(fields)
   batch = _fields(
     next(iter(pipeline.train_dataset(config.data).take(1).as_numpy_iterator())), config
   )
   module, tx, state = _state(config)
-  step = training.make_train_step(module, config, tx)
+  step = train_step.make_train_step(module, config, tx)
   losses = []
   for _ in range(25):
     state, metrics = step(state, batch)
@@ -195,7 +199,7 @@ def test_loss_decreases_on_a_fixed_batch_heatmaps_at_strides_4_and_2(synthetic_r
 def test_unlabelled_samples_learn_from_the_teacher_alone():
   """A sample with labelled False: heatmaps against the teacher's maps only
   (alpha_unlabelled 1), no segmentation term; a labelled one mixes by alpha."""
-  lc = training.default_loss_config()
+  lc = train_step.default_loss_config()
   lc.alpha, lc.push_pull = 0.5, 0.0
   rng = np.random.default_rng(0)
   maps = lambda: jnp.asarray(rng.uniform(0, 1, (2, 8, 8, 17)), jnp.float32)
@@ -211,12 +215,14 @@ def test_unlabelled_samples_learn_from_the_teacher_alone():
     "teacher_heatmaps": maps(),
     "labelled": jnp.array([True, False]),
   }
-  terms = training.student_loss(outputs, batch, lc)
+  terms = train_step.student_loss(outputs, batch, lc)
   mse = lambda target: jnp.mean((outputs["heatmaps"] - target) ** 2, axis=(1, 2, 3))
   truth, teacher = mse(batch["heatmaps_4"][:, 0]), mse(batch["teacher_heatmaps"])
   np.testing.assert_allclose(terms["heatmap"][0], 0.5 * teacher[0] + 0.5 * truth[0], rtol=1e-6)
   np.testing.assert_allclose(terms["heatmap"][1], teacher[1], rtol=1e-6)
   assert terms["segmentation"][0] > 0 and terms["segmentation"][1] == 0
-  without = training.student_loss(outputs, {k: v for k, v in batch.items() if k != "labelled"}, lc)
+  without = train_step.student_loss(
+    outputs, {k: v for k, v in batch.items() if k != "labelled"}, lc
+  )
   np.testing.assert_allclose(without["heatmap"][0], terms["heatmap"][0], rtol=1e-6)
   assert without["segmentation"][1] > 0

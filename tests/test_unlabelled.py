@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rtpe_jax import config as config_lib
-from rtpe_jax import testing
-from rtpe_jax.data import coco, pipeline, schema
+from rtpe_jax.data import coco, ground_truth_teacher, pipeline, schema
 from rtpe_jax.data import teacher_store as ts
 from rtpe_jax.data.unlabelled import UnlabelledSource, pseudo_joints
+from rtpe_jax.train import config as config_lib
 
 
 def _person(score, values, x=10.0):
@@ -37,8 +36,10 @@ def test_pseudo_joints_keep_confident_people_and_joints_as_positions():
 def pool(synthetic_root, tmp_path_factory):
   """The val images as an unlabelled pool: stand-in maps, the ground truth as people."""
   out = str(tmp_path_factory.mktemp("pool_predictions"))
-  testing.write_stand_in_store(synthetic_root, ("val2017",), os.path.join(out, "teacher"))
-  testing.write_stand_in_people(synthetic_root, "val2017", out)
+  ground_truth_teacher.write_stand_in_store(
+    synthetic_root, ("val2017",), os.path.join(out, "teacher")
+  )
+  ground_truth_teacher.write_stand_in_people(synthetic_root, "val2017", out)
   return coco.image_dir(synthetic_root, "val2017"), out
 
 
@@ -64,7 +65,9 @@ def test_source_reads_the_teachers_people_and_maps(synthetic_root, pool):
 def test_source_names_missing_predictions(synthetic_root, pool, tmp_path):
   images, _ = pool
   empty = str(tmp_path / "none")
-  testing.write_stand_in_store(synthetic_root, ("val2017",), os.path.join(empty, "teacher"))
+  ground_truth_teacher.write_stand_in_store(
+    synthetic_root, ("val2017",), os.path.join(empty, "teacher")
+  )
   with pytest.raises(ts.MissingPrediction, match="--people"):
     UnlabelledSource(images, empty)  # maps, but no people
 
@@ -137,11 +140,11 @@ def test_the_pipeline_mixes_labelled_and_unlabelled_samples(cfg, synthetic_root)
 def test_a_different_teacher_for_the_pool_is_refused(cfg, synthetic_root, tmp_path):
   other = str(tmp_path / "one_tag")
   with ts.TeacherStoreWriter(os.path.join(other, "teacher"), 17, 1) as writer:
-    for image_id, p in testing.ground_truth_stand_ins(synthetic_root, "val2017"):
+    for image_id, p in ground_truth_teacher.ground_truth_stand_ins(synthetic_root, "val2017"):
       writer.add(
         image_id, ts.TeacherPrediction(p.heatmaps, p.tags[..., :1], p.affine, p.tag_affine)
       )
-  testing.write_stand_in_people(synthetic_root, "val2017", other)
+  ground_truth_teacher.write_stand_in_people(synthetic_root, "val2017", other)
   cfg.unlabelled.predictions = other
   with pytest.raises(ValueError, match="the same teacher must label both"):
     pipeline.train_dataset(cfg)

@@ -11,14 +11,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _IMPORTS = """
 import sys
 sys.modules["tensorflow"] = None  # any import of tensorflow now fails
-import rtpe_jax.models, rtpe_jax.models.student, rtpe_jax.losses, rtpe_jax.preprocess
-import rtpe_jax.grouping, rtpe_jax.inference, rtpe_jax.evaluation, rtpe_jax.visualize
-import rtpe_jax.teacher_inference, rtpe_jax.data.teacher_store
-import rtpe_jax.training, rtpe_jax.optim, rtpe_jax.precision
-import rtpe_jax.predict, rtpe_jax.models.folding, rtpe_jax.export
-import rtpe_jax.evaluation3d, rtpe_jax.lifting, rtpe_jax.data.skeleton3d, rtpe_jax.data.synthetic3d
+import rtpe_jax.models, rtpe_jax.models.student, rtpe_jax.train.losses, rtpe_jax.preprocess
+import rtpe_jax.inference.grouping, rtpe_jax.inference.protocol, rtpe_jax.inference.coco_metrics, rtpe_jax.inference.overlays
+import rtpe_jax.inference.teacher_run, rtpe_jax.data.teacher_store
+import rtpe_jax.train.train_step, rtpe_jax.train.optim, rtpe_jax.precision
+import rtpe_jax.inference.predictor, rtpe_jax.models.folding, rtpe_jax.export
+import rtpe_jax.threed.metrics3d, rtpe_jax.threed.lifter, rtpe_jax.threed.skeleton3d, rtpe_jax.threed.synthetic3d
 import infer_teacher, predict
-import rtpe_jax.config, configs.quickstart, configs.teacher_synthetic, configs.distill_coco_w48
+import rtpe_jax.train.config, configs.quickstart, configs.teacher_synthetic, configs.distill_coco_w48
 import configs.student_stem_coco, configs.distill_synthetic, configs.lifting
 import bench.run_all, bench.optimisations, bench.profile_student, bench.teacher_forward
 print("ok")

@@ -93,7 +93,7 @@ class CocoSource:
         raise ValueError(
           f"{coco.annotation_file(self.root, self.split)}: image {image_id} has no 3D "
           "annotations (intrinsics, keypoints_3d): data.depth needs the synthetic 3D data "
-          "(python -m rtpe_jax.data.synthetic3d)"
+          "(python -m rtpe_jax.threed.synthetic3d)"
         )
       out += [ann.depths, np.float32(ann.focal)]
     return tuple(out)

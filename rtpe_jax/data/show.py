@@ -22,11 +22,11 @@ from absl import app, flags
 from ml_collections import config_flags
 from PIL import Image, ImageDraw
 
-from rtpe_jax import coordinates, preprocess, testing
-from rtpe_jax.keypoints import joint_colour
-from rtpe_jax.data import pipeline
+from rtpe_jax import coordinates, preprocess
+from rtpe_jax.data import ground_truth_teacher, pipeline
 from rtpe_jax.data import teacher_store as ts
-from rtpe_jax.visualize import diverging, heat
+from rtpe_jax.inference.overlays import diverging, heat
+from rtpe_jax.keypoints import joint_colour
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "config file", lock_config=False)
 _OUT = flags.DEFINE_string("out", None, "output directory")
@@ -158,7 +158,7 @@ def main(argv):
   cfg = _CONFIG.value.data
   label = "teacher"
   if _STAND_IN.value and not cfg.teacher_store:
-    cfg.teacher_store = testing.write_stand_in_store(
+    cfg.teacher_store = ground_truth_teacher.write_stand_in_store(
       cfg.root, (cfg.train_split,), os.path.join(_OUT.value, "teacher")
     )
     label = "stand-in teacher"

@@ -4,7 +4,7 @@ Submodule names follow the published PyTorch state dict: a PyTorch key such as
 ``stage2.0.fuse_layers.1.0.0.1.weight`` lives at the Flax path
 ``stage2_0 / fuse_layers_1_0_0_1 / scale`` (a name followed by its indices,
 joined by ``_``). The stem (``conv1`` .. ``layer1``) is the submodule ``stem``
-so that a student can reuse it; `rtpe_jax.convert` owns the key mapping.
+so that a student can reuse it; `rtpe_jax.models.conversion` owns the key mapping.
 
 Every module takes a compute ``dtype`` (float32, bfloat16, float16); parameters
 are always float32. Batch-norm running statistics live in ``batch_stats``.

@@ -309,13 +309,13 @@ class AttentionStudent(_Layers):
 
 
 def protocol_outputs(module: AttentionStudent, apply=None):
-  """(network, OutputSpec) for `rtpe_jax.inference`: the network takes uint8 RGB
+  """(network, OutputSpec) for `rtpe_jax.inference.protocol`: the network takes uint8 RGB
   (B, H, W, 3) and makes the student's input itself (`preprocess.model_input`);
   its outputs: heatmaps (after a sigmoid if they are logits) then tags (and the
   stride-2 heatmaps of `fine_heatmaps`), and last the depth maps of `depth`. `apply` (variables, x) -> outputs
   replaces `module.apply(..., train=False)` (e.g. `models.folding.folded_apply`)."""
   from rtpe_jax import preprocess
-  from rtpe_jax.inference import OutputSpec
+  from rtpe_jax.inference.protocol import OutputSpec
 
   cfg = module.config
 

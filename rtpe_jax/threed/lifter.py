@@ -1,10 +1,10 @@
 """The lifter: one person's 2D joints -> root-relative 3D joints (mm), an MLP in
 the manner of Martinez et al. (ICCV 2017), trained on an endless stream of
-generated people (`rtpe_jax.data.skeleton3d`) seen by random cameras: no
+generated people (`rtpe_jax.threed.skeleton3d`) seen by random cameras: no
 images, no rendering.
 
   python train.py --config configs/lifting.py --workdir out/lifting
-  python -m rtpe_jax.lifting --model out/lifting/export --poses poses.npz
+  python -m rtpe_jax.threed.lifter --model out/lifting/export --poses poses.npz
 
 The input is camera-independent: each joint's viewing ray ((u - cx) / fx,
 (v - cy) / fy) from the intrinsics, taken relative to the mid-hip's ray and
@@ -31,9 +31,9 @@ import optax
 import orbax.checkpoint as ocp
 from absl import logging
 
-from rtpe_jax import evaluation3d, keypoints
-from rtpe_jax.data import skeleton3d, synthetic3d
+from rtpe_jax import keypoints
 from rtpe_jax.models import weights
+from rtpe_jax.threed import metrics3d, skeleton3d, synthetic3d
 
 JOINTS = keypoints.NUM_JOINTS
 FEATURES = JOINTS * 3 + 2  # relative rays (17 x 2), visibility (17), the root's ray (2)
@@ -75,7 +75,7 @@ def features(ray: np.ndarray, visible: np.ndarray) -> np.ndarray:
   if neither); the rays relative to it are divided by their RMS spread."""
   visible = np.asarray(visible, bool)
   hips = np.zeros_like(visible)
-  hips[:, evaluation3d.ROOT_JOINTS] = visible[:, evaluation3d.ROOT_JOINTS]
+  hips[:, metrics3d.ROOT_JOINTS] = visible[:, metrics3d.ROOT_JOINTS]
   weight = np.where(hips.any(1, keepdims=True), hips, visible).astype(np.float64)
   root = (weight[..., None] * ray).sum(1) / np.maximum(weight.sum(1), 1.0)[:, None]
   relative = (ray - root[:, None]) * visible[..., None]
@@ -121,7 +121,7 @@ def sample_people(
   if noise_px:
     ray = ray + rng.normal(0.0, noise_px / focal_px, ray.shape)
   visible = rng.uniform(size=(n, JOINTS)) >= drop
-  return features(ray, visible), evaluation3d.root_relative(camera), camera
+  return features(ray, visible), metrics3d.root_relative(camera), camera
 
 
 class Model(NamedTuple):
@@ -164,8 +164,8 @@ def lift(model: Model, keypoints_2d: np.ndarray, intrinsics: np.ndarray) -> np.n
 def errors(lifted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
   """MPJPE and PA-MPJPE (mm) of lifted root-relative poses against the truth."""
   return {
-    "MPJPE": float(evaluation3d.joint_errors(lifted, truth, "root").mean()),
-    "PA-MPJPE": float(evaluation3d.joint_errors(lifted, truth, "procrustes").mean()),
+    "MPJPE": float(metrics3d.joint_errors(lifted, truth, "root").mean()),
+    "PA-MPJPE": float(metrics3d.joint_errors(lifted, truth, "procrustes").mean()),
   }
 
 
@@ -174,7 +174,7 @@ def errors(lifted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
 
 def check_config(config) -> None:
   """One ConfigError naming every bad value of a lifting config."""
-  from rtpe_jax.config_checks import ConfigError
+  from rtpe_jax.train.config_checks import ConfigError
 
   problems = []
   for key in ("total_steps", "batch_size", "log_every", "checkpoint_every", "val_people"):

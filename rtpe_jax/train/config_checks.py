@@ -303,9 +303,11 @@ def missing_files(config) -> list[str]:
   command (or the README step) that makes it."""
   data, out = config.data, []
   name = os.path.basename(os.path.normpath(data.root or "."))
-  generator = "synthetic3d" if "synthetic3d" in name or data.get("depth") else "synthetic"
+  generator = (
+    "threed.synthetic3d" if "synthetic3d" in name or data.get("depth") else "data.synthetic"
+  )
   makes_data = (
-    f"python -m rtpe_jax.data.{generator} --out {data.root}"
+    f"python -m rtpe_jax.{generator} --out {data.root}"
     if "synthetic" in name
     else f"unpack COCO 2017 as {data.root}/images/{{train2017,val2017}}/ and "
     f"{data.root}/annotations/ (README, The COCO recipe)"

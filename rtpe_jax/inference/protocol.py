@@ -12,7 +12,7 @@ project heatmaps and tags to the scale-1.0 input size (a map at stride 1 of
 it). Heatmaps are averaged over scales. Tags: the reference implementation that
 produced the published numbers keeps the scale-1.0 tags only (D = 2 with flip);
 `tags_from_all_scales` stacks every scale's (D = 2 x scales). Then grouping
-(`rtpe_jax.grouping`), and the people go back to the original image: a peak
+(`rtpe_jax.inference.grouping`), and the people go back to the original image: a peak
 at stride-1 map position u is the joint at input position u + 0.5
 (`coordinates.from_map`), through the inverse of the scale-1.0 affine. That is
 the reference's arithmetic to the last digit (its inverse OpenCV matrix applied
@@ -23,7 +23,7 @@ bias in x (`rtpe_jax.coordinates`). Results leave in COCO's convention
 
 `network(variables, images)` takes (B, H, W, 3) RGB uint8, makes the model's
 input itself (normalisation, a student's LAB/HSV: `preprocess.model_input`) and
-returns a list of NHWC outputs; `rtpe_jax.predict.network_and_spec` makes one
+returns a list of NHWC outputs; `rtpe_jax.inference.predictor.network_and_spec` makes one
 of any model. It must be hashable: it is a static argument of the compiled
 step. `OutputSpec` says which outputs carry heatmaps (the first `num_joints`
 channels) and tags (the channels after the heatmaps, or all of them for an
@@ -40,7 +40,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rtpe_jax import coordinates, depth, grouping
+from rtpe_jax import coordinates, depth
+from rtpe_jax.inference import grouping
 from rtpe_jax.keypoints import FLIP_INDEX
 
 Network = Callable[[object, jax.Array], Sequence[jax.Array]]

@@ -1,8 +1,8 @@
 """Minival numbers during training: AP by the published protocol through the one
-predictor (`rtpe_jax.predict`) and COCOeval, with the COCO results file and
+predictor (`rtpe_jax.inference.predictor`) and COCOeval, with the COCO results file and
 overlay pictures; a student's person segmentation (IoU, precision, recall of
 its attention map), the measure of phase 1; and a 3D student's people in camera
-space against the 3D annotations (`rtpe_jax.evaluation3d`), phase 4.
+space against the 3D annotations (`rtpe_jax.threed.metrics3d`), phase 4.
 `config.eval.metrics` chooses."""
 
 from __future__ import annotations
@@ -12,26 +12,20 @@ import os
 
 import numpy as np
 
-from rtpe_jax import (
-  coordinates,
-  evaluation,
-  evaluation3d,
-  grouping,
-  inference,
-  predict,
-  training,
-  visualize,
-)
+from rtpe_jax import coordinates
 from rtpe_jax.data import coco
 from rtpe_jax.data.images import read_image
+from rtpe_jax.inference import coco_metrics, grouping, overlays, predictor, protocol
+from rtpe_jax.threed import metrics3d
+from rtpe_jax.train import train_step
 
 
-@inference.inference_jit(static_argnames=("network",))
+@protocol.inference_jit(static_argnames=("network",))
 def _person_probability(network, variables, images):
   """images (1, H, W, 3) uint8 -> the person probability (H, W), the segmentation
   map resized to the input (bilinear, half-pixel centres)."""
   probability = network(variables, images)[..., None]
-  return inference._resize(probability, images.shape[1:3])[0, ..., 0]
+  return protocol._resize(probability, images.shape[1:3])[0, ..., 0]
 
 
 class Evaluator:
@@ -53,10 +47,10 @@ class Evaluator:
       for info in self.ground_truth.loadImgs(self.image_ids)
     ]
     # The published protocol: no buckets, the config's scales and flip test.
-    self.network, self.spec = predict.network_and_spec(module, fold=False)
+    self.network, self.spec = predictor.network_and_spec(module, fold=False)
     self.input_size = config.eval.input_size or cfg.input_size
     self.scales, self.flip = tuple(config.eval.scales), config.eval.flip
-    self.grouping = grouping.GroupingConfig(**training.grouping_settings(config))
+    self.grouping = grouping.GroupingConfig(**train_step.grouping_settings(config))
     self.metrics = tuple(config.eval.metrics)
     # The BCE's positive weight w moves a trained probability from p to
     # w p / (w p + 1 - p): a person pixel (p >= 0.5) is one at >= w / (1 + w).
@@ -68,8 +62,8 @@ class Evaluator:
 
       self.segmentation_network = segmentation_output(module)
 
-  def model(self, variables) -> predict.Model:
-    return predict.Model(
+  def model(self, variables) -> predictor.Model:
+    return predictor.Model(
       self.network, variables, self.spec, self.input_size, grouping=self.grouping
     )
 
@@ -78,22 +72,22 @@ class Evaluator:
 
   def _predictions(self, variables) -> tuple[list[dict], list[dict]]:
     """COCO keypoint results, and with "3d" in the metrics each image's people in
-    2D and 3D (`evaluation3d.evaluate`'s predictions; one network run for both)."""
+    2D and 3D (`metrics3d.evaluate`'s predictions; one network run for both)."""
     model, out, people_3d = self.model(variables), [], []
     for image_id, image in zip(self.image_ids, self.images):
       if "3d" in self.metrics:
         K = self.ground_truth.imgs[image_id]["intrinsics"]
-        keypoints, scores, keypoints_3d = predict.predict_image_3d(
+        keypoints, scores, keypoints_3d = predictor.predict_image_3d(
           model, image, K, self.flip, buckets=()
         )
         people_3d.append(
           {"keypoints_2d": keypoints, "keypoints_3d": keypoints_3d, "scores": scores}
         )
       else:
-        keypoints, scores = predict.predict_image(
+        keypoints, scores = predictor.predict_image(
           model, image, self.flip, buckets=(), scales=self.scales
         )
-      out += inference.coco_results(image_id, keypoints, scores)
+      out += protocol.coco_results(image_id, keypoints, scores)
     return out, people_3d
 
   def truths_3d(self) -> list[dict]:
@@ -114,17 +108,17 @@ class Evaluator:
     (crowds and people without keypoints left out, as in training)."""
     counts = np.zeros(3, np.int64)
     for image_id, image in zip(self.image_ids, self.images):
-      resized, center, scale, size = inference.protocol_resize(image, self.input_size)
+      resized, center, scale, size = protocol.protocol_resize(image, self.input_size)
       probability = np.asarray(
         _person_probability(self.segmentation_network, variables, resized[None])
       )
-      to_image = np.linalg.inv(inference.resize_affine(center, scale, size))
+      to_image = np.linalg.inv(protocol.resize_affine(center, scale, size))
       probability = coordinates.warp(probability, to_image, image.shape[:2])
       ann = coco.image_annotations(self.ground_truth, self.root, self.split, image_id)
-      counts += evaluation.segmentation_counts(
+      counts += coco_metrics.segmentation_counts(
         probability, ann.person_mask, ann.ignore_mask, self.segmentation_threshold
       )
-    return evaluation.segmentation_scores(counts)
+    return coco_metrics.segmentation_scores(counts)
 
   def __call__(self, variables, results_path: str = "") -> dict[str, float]:
     """What `config.eval.metrics` asks for: AP, AR and the rest of COCOeval's table
@@ -137,9 +131,9 @@ class Evaluator:
         with open(results_path + ".tmp", "w") as f:
           json.dump(results, f)
         os.replace(results_path + ".tmp", results_path)
-      stats.update(evaluation.evaluate(self.ground_truth, results, self.image_ids))
+      stats.update(coco_metrics.evaluate(self.ground_truth, results, self.image_ids))
       if people_3d:
-        table = evaluation3d.evaluate(people_3d, self.truths_3d(), labelled_only=True)
+        table = metrics3d.evaluate(people_3d, self.truths_3d(), labelled_only=True)
         stats.update({f"3d/{k}": v for k, v in table.items()})
     if self.segmentation_network is not None:
       stats.update(self.segmentation(variables))
@@ -161,7 +155,7 @@ class Evaluator:
           "intrinsics": self.ground_truth.imgs[image_id]["intrinsics"],
           "truth_3d": truth_3d(self.ground_truth, image_id)["keypoints_3d"],
         }
-      visualize.overlay_with_maps(
+      overlays.overlay_with_maps(
         self.model(variables), image, self.flip, min_score=min_score, truth=truth, **three_d
       ).save(path)
       paths.append(path)
@@ -170,7 +164,7 @@ class Evaluator:
 
 def truth_3d(ground_truth, image_id: int) -> dict:
   """The 3D annotations of one image of a COCO index (`data.synthetic3d`): its
-  people with keypoints, crowds left out, as `evaluation3d.evaluate` takes them."""
+  people with keypoints, crowds left out, as `metrics3d.evaluate` takes them."""
   anns = ground_truth.loadAnns(ground_truth.getAnnIds(imgIds=image_id))
   people = [a for a in anns if a["num_keypoints"] > 0 and not a["iscrowd"]]
   if any("keypoints_3d" not in a for a in people):

@@ -74,7 +74,7 @@ def write_stand_in_store(root: str, splits, out: str, shard_size: int = 256) -> 
 def write_stand_in_people(root: str, split: str, out: str) -> str:
   """OUT/results-shard0of1.jsonl as infer_teacher.py --people writes it, the people
   being the split's ground truth (score 1, each labelled joint's value 1)."""
-  from rtpe_jax import inference
+  from rtpe_jax.inference import protocol
 
   os.makedirs(out, exist_ok=True)
   index = coco.load_coco(root, split)
@@ -83,6 +83,6 @@ def write_stand_in_people(root: str, split: str, out: str) -> str:
     for image_id in coco.select_image_ids(index):
       joints = coco.image_annotations(index, root, split, image_id).joints
       values = np.concatenate([joints[..., :2], (joints[..., 2:] > 0)], -1)
-      people = inference.coco_results(image_id, values, np.ones(len(joints)))
+      people = protocol.coco_results(image_id, values, np.ones(len(joints)))
       f.write(json.dumps({"image_id": image_id, "people": people}) + "\n")
   return path

@@ -1,6 +1,6 @@
 """Synthetic 3D people in COCO's format, for phase 4 (monocular 3D pose).
 
-  python -m rtpe_jax.data.synthetic3d --out data/synthetic3d --train 1024 --val 64 --seed 0
+  python -m rtpe_jax.threed.synthetic3d --out data/synthetic3d --train 1024 --val 64 --seed 0
 
 writes the COCO layout of `rtpe_jax.data.synthetic` (images, person_keypoints
 json) from 3D scenes: 1 to 4 people of `skeleton3d` (human proportions, joint
@@ -25,8 +25,9 @@ import argparse
 import numpy as np
 from PIL import ImageDraw
 
-from rtpe_jax.data import skeleton3d, synthetic
-from rtpe_jax.evaluation3d import root
+from rtpe_jax.data import synthetic
+from rtpe_jax.threed import skeleton3d
+from rtpe_jax.threed.metrics3d import root
 
 CAMERA_HEIGHT_MM = (1000.0, 2200.0)
 CAMERA_PITCH_DEG = (0.0, 20.0)  # downwards

@@ -5,9 +5,9 @@
   workdir/export/       the student's (or teacher's) inference variables, a model
                         directory (`rtpe_jax.models.weights.load_model`)
   workdir/minival_results.json  the last evaluation's COCO keypoint results
-  workdir/overlays/     the people found in the first eval images (`rtpe_jax.evaluator`)
+  workdir/overlays/     the people found in the first eval images (`rtpe_jax.train.minival`)
   workdir/             TensorBoard events (clu metric_writers; panels and
-                        histograms: `rtpe_jax.summaries`)
+                        histograms: `rtpe_jax.train.writers`)
 
 A run restarted with the same workdir resumes from the latest checkpoint: the
 same step, parameters, optimizer state, RNG and data position (the input
@@ -32,11 +32,12 @@ import orbax.checkpoint as ocp
 from clu import metric_writers, periodic_actions
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from rtpe_jax import config_checks, evaluation, optim, summaries, training
 from rtpe_jax.data import pipeline
-from rtpe_jax.evaluator import Evaluator
+from rtpe_jax.inference import coco_metrics
 from rtpe_jax.models import weights
 from rtpe_jax.models.student import with_teacher_stem
+from rtpe_jax.train import config_checks, optim, train_step, writers
+from rtpe_jax.train.minival import Evaluator
 
 
 class NonFiniteLossError(RuntimeError):
@@ -66,7 +67,7 @@ def _copy_matching(target: dict, source: dict) -> int:
 
 def initial_variables(module, config) -> dict:
   """Fresh variables, then the teacher stem and/or an exported model copied in."""
-  variables = jax.device_get(training.init_variables(module, config, jax.random.key(config.seed)))
+  variables = jax.device_get(train_step.init_variables(module, config, jax.random.key(config.seed)))
   if config.init.teacher:
     _, teacher = weights.load_teacher(config.init.teacher)
     variables = with_teacher_stem(variables, teacher, config.init.teacher)
@@ -97,7 +98,7 @@ def _device_batch(batch: dict, fields, sharding) -> dict:
 
 
 def _mean_metrics(history: list[dict]) -> dict[str, float]:
-  fetched = [training.host_tree(m) for m in history]
+  fetched = [train_step.host_tree(m) for m in history]
   out = {k: float(np.mean([m[k] for m in fetched])) for k in fetched[0]}
   for k in ("nonfinite_run", "longest_nonfinite_run", "loss_scale"):
     out[k] = float(fetched[-1][k])
@@ -133,7 +134,7 @@ def train_and_evaluate(
   if config.data.batch_size % mesh.size:
     raise ValueError(f"batch size {config.data.batch_size} is not divisible by {mesh.size} devices")
 
-  module = training.build_model(config)
+  module = train_step.build_model(config)
   variables = initial_variables(module, config)
   trained, _ = optim.split_frozen(variables["params"], config.optimizer.frozen)
   tx = optim.make_optimizer(config.optimizer, trained, config.total_steps)
@@ -142,7 +143,7 @@ def train_and_evaluate(
     config.total_steps,
     traverse_util.flatten_dict(optim.param_labels(trained)).values(),
   )
-  state = training.create_state(
+  state = train_step.create_state(
     variables, config, tx, jax.random.key_data(jax.random.key(config.seed + 1))
   )
   state = jax.device_put(state, replicated)
@@ -167,15 +168,17 @@ def train_and_evaluate(
     writer.write_hparams({k: v for k, v in _named_config(config).items()})
 
   with_teacher = bool(config.data.teacher_store) and config.task == "student"
-  fields = training.batch_fields(config, with_teacher)
-  stride = training.STUDENT_STRIDE if config.task == "student" else min(config.data.output_strides)
+  fields = train_step.batch_fields(config, with_teacher)
+  stride = (
+    train_step.STUDENT_STRIDE if config.task == "student" else min(config.data.output_strides)
+  )
   per_process = config.data.batch_size // jax.process_count()
   dataset = pipeline.train_dataset(config.data, start=start * per_process)
   batches = iter(dataset.as_numpy_iterator())
-  train_step = training.make_train_step(module, config, tx)
-  gradients = training.make_gradients(module, config) if config.histogram_every else None
-  predict = training.make_predict(module, config) if config.image_every else None
-  arch = training.model_arch(config)
+  step_fn = train_step.make_train_step(module, config, tx)
+  gradients = train_step.make_gradients(module, config) if config.histogram_every else None
+  predict = train_step.make_predict(module, config) if config.image_every else None
+  arch = train_step.model_arch(config)
 
   report = periodic_actions.ReportProgress(
     num_train_steps=config.total_steps,
@@ -189,10 +192,10 @@ def train_and_evaluate(
     checkpoints.save(step, args=ocp.args.StandardSave(state))
 
   def evaluate(step):
-    host = training.host_tree(state.variables())
+    host = train_step.host_tree(state.variables())
     result = evaluator(host, os.path.join(workdir, "minival_results.json") if lead else "")
     writer.write_scalars(step, {f"minival/{k}": v for k, v in result.items()})
-    logging.info("step %d minival\n%s", step, evaluation.format_table(result))
+    logging.info("step %d minival\n%s", step, coco_metrics.format_table(result))
     if step not in best.all_steps():
       metric = evaluator.best_metric
       best.save(step, args=ocp.args.StandardSave(state), metrics={metric: result[metric]})
@@ -203,7 +206,7 @@ def train_and_evaluate(
       with jax.profiler.StepTraceAnnotation("train", step_num=step):
         host_batch = next(batches)
         batch = _device_batch(host_batch, fields, data_sharding)
-        state, metrics = train_step(state, batch)
+        state, metrics = step_fn(state, batch)
       history.append(metrics)
       if step % config.log_every == 0 or step == config.total_steps:
         summary = _mean_metrics(history)
@@ -228,8 +231,8 @@ def train_and_evaluate(
       report(step)
       # Every process computes (the arrays span them all); the first one writes.
       if config.histogram_every and step % config.histogram_every == 0:
-        params = summaries.named_leaves(training.host_tree(state.params))
-        grads = summaries.named_leaves(training.host_tree(gradients(state, batch)))
+        params = writers.named_leaves(train_step.host_tree(state.params))
+        grads = writers.named_leaves(train_step.host_tree(gradients(state, batch)))
         if image_writer:
           image_writer.write_histograms(
             step,
@@ -239,10 +242,10 @@ def train_and_evaluate(
             },
           )
       if config.image_every and step % config.image_every == 0:
-        outputs = training.host_tree(predict(state.variables(), batch["image"]))
+        outputs = train_step.host_tree(predict(state.variables(), batch["image"]))
         if image_writer:
           image_writer.write_images(
-            step, summaries.pictures(host_batch, outputs, config.task, stride)
+            step, writers.pictures(host_batch, outputs, config.task, stride)
           )
       if step % config.checkpoint_every == 0 or step == config.total_steps:
         save(step)
@@ -252,9 +255,9 @@ def train_and_evaluate(
     if start < step or not stats:
       stats = evaluate(step)
     if lead:
-      host = training.host_tree(state.variables())
+      host = train_step.host_tree(state.variables())
       weights.export_model(
-        os.path.join(workdir, "export"), training.inference_variables(host, config), arch
+        os.path.join(workdir, "export"), train_step.inference_variables(host, config), arch
       )
       evaluator.write_overlays(
         host, os.path.join(workdir, "overlays"), config.eval.overlays, config.eval.overlay_min_score

@@ -29,9 +29,10 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from rtpe_jax import coordinates, evaluation, grouping, inference, predict
+from rtpe_jax import coordinates
 from rtpe_jax.data import coco, images
 from rtpe_jax.data import teacher_store as ts
+from rtpe_jax.inference import coco_metrics, grouping, predictor, protocol
 
 
 @dataclasses.dataclass
@@ -79,7 +80,7 @@ def store_affine(center, scale, size, stride: float, flip_averaged: bool = False
   """(2, 3) a peak's map position -> the joint's image position, for a map at
   `stride` of the input resized to `size` (`rtpe_jax.coordinates.from_map`)."""
   to_resized = coordinates.from_map(stride, flip_averaged)
-  return (np.linalg.inv(inference.resize_affine(center, scale, size)) @ to_resized)[:2].astype(
+  return (np.linalg.inv(protocol.resize_affine(center, scale, size)) @ to_resized)[:2].astype(
     np.float32
   )
 
@@ -99,7 +100,7 @@ def _prefetch(items, read, depth: int = 8):
 
 
 def run(
-  model: predict.Model,
+  model: predictor.Model,
   items: list[WorkItem],
   out: str,
   evaluate: bool = False,
@@ -134,7 +135,7 @@ def run(
   # Images of the same resized size run together.
   def size_of(it):  # unknown sizes (unreadable headers) first: they fail fast
     return (
-      inference.scale_size(it.height, it.width, input_size, 1.0, 1.0)[0]
+      protocol.scale_size(it.height, it.width, input_size, 1.0, 1.0)[0]
       if it.width and it.height
       else (0, 0)
     )
@@ -155,7 +156,7 @@ def run(
     size = (images.shape[2], images.shape[1])
     # The projected maps are only needed, and stay on the device, for single-scale results.
     single_scale_results = evaluate and tuple(scales) == (1.0,)
-    heatmaps, tags, native_hm, native_tags, _ = inference.scale_maps(
+    heatmaps, tags, native_hm, native_tags, _ = protocol.scale_maps(
       network, spec, True, (size[1], size[0]) if single_scale_results else None, variables, images
     )
     native_hm, native_tags = jax.device_get((native_hm, native_tags))
@@ -172,17 +173,17 @@ def run(
           ),
         )
       if single_scale_results:
-        ((keypoints, scores),) = inference.group_and_map(
+        ((keypoints, scores),) = protocol.group_and_map(
           heatmaps[b : b + 1], tags[b : b + 1], c, s, size, grouping_cfg
         )
       elif evaluate:
-        keypoints, scores = predict.predict_image(
+        keypoints, scores = predictor.predict_image(
           model, image, True, buckets=(), cfg=grouping_cfg, scales=scales
         )
       if evaluate:
         entry = {
           "image_id": item.image_id,
-          "people": inference.coco_results(item.image_id, keypoints, scores),
+          "people": protocol.coco_results(item.image_id, keypoints, scores),
         }
         results_file.write(json.dumps(entry) + "\n")
         results[item.image_id] = entry["people"]
@@ -199,7 +200,7 @@ def run(
         counts["failed"] += 1
         bar.update(1)
         continue
-      resized, center, scale, size = inference.protocol_resize(image, input_size)
+      resized, center, scale, size = protocol.protocol_resize(image, input_size)
       if batch and resized.shape != batch[0][1].shape:
         flush(batch)
         bar.update(len(batch))
@@ -232,7 +233,7 @@ def evaluate_results(ground_truth, out: str, image_ids) -> dict:
   results = [r for r in collect_results(out) if r["image_id"] in set(image_ids)]
   with open(os.path.join(out, "results.json"), "w") as f:
     json.dump(results, f)
-  stats = evaluation.evaluate(ground_truth, results, image_ids)
+  stats = coco_metrics.evaluate(ground_truth, results, image_ids)
   with open(os.path.join(out, "ap.json"), "w") as f:
     json.dump(stats, f, indent=1)
   return stats

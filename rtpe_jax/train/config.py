@@ -5,21 +5,21 @@ benchmarks and a GPU machine read configs without the input pipeline.
   config.data       the input pipeline (`data_config`: COCO root, crops, strides,
                     targets, teacher store, augmentation)
   config.model      the student (`StudentConfig` fields) or the teacher's arch
-  config.loss       loss weights (`training.default_loss_config`)
+  config.loss       loss weights (`train_step.default_loss_config`)
   config.optimizer  optimizer, schedule, parameter groups (`optim.default_config`)
   config.eval       the evaluation's protocol, metrics and pictures
   config.init       weights copied in before training
 
-`rtpe_jax.config_checks.check` validates a config before training starts.
+`rtpe_jax.train.config_checks.check` validates a config before training starts.
 """
 
 from __future__ import annotations
 
 import ml_collections
 
-from rtpe_jax import optim, training
 from rtpe_jax.data import augment, schema
 from rtpe_jax.models.student import StudentConfig
+from rtpe_jax.train import optim, train_step
 
 
 def data_config() -> ml_collections.ConfigDict:
@@ -87,7 +87,7 @@ def default_config() -> ml_collections.ConfigDict:
   config.model = ml_collections.ConfigDict()
   config.model.student = StudentConfig().to_dict()  # task "student": update these
   # task "teacher": config.model.arch = a name in ARCHS or a dict of HRNetConfig fields
-  config.loss = training.default_loss_config()
+  config.loss = train_step.default_loss_config()
   config.optimizer = optim.default_config()
   config.attention = ml_collections.ConfigDict(dict(divisor=20.0, steps=0))  # steps 0: off
   config.init = ml_collections.ConfigDict(

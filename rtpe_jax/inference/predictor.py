@@ -1,7 +1,7 @@
 """The one predictor: a model (directory or module + variables) and images or
 video in, people out.
 
-The network side of `rtpe_jax.inference` (same resize, flip averaging and
+The network side of `rtpe_jax.inference.protocol` (same resize, flip averaging and
 grouping), arranged for throughput:
 - shapes are bucketed: the protocol-resized image is padded (bottom, right,
   with the mean colour) to the smallest of a few canvas sizes, and the
@@ -36,7 +36,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rtpe_jax import coordinates, depth, grouping, inference, preprocess
+from rtpe_jax import coordinates, depth, preprocess
+from rtpe_jax.inference import grouping, protocol
 from rtpe_jax.models import folding, weights
 from rtpe_jax.precision import compute_dtype
 
@@ -46,14 +47,14 @@ MEAN_COLOUR = tuple(int(round(255 * m)) for m in preprocess.MEAN_RGB)
 @dataclasses.dataclass(frozen=True)
 class Model:
   """A loaded network ready for the protocol: `network(variables, images)` as
-  `rtpe_jax.inference` takes it, its `OutputSpec`, the protocol's input size, the
+  `rtpe_jax.inference.protocol` takes it, its `OutputSpec`, the protocol's input size, the
   grouping settings it is meant to be read with (the default of every function
   below that takes `cfg`) and whether it is read with the flip test; a model
   directory carries all three in its arch.json ("input_size", "grouping", "flip")."""
 
   network: Callable
   variables: Any
-  spec: inference.OutputSpec
+  spec: protocol.OutputSpec
   input_size: int
   name: str = ""
   grouping: grouping.GroupingConfig = grouping.GroupingConfig()
@@ -62,7 +63,7 @@ class Model:
 
 def network_and_spec(module, fold: bool):
   """(network(variables, images uint8), OutputSpec) of a student or HigherHRNet
-  module, the network as `rtpe_jax.inference` takes it; with `fold` it takes
+  module, the network as `rtpe_jax.inference.protocol` takes it; with `fold` it takes
   `folding.fold_batch_norm` variables."""
   from rtpe_jax.models.student import AttentionStudent, protocol_outputs
 
@@ -74,7 +75,7 @@ def network_and_spec(module, fold: bool):
   if isinstance(module, AttentionStudent):
     return protocol_outputs(module, apply)
   network = lambda v, images: apply(v, preprocess.normalise(images))
-  return network, inference.OutputSpec.for_hrnet(module.config)
+  return network, protocol.OutputSpec.for_hrnet(module.config)
 
 
 def from_module(
@@ -143,7 +144,7 @@ def canvas_maps(network, spec, flip: bool, variables, canvas, valid_hw):
   of the protocol at the canvas resolution, zero beyond each image, tags
   (B, H, W, Jt, D) and the depth maps (B, H/4, W/4, 18) of a model with them
   (`spec.depth`, else None). Traced inside the predictor's program and the export's."""
-  heatmaps, tags, _, _, depth_maps = inference.scale_maps(
+  heatmaps, tags, _, _, depth_maps = protocol.scale_maps(
     network, spec, flip, canvas.shape[1:3], variables, canvas
   )
   rows = jnp.arange(canvas.shape[1])[None, :, None] < valid_hw[:, :1, None]
@@ -151,7 +152,7 @@ def canvas_maps(network, spec, flip: bool, variables, canvas, valid_hw):
   return jnp.where((rows & cols)[..., None], heatmaps, 0.0), tags, depth_maps
 
 
-@inference.inference_jit(static_argnames=("network", "spec", "flip", "k", "kernel"))
+@protocol.inference_jit(static_argnames=("network", "spec", "flip", "k", "kernel"))
 def _canvas_maps(network, spec, flip, k, kernel, variables, canvas, valid_hw):
   """`canvas_maps` and the top-k candidates of its maps."""
   heatmaps, tags, depth_maps = canvas_maps(network, spec, flip, variables, canvas, valid_hw)
@@ -198,7 +199,7 @@ def run_batch(
   flip = model.flip if flip is None else flip
   if any(image.shape != images[0].shape for image in images):
     raise ValueError("run_batch takes images of one shape; use run_network per image")
-  resized = [inference.protocol_resize(image, model.input_size) for image in images]
+  resized = [protocol.protocol_resize(image, model.input_size) for image in images]
   center, scale, size = resized[0][1:]
   canvas = np.stack(
     [pad_to_canvas(r[0], canvas_size(size, model.input_size, buckets)) for r in resized]
@@ -227,7 +228,7 @@ def group_frame(frame: Frame, cfg: grouping.GroupingConfig | None = None, index:
   """Host side of image `index` of a frame: keypoints (P, J, 3) in the image and
   scores (P,). cfg None: the settings the frame was made with."""
   people, scores = _grouped(frame, cfg, index)
-  return inference.people_in_image(people, frame.center, frame.scale, frame.size), scores
+  return protocol.people_in_image(people, frame.center, frame.scale, frame.size), scores
 
 
 def group_frame_3d(
@@ -240,10 +241,10 @@ def group_frame_3d(
   if frame.depth is None:
     raise ValueError("this model has no depth maps (a student with model.student.depth)")
   people, scores = _grouped(frame, cfg, index)
-  keypoints = inference.people_in_image(people, frame.center, frame.scale, frame.size)
+  keypoints = protocol.people_in_image(people, frame.center, frame.scale, frame.size)
   # Grouped joints sit at stride-1 map positions u of the input: input position u + 0.5.
   on_input = coordinates.apply(coordinates.from_map(1), people[..., :2])
-  input_scale = inference.resize_affine(frame.center, frame.scale, frame.size)[0, 0]
+  input_scale = protocol.resize_affine(frame.center, frame.scale, frame.size)[0, 0]
   depth_maps = np.asarray(frame.depth[index])
   keypoints_3d = depth.read_people(depth_maps, on_input, keypoints, intrinsics, input_scale)
   return keypoints, scores, keypoints_3d
@@ -262,15 +263,15 @@ def predict_image(
 
   One scale: the device path of this module (buckets () for exactly the
   published protocol's input). Several: the published multi-scale protocol
-  (`inference.multi_person_maps`, scale-1.0 tags), whole maps to the grouping."""
+  (`protocol.multi_person_maps`, scale-1.0 tags), whole maps to the grouping."""
   cfg = cfg or model.grouping
   flip = model.flip if flip is None else flip
   if tuple(scales) != (1.0,):
-    protocol = inference.ProtocolConfig(model.input_size, tuple(scales), flip, grouping=cfg)
-    heatmaps, tags, mapping = inference.multi_person_maps(
-      model.network, model.variables, model.spec, image, protocol
+    protocol_cfg = protocol.ProtocolConfig(model.input_size, tuple(scales), flip, grouping=cfg)
+    heatmaps, tags, mapping = protocol.multi_person_maps(
+      model.network, model.variables, model.spec, image, protocol_cfg
     )
-    return inference.group_and_map(heatmaps, tags, *mapping, cfg)[0]
+    return protocol.group_and_map(heatmaps, tags, *mapping, cfg)[0]
   return group_frame(run_network(model, image, flip, buckets, cfg), cfg)
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import flax.traverse_util as traverse_util
 import numpy as np
 
-from rtpe_jax import visualize
+from rtpe_jax.inference import overlays
 
 
 def _unit_panel(x: np.ndarray) -> np.ndarray:
   """(H, W) -> (H, W, 3) float in [0, 1] through the heat colour map."""
-  return visualize.heat(x).astype(np.float32) / 255.0
+  return overlays.heat(x).astype(np.float32) / 255.0
 
 
 def pictures(batch: dict, outputs, task: str, stride: int) -> dict[str, np.ndarray]:

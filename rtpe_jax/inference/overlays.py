@@ -1,6 +1,6 @@
 """Overlays: the COCO skeletons of the people found on the image, and map panels.
 
-  python -m rtpe_jax.visualize --teacher models/hrnet_w48_640 --image FILE --out PNG \
+  python -m rtpe_jax.inference.overlays --teacher models/hrnet_w48_640 --image FILE --out PNG \
       [--input-size N] [--threshold 0.1] [--min-score 0.2]
 
 Left side of the body in blue, right side in orange, the centre line in green;
@@ -18,8 +18,8 @@ import argparse
 import numpy as np
 from PIL import Image, ImageDraw
 
-from rtpe_jax import predict
 from rtpe_jax.data.images import read_image
+from rtpe_jax.inference import predictor
 from rtpe_jax.keypoints import SKELETON, joint_colour, limb_colour
 
 
@@ -135,16 +135,16 @@ def overlay_with_maps(
   intrinsics: np.ndarray | None = None,
   truth_3d: np.ndarray | None = None,
 ) -> Image.Image:
-  """The people a `predict.Model` finds in `image` at the published protocol
+  """The people a `predictor.Model` finds in `image` at the published protocol
   (score >= min_score), the ground truth `truth` (P, 17, 3) joints (positions) when
   given, then the heatmap and tag panels, side by side at the image's height;
   with the image's `intrinsics` (a model with depth maps) the top view last, the
   truth's people `truth_3d` (G, 17, 3) mm in grey beneath."""
-  frame = predict.run_network(model, image, flip, buckets=())
+  frame = predictor.run_network(model, image, flip, buckets=())
   if intrinsics is not None:
-    keypoints, scores, people_3d = predict.group_frame_3d(frame, intrinsics)
+    keypoints, scores, people_3d = predictor.group_frame_3d(frame, intrinsics)
   else:
-    keypoints, scores = predict.group_frame(frame)
+    keypoints, scores = predictor.group_frame(frame)
   heatmaps, tags = frame.heatmaps, frame.tags
   shown = int(np.sum(scores >= min_score))
   panels = [
@@ -188,7 +188,7 @@ def main(argv=None):
     help="people drawn from this score (mean joint value) up",
   )
   args = parser.parse_args(argv)
-  model = predict.load(args.teacher, input_size=args.input_size)
+  model = predictor.load(args.teacher, input_size=args.input_size)
   image = read_image(args.image, 0)
   overlay_with_maps(model, image, True, args.threshold, args.min_score).save(args.out)
   print(args.out)

@@ -25,12 +25,13 @@ import ml_collections
 import numpy as np
 import optax
 
-from rtpe_jax import losses, optim, preprocess
+from rtpe_jax import preprocess
 from rtpe_jax.data import schema
 from rtpe_jax.models import weights
 from rtpe_jax.models.hrnet import ARCHS, HRNetConfig
 from rtpe_jax.models.student import StudentConfig
 from rtpe_jax.precision import LossScale, all_finite, compute_dtype
+from rtpe_jax.train import losses, optim
 
 # The fields of a training sample (`data.schema.sample_fields`) each task's step
 # reads; `s` is an output stride.

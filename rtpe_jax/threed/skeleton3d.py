@@ -19,7 +19,7 @@ import dataclasses
 import numpy as np
 
 from rtpe_jax import keypoints
-from rtpe_jax.evaluation3d import root
+from rtpe_jax.threed.metrics3d import root
 
 J = {name: i for i, name in enumerate(keypoints.NAMES)}
 

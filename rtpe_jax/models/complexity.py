@@ -1,7 +1,7 @@
 """Parameter counts and compute of the published teachers (and any Flax model).
 
-  python -m rtpe_jax.models.summary                 # every published variant
-  python -m rtpe_jax.models.summary --arch w48_640  # one, at its input size
+  python -m rtpe_jax.models.complexity                 # every published variant
+  python -m rtpe_jax.models.complexity --arch w48_640  # one, at its input size
 
 Columns (G = 1e9), all from XLA's cost analysis of the jitted forward pass on
 one image:

@@ -11,7 +11,7 @@ import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from rtpe_jax import evaluation3d
+from rtpe_jax.threed import metrics3d
 
 STAT_NAMES = (
   "AP",
@@ -89,7 +89,7 @@ def segmentation_scores(counts: np.ndarray) -> dict[str, float]:
 
 def format_table(stats: dict[str, float]) -> str:
   """A two-line table of the ten keypoint numbers and/or the segmentation's three,
-  whichever `stats` holds; and the 3D table (`evaluation3d.format_table`) of a
+  whichever `stats` holds; and the 3D table (`metrics3d.format_table`) of a
   3D student's "3d/" numbers under it."""
   names = [n for n in STAT_NAMES + SEGMENTATION_NAMES if n in stats]
   short = lambda n: n.replace("segmentation_", "seg. ")
@@ -97,7 +97,7 @@ def format_table(stats: dict[str, float]) -> str:
   head = " | ".join(f"{short(name):>{width}}" for name in names)
   row = " | ".join(f"{stats[name]:{width}.4f}" for name in names)
   if "3d/MPJPE" in stats:
-    return f"{head}\n{row}\n{evaluation3d.format_table(stats, '3d/')}"
+    return f"{head}\n{row}\n{metrics3d.format_table(stats, '3d/')}"
   return f"{head}\n{row}"
 
 
