@@ -1,8 +1,8 @@
 """People in images or a video, with a trained student or a HigherHRNet.
 
-  python predictor.py --model out/quickstart/export --image photo.jpg --out out/predict
-  python predictor.py --model models/pose_higher_hrnet_w32_512 --dir tests/data
-  python predictor.py --model out/quickstart/export --video clip.avi --out out/video
+  python predict.py --model out/quickstart/export --image photo.jpg --out out/predict
+  python predict.py --model models/pose_higher_hrnet_w32_512 --dir tests/data
+  python predict.py --model out/quickstart/export --video clip.avi --out out/video
 
 Writes, under --out, an overlay PNG per image (or overlay.avi for a video) and
 keypoints.json (COCO results; image ids from the file names' digits, else
@@ -15,7 +15,7 @@ forward) in keypoints.json and draws the people seen from above beside the
 overlay; the camera: --intrinsics (a JSON 3 x 3 in pixel indices) or a
 centred one of --fov degrees across (default 60):
 
-  python predictor.py --model out/quickstart3d/export --dir data/synthetic3d/images/val2017 --fov 60
+  python predict.py --model out/quickstart3d/export --dir data/synthetic3d/images/val2017 --fov 60
 """
 
 import argparse

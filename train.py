@@ -18,7 +18,8 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from rtpe_jax.inference import coco_metrics
-from rtpe_jax.train import config_checks, loop
+from rtpe_jax.train import config as config_lib
+from rtpe_jax.train import loop
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "configs/NAME.py[:ARG]", lock_config=True)
@@ -47,7 +48,7 @@ def main(argv):
     return
   try:
     stats = loop.train_and_evaluate(FLAGS.config, FLAGS.workdir)
-  except config_checks.ConfigError as err:  # before any data is read or code compiled
+  except config_lib.ConfigError as err:  # before any data is read or code compiled
     raise SystemExit(f"train.py: {err}") from None
   if jax.process_index() == 0:
     workdir = os.path.abspath(FLAGS.workdir)
@@ -72,17 +73,17 @@ def main(argv):
 
 
 def _train_lifter(config, workdir: str, start: float) -> None:
-  """configs/lifter.py: the lifter's own loop (rtpe_jax/threed/lifter.py)."""
-  from rtpe_jax.threed import lifter
+  """configs/lifting.py: the lifter's own loop (rtpe_jax/threed/lifter_training.py)."""
+  from rtpe_jax.threed import lifter_training
 
   try:
-    stats = lifter.train_and_evaluate(config, workdir)
-  except config_checks.ConfigError as err:
+    stats = lifter_training.train_and_evaluate(config, workdir)
+  except config_lib.ConfigError as err:
     raise SystemExit(f"train.py: {err}") from None
   workdir = os.path.abspath(workdir)
   minutes = (time.perf_counter() - start) / 60
   print(f"\nvalidation people from exact 2D, {minutes:.1f} min in train.py:")
-  print(lifter.format_table(stats))
+  print(lifter_training.format_table(stats))
   print(f"TensorBoard logs: tensorboard --logdir {workdir}")
   print(f"exported model:   {workdir}/export")
 

@@ -43,21 +43,13 @@ from flax import traverse_util
 
 from bench import grouping as grouping_bench
 from bench.common import DTYPES, machine, median_seconds
+from configs import quickstart
 from rtpe_jax import preprocess
 from rtpe_jax.inference import predictor
 from rtpe_jax.models import ARCHS, HigherHRNet, complexity, folding
 from rtpe_jax.models.student import AttentionStudent, StudentConfig
 
-QUICK_STUDENT = StudentConfig(
-  stem="own",
-  own_stem_channels=(16, 32),
-  stem_features=32,
-  channels=32,
-  segmentation_channels=8,
-  dilations=(1, 2, 4),
-  detector_steps=2,
-  colour_channels=8,
-)
+QUICK_STUDENT = StudentConfig(**quickstart.student())  # --quick: the quickstart student
 
 
 def build(name: str, dtype: str, quick: bool):
@@ -183,17 +175,17 @@ def train_step_row(args, config_name: str = "distill_coco_w48") -> dict:
   """images/s of the student train step of configs/`config_name`.py, on random batches."""
   import importlib
 
-  from rtpe_jax.train import optim, train_step
+  from rtpe_jax.train import model_factory, optim, train_step
 
   config = importlib.import_module(f"configs.{config_name}").get_config(
     "runlocal" if args.quick else ""
   )
   if args.quick:
     config.model.student.update(QUICK_STUDENT.to_dict())
-    config.model.student.stem = "own"
+    config.data.output_strides = (4, 2)  # its fine heatmap head's targets
     config.optimizer.frozen = ()
-  module = train_step.build_model(config)
-  variables = train_step.init_variables(module, config, jax.random.key(0))
+  module = model_factory.build_model(config)
+  variables = model_factory.init_variables(module, config, jax.random.key(0))
   trained, _ = optim.split_frozen(variables["params"], config.optimizer.frozen)
   tx = optim.make_optimizer(config.optimizer, trained, 1000)
   state = train_step.create_state(variables, config, tx, jax.random.key_data(jax.random.key(1)))

@@ -199,7 +199,7 @@ def reference_protocol(job: dict) -> dict:
   from rtpe_jax.keypoints import FLIP_INDEX
 
   cfg = _reference_config(job["reference"], None)
-  # core/protocol.py takes its flip index from the dataset package, which needs
+  # core/inference.py takes its flip index from the dataset package, which needs
   # the COCO and CrowdPose APIs; the index is data, the same as ours.
   dataset = types.ModuleType("dataset")
   dataset.transforms = types.ModuleType("dataset.transforms")

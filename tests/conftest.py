@@ -6,6 +6,8 @@ import os
 import numpy as np
 import pytest
 
+from configs import quickstart
+
 DATA = os.path.join(os.path.dirname(__file__), "data")
 TINY_PTH = os.path.join(DATA, "hhrnet_tiny.pth")
 
@@ -69,8 +71,7 @@ def tiny_train_config(root: str, task: str = "student"):
   """A trainer config small enough to compile and run in seconds on a CPU."""
   from rtpe_jax.train import config as config_lib
 
-  config = config_lib.default_config()
-  config.task = task
+  config = config_lib.default_config(task)
   config.total_steps = 4
   config.log_every = 1
   config.checkpoint_every = 2
@@ -80,20 +81,21 @@ def tiny_train_config(root: str, task: str = "student"):
   config.data.output_strides = (4,)
   config.data.sigmas = (2.0,)
   config.data.batch_size = 2
-  config.model.student.update(
-    dict(
-      stem="own",
-      own_stem_channels=(8, 8),
-      stem_features=16,
-      channels=8,
-      segmentation_channels=4,
-      dilations=(1, 2),
-      detector_steps=1,
-      colour_channels=4,
-      colour_space="lab",
-      tag_channels=1,
+  if task == "student":
+    config.model.student.update(
+      dict(
+        stem="own",
+        own_stem_channels=(8, 8),
+        stem_features=16,
+        channels=8,
+        segmentation_channels=4,
+        dilations=(1, 2),
+        detector_steps=1,
+        colour_channels=4,
+        colour_space="lab",
+        tag_channels=1,
+      )
     )
-  )
   config.loss.alpha = 0.0
   config.loss.heatmap = 100.0
   config.optimizer.frozen = ()
@@ -164,31 +166,21 @@ def _small_hrnet():
 
 SMALL_HRNET = _small_hrnet()  # two stages, one block each: compiles in seconds
 
-SMALL_STUDENT = dict(
-  stem="own",
-  own_stem_channels=(16, 32),
-  stem_features=32,
-  channels=32,
-  segmentation_channels=8,
-  dilations=(1, 2, 4),
-  detector_steps=2,
-  colour_channels=8,
-  tag_channels=1,
-)
+QUICKSTART_STUDENT = quickstart.student()  # the one definition, configs/quickstart.py
 
 
 @pytest.fixture(scope="session")
-def small_student_dir(tmp_path_factory):
-  """A model directory holding the quickstart-sized student with random weights."""
+def quickstart_student_dir(tmp_path_factory):
+  """A model directory holding the quickstart student with random weights."""
   import jax
   import jax.numpy as jnp
 
   from rtpe_jax.models import student, weights
 
-  cfg = student.StudentConfig(**SMALL_STUDENT)
+  cfg = student.StudentConfig(**QUICKSTART_STUDENT)
   module = student.AttentionStudent(config=cfg)
   variables = module.init(jax.random.key(0), jnp.zeros((1, 64, 64, 6)))
-  out = str(tmp_path_factory.mktemp("models") / "small_student")
+  out = str(tmp_path_factory.mktemp("models") / "quickstart_student")
   weights.save_model(
     out, perturbed_variables(variables), {"model": "attention_student", "config": cfg.to_dict()}
   )
@@ -247,8 +239,9 @@ def mirrored_as_in_training(joints, hw):
   """joints (P, 17, 3) of an (h, w) input as the training augmentation places them
   in its mirror image (a flip and nothing else), left and right swapped."""
   from rtpe_jax.data import augment
+  from rtpe_jax.train import config as config_lib
 
-  cfg = augment.default_config()
+  cfg = config_lib.augment_config()
   cfg.update(
     dict(
       max_rotation=0.0, min_scale=1.0, max_scale=1.0, max_translate=0.0, flip=1.0, scale_type="long"

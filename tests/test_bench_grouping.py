@@ -22,19 +22,19 @@ def test_numpy_baseline_finds_the_same_people():
 
 
 @pytest.mark.slow
-def test_grouping_share_of_the_whole_path(small_student_dir, monkeypatch):
+def test_grouping_share_of_the_whole_path(quickstart_student_dir, monkeypatch):
   """The share is the grouping's median over the whole path's, and the people
   counted are those the whole path finds. With a clock that moves 0.25 s between
   readings every median is 250 ms: a share of exactly 1."""
   from rtpe_jax.inference import predictor
 
   image = np.random.default_rng(0).integers(0, 256, (96, 128, 3), dtype=np.uint8)
-  row = bench_grouping.share_in_path(small_student_dir, image, runs=2)
+  row = bench_grouping.share_in_path(quickstart_student_dir, image, runs=2)
   assert row["grouping_share"] == row["grouping_ms"] / row["whole_ms"]
-  people, _ = predictor.predict_image(predictor.load(small_student_dir), image)
+  people, _ = predictor.predict_image(predictor.load(quickstart_student_dir), image)
   assert row["people"] == len(people) > 0
   clock = itertools.count(0.0, 0.25)
   monkeypatch.setattr(common, "time", types.SimpleNamespace(perf_counter=lambda: next(clock)))
-  row = bench_grouping.share_in_path(small_student_dir, image, runs=2)
+  row = bench_grouping.share_in_path(quickstart_student_dir, image, runs=2)
   assert (row["whole_ms"], row["network_ms"], row["grouping_ms"]) == (250.0, 250.0, 250.0)
   assert row["grouping_share"] == 1.0

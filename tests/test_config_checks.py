@@ -3,17 +3,20 @@
 import os
 
 import pytest
+from flax import traverse_util
 
 from configs import (
   distill_coco_w48,
   distill_synthetic,
+  lifting,
   quickstart,
   quickstart3d,
   student_stem_coco,
   student_stem_synthetic,
   teacher_synthetic,
 )
-from rtpe_jax.train import config_checks
+from rtpe_jax.threed import lifter_training
+from rtpe_jax.train import config as config_lib
 
 
 def _set(path: str, value):
@@ -40,11 +43,7 @@ BAD_VALUES = [
   ("batch 0", _set("data.batch_size", 0), "config.data.batch_size: 0: must be an integer >= 1"),
   ("crop not /32", _set("data.input_size", 200), "config.data.input_size: 200: the training crop"),
   ("stride 3", _set("data.output_strides", (4, 3)), "config.data.output_strides: 3 is not one of"),
-  (
-    "stride 32 on a 192 crop",
-    _set("data.tag_stride", 128),
-    "config.data.tag_stride: 128 is not one of",
-  ),
+  ("tag stride 128", _set("data.tag_stride", 128), "config.data.tag_stride: 128 is not one of"),
   ("no steps", _set("total_steps", 0), "config.total_steps: 0: must be an integer >= 1"),
   ("negative eval", _set("eval_every", -1), "config.eval_every: -1"),
   ("lr 0", _set("optimizer.schedule.peak", 0.0), "config.optimizer.schedule.peak: 0.0"),
@@ -145,49 +144,156 @@ BAD_VALUES = [
   ("count", _set("data.train_count", -2), "config.data.train_count: -2: must be an integer >= 0"),
   ("divisor", _set("attention.divisor", 0.5), "config.attention.divisor: 0.5"),
   ("target", _set("target_ap", 30.0), "config.target_ap: 30.0: must lie in [0, 1]"),
+  (
+    "rotation 720",
+    _set("data.augment.max_rotation", 720.0),
+    "config.data.augment.max_rotation: 720.0: must be <= 180",
+  ),
+  ("jitter", _set("data.augment.colour_jitter.hue", 2.0), "colour_jitter.hue: 2.0: must lie in"),
+  ("overlay score", _set("eval.overlay_min_score", -1.0), "config.eval.overlay_min_score: -1.0"),
+  ("depth weight", _set("loss.depth", -1.0), "config.loss.depth: -1.0: must be a number >= 0"),
 ]
 
 
 @pytest.mark.parametrize("name, mutate, message", BAD_VALUES, ids=[b[0] for b in BAD_VALUES])
 def test_a_bad_value_is_named_with_its_key(name, mutate, message):
   config = quickstart.get_config()
-  config_checks.check(config, files=False)  # the config as shipped is fine
+  config_lib.check(config, files=False)  # the config as shipped is fine
   mutate(config)
-  with pytest.raises(config_checks.ConfigError) as err:
-    config_checks.check(config, files=False)
+  with pytest.raises(config_lib.ConfigError) as err:
+    config_lib.check(config, files=False)
   assert message in str(err.value), (name, str(err.value))
 
 
 def test_every_problem_is_listed_in_one_error():
   config = quickstart.get_config()
   config.data.batch_size, config.optimizer.schedule.peak = 0, -1.0
-  with pytest.raises(config_checks.ConfigError) as err:
-    config_checks.check(config, files=False)
+  with pytest.raises(config_lib.ConfigError) as err:
+    config_lib.check(config, files=False)
   assert len(err.value.problems) == 3, err.value.problems  # peak < 0 and floor > peak too
   assert str(err.value).startswith("3 problems in the config:")
 
 
-@pytest.mark.parametrize(
-  "module, args",
-  [
-    (quickstart, ("", "short", "runlocal")),
-    (quickstart3d, ("", "runlocal")),
-    (teacher_synthetic, ("", "runlocal")),
-    (
-      distill_synthetic,
-      ("", "gt", "unlabelled", "unlabelled,quarter", "stem", "on_teacher_stem", "runlocal"),
-    ),
-    (student_stem_synthetic, ("", "runlocal")),
-    (
-      distill_coco_w48,
-      ("phase1", "phase2", "phase2,unlabelled", "phase1,runlocal", "phase2,runlocal"),
-    ),
-    (student_stem_coco, ("", "runlocal")),
-  ],
-)
-def test_every_shipped_config_passes(module, args):
+CONFIGS = {
+  "quickstart": quickstart,
+  "quickstart3d": quickstart3d,
+  "teacher_synthetic": teacher_synthetic,
+  "distill_synthetic": distill_synthetic,
+  "student_stem_synthetic": student_stem_synthetic,
+  "distill_coco_w48": distill_coco_w48,
+  "student_stem_coco": student_stem_coco,
+  "lifting": lifting,
+}
+
+
+def documented_args(module) -> list[str]:
+  """The tokens a config's docstring lists under "Arguments", up to the first blank
+  line (`phase1 | phase2`: both)."""
+  lines = module.__doc__.split("Arguments")[1].splitlines()[1:]
+  tokens = []
+  for line in lines:
+    if not line.strip():
+      break
+    if not line.startswith("   "):  # an argument's line; its description continues indented
+      tokens += [t.strip() for t in line.strip().split("  ")[0].split("|")]
+  return tokens
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_every_config_loads_with_every_documented_arg_and_writes_every_key(name):
+  """Each documented argument alone and with runlocal: the config has exactly the
+  schema's keys (check refuses a missing or unknown one) and valid values."""
+  module = CONFIGS[name]
+  tokens = documented_args(module)
+  assert "runlocal" in tokens, tokens
+  args = [""] + tokens + [f"{t},runlocal" for t in tokens if t != "runlocal"]
   for arg in args:
-    config_checks.check(module.get_config(arg), files=False)
+    config = module.get_config(arg)
+    if name == "lifting":
+      lifter_training.check_config(config)
+    else:
+      config_lib.check(config, files=False)
+      assert not config_lib.key_problems(config, config_lib.default_config(config.task))
+  with pytest.raises(ValueError) as err:
+    module.get_config("runlcoal")
+  assert f"configs/{name}.py:runlcoal: unknown argument 'runlcoal'; accepted: " in str(err.value)
+  assert "runlocal" in str(err.value).split("accepted: ")[1]
+
+
+def test_the_variants_of_an_experiment_are_written_with_their_documented_differences():
+  """Where a docstring says one config is another with changes, the two differ in
+  exactly those keys."""
+
+  def differences(a, b):
+    fa, fb = (traverse_util.flatten_dict(c.to_dict()) for c in (a, b))
+    return {".".join(k) for k in set(fa) | set(fb) if fa.get(k) != fb.get(k)}
+
+  short = quickstart.get_config("short")
+  assert differences(short, distill_synthetic.get_config("gt")) == {"target_ap"}
+  assert differences(short, quickstart3d.get_config()) == {
+    "target_ap",
+    "data.root",
+    "data.depth",
+    "model.student.depth",
+    "eval.metrics",
+  }
+  assert differences(short, quickstart.get_config()) == {
+    "total_steps",
+    "eval_every",
+    "image_every",
+    "optimizer.schedule.period",
+    "optimizer.ema",
+  }
+  phase3 = {
+    "attention.divisor",
+    "attention.steps",
+    "init.model",
+    "loss.heatmap",
+    "loss.push_pull",
+    "loss.segmentation",
+    "loss.stem",
+    "model.student.distill_stem",
+    "model.student.stem",
+    "optimizer.frozen",
+  }
+  phase2 = distill_synthetic.get_config("on_teacher_stem")
+  assert differences(phase2, student_stem_synthetic.get_config()) == phase3 | {
+    "data.teacher_store",
+    "init.teacher",
+  }
+  coco = student_stem_coco.get_config()
+  assert coco.optimizer.schedule.period == coco.total_steps  # the cosine reaches its floor
+  assert differences(distill_coco_w48.get_config("phase2"), coco) >= phase3 | {"precision"}
+
+
+def test_a_key_the_schema_lacks_or_a_missing_key_is_refused():
+  config = quickstart.get_config()
+  with config.unlocked():
+    config.data.colour_sapce = "lab"
+    del config.eval["flip"]
+  with pytest.raises(config_lib.ConfigError) as err:
+    config_lib.check(config)
+  assert err.value.problems == [
+    "config.data.colour_sapce: not a key of the schema (a typo?)",
+    "config.eval.flip: missing (every config writes every key)",
+  ]
+
+
+def test_the_argument_parser():
+  parse = config_lib.parse_arg
+  spec = dict(phase=("phase2", "phase1"), unlabelled=False, runlocal=False)
+  assert parse("", "x.py", **spec).to_dict() == dict(
+    phase="phase2", unlabelled=False, runlocal=False
+  )
+  assert parse("phase1,runlocal", "x.py", **spec).to_dict() == dict(
+    phase="phase1", unlabelled=False, runlocal=True
+  )
+  with pytest.raises(ValueError, match="'phase2' and 'phase1' exclude each other"):
+    parse("phase2,phase1", "x.py", **spec)
+  with pytest.raises(ValueError, match="accepted: phase2, phase1, unlabelled, runlocal"):
+    parse("phase3", "x.py", **spec)
+  with pytest.raises(ValueError, match="'unlabelled' is a phase-2 argument"):
+    distill_coco_w48.get_config("phase1,unlabelled")
 
 
 def test_missing_files_name_the_file_and_the_command_that_makes_it(tmp_path, monkeypatch):
@@ -195,8 +301,8 @@ def test_missing_files_name_the_file_and_the_command_that_makes_it(tmp_path, mon
   each with what makes it. The minival list ships with the configs."""
   monkeypatch.chdir(tmp_path)
   config = distill_coco_w48.get_config("phase2")
-  with pytest.raises(config_checks.ConfigError) as err:
-    config_checks.check(config)
+  with pytest.raises(config_lib.ConfigError) as err:
+    config_lib.check(config)
   text = str(err.value)
   assert os.path.isfile(config.data.eval_ids), config.data.eval_ids
   want = [
@@ -216,8 +322,8 @@ def test_missing_files_name_the_file_and_the_command_that_makes_it(tmp_path, mon
     assert line in text, (line, text)
   assert len(err.value.problems) == len(want)
   os.makedirs("data/coco/images/unlabeled2017")
-  with pytest.raises(config_checks.ConfigError) as err:
-    config_checks.check(distill_coco_w48.get_config("phase2,unlabelled"))
+  with pytest.raises(config_lib.ConfigError) as err:
+    config_lib.check(distill_coco_w48.get_config("phase2,unlabelled"))
   assert (
     "config.data.unlabelled.predictions: data/coco/w48_unlabeled holds no teacher store; make "
     "it with python infer_teacher.py --teacher TEACHER_DIR --images "
@@ -226,8 +332,8 @@ def test_missing_files_name_the_file_and_the_command_that_makes_it(tmp_path, mon
   config = quickstart.get_config()
   config.data.root = "data/synthetic"
   config.data.eval_ids = "minival.txt"
-  with pytest.raises(config_checks.ConfigError) as err:
-    config_checks.check(config)
+  with pytest.raises(config_lib.ConfigError) as err:
+    config_lib.check(config)
   assert "python -m rtpe_jax.data.synthetic --out data/synthetic" in str(err.value)
   assert "config.data.eval_ids: minival.txt does not exist" in str(err.value)
 

@@ -2,7 +2,7 @@
 resize and back, for a perfect segmentation and a misplaced one."""
 
 import numpy as np
-from conftest import SMALL_STUDENT, tiny_train_config
+from conftest import QUICKSTART_STUDENT, tiny_train_config
 
 from rtpe_jax import coordinates
 from rtpe_jax.data import coco
@@ -24,7 +24,7 @@ def _perfect_map(ann, input_size: int, shift: int = 0) -> np.ndarray:
 
 def test_segmentation_of_a_perfect_map_and_of_a_misplaced_one(synthetic_root):
   config = tiny_train_config(synthetic_root)
-  config.model.student.update(SMALL_STUDENT)
+  config.model.student.update(QUICKSTART_STUDENT)
   config.eval.metrics = ("segmentation",)
   config.eval.input_size = 256
   config.eval.max_images = 1

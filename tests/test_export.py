@@ -18,12 +18,12 @@ pytestmark = pytest.mark.slow  # TensorFlow conversion: ~30 s
 
 
 @pytest.fixture(scope="module")
-def scored_student_dir(small_student_dir, tmp_path_factory):
+def scored_student_dir(quickstart_student_dir, tmp_path_factory):
   """The small student as a trainer exports it: arch.json says it was scored at
   input 64 with the flip test and a detection threshold of 0.2."""
   out = str(tmp_path_factory.mktemp("models") / "scored")
-  module, variables = weights.load_model(small_student_dir)
-  arch = weights.read_arch(small_student_dir)
+  module, variables = weights.load_model(quickstart_student_dir)
+  arch = weights.read_arch(quickstart_student_dir)
   arch.update(input_size=64, flip=True, grouping={"detection_threshold": 0.2, "tag_threshold": 1.0})
   weights.save_model(out, variables, arch)
   return out

@@ -2,13 +2,13 @@
 
 import jax
 import pytest
-from conftest import SMALL_STUDENT, perturbed_variables, relative_error
+from conftest import QUICKSTART_STUDENT, perturbed_variables, relative_error
 
 from rtpe_jax.models import folding, student, weights
 
 
 def _student():
-  module = student.AttentionStudent(config=student.StudentConfig(**SMALL_STUDENT))
+  module = student.AttentionStudent(config=student.StudentConfig(**QUICKSTART_STUDENT))
   x = jax.random.normal(jax.random.key(1), (2, 96, 128, 6))
   return module, perturbed_variables(module.init(jax.random.key(0), x[:1])), x
 
@@ -40,7 +40,7 @@ def test_folded_variables_from_another_model_are_refused():
   module, variables, x = _student()
   folded = folding.fold_batch_norm(module, variables, x)
   other = student.AttentionStudent(
-    config=student.StudentConfig(**{**SMALL_STUDENT, "colour_channels": 0})
+    config=student.StudentConfig(**{**QUICKSTART_STUDENT, "colour_channels": 0})
   )
   with pytest.raises(Exception):
     folding.folded_apply(other, folded, x[..., :3])

@@ -11,8 +11,8 @@ import optax
 import pytest
 
 from configs import lifting as lifting_config
-from rtpe_jax.threed import lifter, metrics3d, synthetic3d
-from rtpe_jax.train import config_checks
+from rtpe_jax.threed import lifter, lifter_training, metrics3d, synthetic3d
+from rtpe_jax.train import config as config_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -68,9 +68,9 @@ def test_the_stream_is_what_the_camera_sees():
   assert not np.allclose(mixed, truth)
   # Runs of every training seed are scored on the same validation people.
   config = lifting_config.get_config("runlocal")
-  first = lifter.validation_set(config)
+  first = lifter_training.validation_set(config)
   config.seed = 3
-  np.testing.assert_array_equal(first[1], lifter.validation_set(config)[1])
+  np.testing.assert_array_equal(first[1], lifter_training.validation_set(config)[1])
 
 
 def test_a_few_people_are_learnt_by_heart():
@@ -85,7 +85,7 @@ def test_a_few_people_are_learnt_by_heart():
     "step": np.int32(0),
     "key": jax.random.key_data(jax.random.key(1)),
   }
-  step = lifter._train_step(module, tx)
+  step = lifter_training._train_step(module, tx)
   before = lifter.errors(np.asarray(module.apply({"params": params}, x)), truth)["MPJPE"]
   for _ in range(1500):
     state, _ = step(state, x, (truth / 1000.0).astype(np.float32))
@@ -96,20 +96,20 @@ def test_a_few_people_are_learnt_by_heart():
 @pytest.mark.slow
 def test_an_interrupted_run_resumes_as_if_never_stopped(tmp_path, monkeypatch):
   config = lifting_config.get_config("runlocal")
-  straight = lifter.train_and_evaluate(config, str(tmp_path / "straight"))
-  batch = lifter._batch
+  straight = lifter_training.train_and_evaluate(config, str(tmp_path / "straight"))
+  batch = lifter_training._batch
 
   def stopped_at_11(config, step):
     if step == 11:
       raise KeyboardInterrupt("stopped")
     return batch(config, step)
 
-  monkeypatch.setattr(lifter, "_batch", stopped_at_11)
+  monkeypatch.setattr(lifter_training, "_batch", stopped_at_11)
   with pytest.raises(KeyboardInterrupt):
-    lifter.train_and_evaluate(config, str(tmp_path / "resumed"))
+    lifter_training.train_and_evaluate(config, str(tmp_path / "resumed"))
   assert not (tmp_path / "resumed" / "export").exists()
-  monkeypatch.setattr(lifter, "_batch", batch)
-  resumed = lifter.train_and_evaluate(config, str(tmp_path / "resumed"))
+  monkeypatch.setattr(lifter_training, "_batch", batch)
+  resumed = lifter_training.train_and_evaluate(config, str(tmp_path / "resumed"))
   assert resumed == straight
   a = lifter.load(str(tmp_path / "straight" / "export")).variables
   b = lifter.load(str(tmp_path / "resumed" / "export")).variables
@@ -119,8 +119,8 @@ def test_an_interrupted_run_resumes_as_if_never_stopped(tmp_path, monkeypatch):
 def test_bad_values_are_named():
   config = lifting_config.get_config("runlocal")
   config.batch_size, config.data.drop, config.data.uniform = 0, 1.5, -0.1
-  with pytest.raises(config_checks.ConfigError) as err:
-    lifter.check_config(config)
+  with pytest.raises(config_lib.ConfigError) as err:
+    lifter_training.check_config(config)
   assert "config.batch_size: 0" in str(err.value) and "config.data.drop" in str(err.value)
   assert "config.data.uniform: -0.1" in str(err.value)
 
@@ -132,7 +132,7 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 def test_train_py_then_the_command_line_as_the_docs_show_them(tmp_path):
   workdir = str(tmp_path / "lifting")
-  out = _run("train.py", "--config", "configs/lifter.py:runlocal", "--workdir", workdir)
+  out = _run("train.py", "--config", "configs/lifting.py:runlocal", "--workdir", workdir)
   assert out.returncode == 0, out.stderr[-3000:]
   assert "PA-MPJPE" in out.stdout and f"{workdir}/export" in out.stdout
   _, _, camera = lifter.sample_people(np.random.default_rng(4), 16)

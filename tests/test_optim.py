@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from rtpe_jax.train import config as config_lib
 from rtpe_jax.train import optim
 
 
@@ -71,7 +72,7 @@ def test_labels_split_and_merge():
 
 
 def test_groups_get_their_own_learning_rate_and_frozen_no_state():
-  cfg = optim.default_config()
+  cfg = config_lib.optimizer_config()
   cfg.name = "sgd"
   cfg.momentum = 0.0
   cfg.schedule.kind = "constant"
@@ -89,7 +90,7 @@ def test_groups_get_their_own_learning_rate_and_frozen_no_state():
 
 
 def test_weight_decay_and_clipping():
-  cfg = optim.default_config()
+  cfg = config_lib.optimizer_config()
   cfg.name, cfg.momentum, cfg.weight_decay, cfg.clip_norm = "sgd", 0.0, 0.5, 1.0
   cfg.schedule.kind, cfg.schedule.peak = "constant", 1.0
   params = {"head": {"bias": jnp.full((4,), 2.0)}}
@@ -100,11 +101,11 @@ def test_weight_decay_and_clipping():
 
 
 def test_unknown_optimizer_and_schedule():
-  cfg = optim.default_config()
+  cfg = config_lib.optimizer_config()
   cfg.name = "lion"
   with pytest.raises(ValueError, match="lion"):
     optim.make_optimizer(cfg, {"head": {"b": jnp.ones(1)}}, 10)
-  cfg = optim.default_config()
+  cfg = config_lib.optimizer_config()
   cfg.schedule.kind = "step"
   with pytest.raises(ValueError, match="step"):
     optim.schedule(cfg, 10)

@@ -1,4 +1,4 @@
-"""predictor.py: bucketed shapes, the same people as the protocol, overlap, the CLI."""
+"""predict.py and the predictor: bucketed shapes, the same people as the protocol, overlap, the CLI."""
 
 import json
 import os
@@ -23,8 +23,8 @@ def test_canvas_size_picks_the_smallest_bucket_that_fits():
 
 
 @pytest.fixture(scope="module")
-def model(small_student_dir):
-  return predictor.load(small_student_dir, input_size=128)
+def model(quickstart_student_dir):
+  return predictor.load(quickstart_student_dir, input_size=128)
 
 
 def _scene(index, size=128):
@@ -32,13 +32,13 @@ def _scene(index, size=128):
   return np.asarray(image)
 
 
-def test_unpadded_prediction_is_the_protocol(model, small_student_dir):
+def test_unpadded_prediction_is_the_protocol(model, quickstart_student_dir):
   """buckets=(): the canvas is the protocol's input, the people those of the
   whole-map protocol (`protocol.multi_person_maps`, `group_and_map`: every map
   to the host grouping) on the unfolded model."""
   from rtpe_jax.models import weights
 
-  module, variables = weights.load_model(small_student_dir)
+  module, variables = weights.load_model(quickstart_student_dir)
   network, spec = predictor.network_and_spec(module, fold=False)
   image = _scene(0)
   cfg = protocol.ProtocolConfig(input_size=128)
@@ -50,11 +50,11 @@ def test_unpadded_prediction_is_the_protocol(model, small_student_dir):
   np.testing.assert_allclose(scores, want_scores, rtol=1e-4)
 
 
-def test_one_compile_per_bucket_and_nothing_found_in_the_padding(small_student_dir):
+def test_one_compile_per_bucket_and_nothing_found_in_the_padding(quickstart_student_dir):
   """Four images 256 high of widths 256, 300, 340 and 370: three protocol sizes
   (256, 320 and 384 wide), two canvases (256 and the 1.5 bucket, 384): exactly
   two compiles (a model loaded here, so no other test's compiles count)."""
-  model = predictor.load(small_student_dir, input_size=256)
+  model = predictor.load(quickstart_student_dir, input_size=256)
   scene = _scene(0, 256)
   images = [np.ascontiguousarray(np.resize(scene, (256, w, 3))) for w in (256, 300, 340, 370)]
   sizes = {protocol.scale_size(*img.shape[:2], 256, 1.0, 1.0)[0] for img in images}
@@ -82,11 +82,11 @@ def test_overlapped_stream_gives_the_sequential_results(model):
     np.testing.assert_array_equal(sa, sb)
 
 
-def test_cli_on_coco_photos_and_a_synthetic_video(small_student_dir, tmp_path, capsys):
+def test_cli_on_coco_photos_and_a_synthetic_video(quickstart_student_dir, tmp_path, capsys):
   out = tmp_path / "photos"
   assert (
     predict_cli.main(
-      ["--model", small_student_dir, "--dir", DATA, "--out", str(out), "--input-size", "128"]
+      ["--model", quickstart_student_dir, "--dir", DATA, "--out", str(out), "--input-size", "128"]
     )
     == 0
   )
@@ -98,7 +98,7 @@ def test_cli_on_coco_photos_and_a_synthetic_video(small_student_dir, tmp_path, c
   out = tmp_path / "video"
   assert (
     predict_cli.main(
-      ["--model", small_student_dir, "--video", video, "--out", str(out), "--dtype", "bfloat16"]
+      ["--model", quickstart_student_dir, "--video", video, "--out", str(out), "--dtype", "bfloat16"]
     )
     == 0
   )
@@ -108,37 +108,37 @@ def test_cli_on_coco_photos_and_a_synthetic_video(small_student_dir, tmp_path, c
   assert {r["image_id"] for r in json.load(open(out / "keypoints.json"))} <= set(range(6))
 
 
-def test_bad_inputs_are_named(small_student_dir, tmp_path):
+def test_bad_inputs_are_named(quickstart_student_dir, tmp_path):
   with pytest.raises(ValueError, match="cannot open as a video"):
     list(predictor.read_video(str(tmp_path / "missing.avi")))
   with pytest.raises(FileNotFoundError, match="not a model directory"):
     predictor.load(str(tmp_path))
 
 
-def test_protocol_size_and_grouping_settings_travel_with_the_model(small_student_dir, tmp_path):
+def test_protocol_size_and_grouping_settings_travel_with_the_model(quickstart_student_dir, tmp_path):
   """The thresholds a config evaluates with are written to the exported arch.json
-  (`train_step.model_arch`) and read back by `predictor.load` as the model's default."""
+  (`model_factory.model_arch`) and read back by `predictor.load` as the model's default."""
   import shutil
 
   from rtpe_jax.train import config as config_lib
-  from rtpe_jax.train import train_step
+  from rtpe_jax.train import model_factory
 
   config = config_lib.default_config()
   config.eval.detection_threshold, config.eval.tag_threshold = 0.3, 0.75
   config.eval.input_size = 320
-  assert train_step.model_arch(config)["input_size"] == 320
-  assert train_step.model_arch(config)["grouping"] == {
+  assert model_factory.model_arch(config)["input_size"] == 320
+  assert model_factory.model_arch(config)["grouping"] == {
     "detection_threshold": 0.3,
     "tag_threshold": 0.75,
   }
   model_dir = str(tmp_path / "student")
-  shutil.copytree(small_student_dir, model_dir)
+  shutil.copytree(quickstart_student_dir, model_dir)
   with open(os.path.join(model_dir, "arch.json")) as f:
     arch = json.load(f)
   assert (
     predictor.load(model_dir).grouping.detection_threshold == 0.1
   )  # none written: HigherHRNet's
-  arch["grouping"] = train_step.grouping_settings(config)
+  arch["grouping"] = model_factory.grouping_settings(config)
   arch["input_size"] = 320
   with open(os.path.join(model_dir, "arch.json"), "w") as f:
     json.dump(arch, f)

@@ -12,11 +12,10 @@ from rtpe_jax.train import config as config_lib
 def test_pictures_have_every_panel(synthetic_root, tmp_path):
   cfg = config_lib.data_config()
   cfg.root, cfg.input_size, cfg.sigmas = synthetic_root, 128, (2.0, 4.0)
-  cfg.colour_space = "lab"
   cfg.teacher_store = ground_truth_teacher.write_stand_in_store(
     synthetic_root, ("train2017",), str(tmp_path / "teacher")
   )
-  paths = show.write_pictures(cfg, str(tmp_path / "pictures"), samples=2)
+  paths = show.write_pictures(cfg, str(tmp_path / "pictures"), samples=2, colour_space="lab")
   assert len(paths) == 2
   picture = np.asarray(Image.open(paths[0]))
   # Bottom row: crop, LAB input, weights, 2 strides x 2 spreads, person mask, teacher

@@ -9,7 +9,8 @@ import pytest
 from conftest import tiny_train_config
 
 from rtpe_jax.models import hrnet, weights
-from rtpe_jax.train import optim, train_step
+from rtpe_jax.train import config as config_lib
+from rtpe_jax.train import losses, model_factory, optim, train_step
 
 # A teacher stem shaped like the published ones (256 channels at 1/4) with one
 # bottleneck instead of four: the same mechanics, a third of the compile time.
@@ -25,8 +26,8 @@ def small_teacher_stem(monkeypatch):
 
 
 def _state(config, steps=100):
-  module = train_step.build_model(config)
-  variables = train_step.init_variables(module, config, jax.random.key(0))
+  module = model_factory.build_model(config)
+  variables = model_factory.init_variables(module, config, jax.random.key(0))
   trained, _ = optim.split_frozen(variables["params"], config.optimizer.frozen)
   tx = optim.make_optimizer(config.optimizer, trained, steps)
   state = train_step.create_state(variables, config, tx, jax.random.key_data(jax.random.key(1)))
@@ -126,7 +127,7 @@ def test_own_stem_distillation_term(synthetic_root, fixed_batch, small_teacher_s
     state, _fields(fixed_batch, config)
   )
   assert float(metrics["stem"]) > 0
-  assert train_step.model_arch(config)["config"]["distill_stem"] is False
+  assert model_factory.model_arch(config)["config"]["distill_stem"] is False
 
 
 def test_teacher_task_step(synthetic_root, fixed_batch, tiny_model_dir):
@@ -136,7 +137,7 @@ def test_teacher_task_step(synthetic_root, fixed_batch, tiny_model_dir):
   # The tiny HigherHRNet (two outputs, strides 4 and 2) with one module per stage
   # and one layer1 block: the same heads and losses, half the compile time.
   arch["stages"] = [dict(stage, num_modules=1) for stage in arch["stages"]]
-  config.model.arch = dict(arch, layer1_blocks=1)
+  config.model = dict(arch=dict(arch, layer1_blocks=1))
   module, tx, state = _state(config)
   batch = {k: fixed_batch[k] for k in ("image", "weights_4", "heatmaps_4", "tags")}
   h = config.data.input_size // 2  # the fixed batch has the 1/4 targets: make the 1/2 ones
@@ -156,8 +157,10 @@ def test_every_loss_weight_zero_is_an_error(synthetic_root, fixed_batch):
   for key in ("segmentation", "heatmap", "push_pull"):
     config.loss[key] = 0.0
   # Traced, not compiled: the error comes while the step is traced.
-  module = train_step.build_model(config)
-  variables = jax.eval_shape(lambda: train_step.init_variables(module, config, jax.random.key(0)))
+  module = model_factory.build_model(config)
+  variables = jax.eval_shape(
+    lambda: model_factory.init_variables(module, config, jax.random.key(0))
+  )
   trained, _ = optim.split_frozen(variables["params"], config.optimizer.frozen)
   tx = optim.make_optimizer(config.optimizer, trained, 100)
   key = jax.random.key_data(jax.random.key(1))
@@ -199,7 +202,7 @@ def test_loss_decreases_on_a_fixed_batch_heatmaps_at_strides_4_and_2(synthetic_r
 def test_unlabelled_samples_learn_from_the_teacher_alone():
   """A sample with labelled False: heatmaps against the teacher's maps only
   (alpha_unlabelled 1), no segmentation term; a labelled one mixes by alpha."""
-  lc = train_step.default_loss_config()
+  lc = config_lib.loss_config()
   lc.alpha, lc.push_pull = 0.5, 0.0
   rng = np.random.default_rng(0)
   maps = lambda: jnp.asarray(rng.uniform(0, 1, (2, 8, 8, 17)), jnp.float32)
@@ -215,14 +218,12 @@ def test_unlabelled_samples_learn_from_the_teacher_alone():
     "teacher_heatmaps": maps(),
     "labelled": jnp.array([True, False]),
   }
-  terms = train_step.student_loss(outputs, batch, lc)
+  terms = losses.student_loss(outputs, batch, lc)
   mse = lambda target: jnp.mean((outputs["heatmaps"] - target) ** 2, axis=(1, 2, 3))
   truth, teacher = mse(batch["heatmaps_4"][:, 0]), mse(batch["teacher_heatmaps"])
   np.testing.assert_allclose(terms["heatmap"][0], 0.5 * teacher[0] + 0.5 * truth[0], rtol=1e-6)
   np.testing.assert_allclose(terms["heatmap"][1], teacher[1], rtol=1e-6)
   assert terms["segmentation"][0] > 0 and terms["segmentation"][1] == 0
-  without = train_step.student_loss(
-    outputs, {k: v for k, v in batch.items() if k != "labelled"}, lc
-  )
+  without = losses.student_loss(outputs, {k: v for k, v in batch.items() if k != "labelled"}, lc)
   np.testing.assert_allclose(without["heatmap"][0], terms["heatmap"][0], rtol=1e-6)
   assert without["segmentation"][1] > 0

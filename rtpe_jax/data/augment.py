@@ -21,29 +21,12 @@ from __future__ import annotations
 import math
 
 import cv2
-import ml_collections
 import numpy as np
 
 from rtpe_jax import coordinates, depth
 from rtpe_jax.keypoints import FLIP_INDEX
 
 cv2.setNumThreads(1)  # tf.data parallelises over samples
-
-
-def default_config() -> ml_collections.ConfigDict:
-  """HigherHRNet's training augmentation (translation as a fraction of the crop side)."""
-  return ml_collections.ConfigDict(
-    dict(
-      max_rotation=30.0,  # degrees, uniform in [-r, r]
-      min_scale=0.75,  # the crop covers scale x the image's shorter (or longer) side
-      max_scale=1.5,
-      scale_type="short",  # "short", "long", or "none": scale x the crop's own side
-      # (scale 1: the image at its own size)
-      max_translate=0.2,  # of the crop side, uniform in [-t, t] per axis
-      flip=0.5,  # probability of a horizontal flip
-      colour_jitter=dict(brightness=0.0, contrast=0.0, saturation=0.0, hue=0.0),  # 0: off
-    )
-  )
 
 
 def crop_affine(center, crop_side: float, rotation_deg: float, out_size: int) -> np.ndarray:

@@ -101,14 +101,14 @@ def before_panels(raw: dict, teacher: ts.TeacherPrediction | None, label: str):
   return panels
 
 
-def after_panels(sample: dict, cfg, label: str):
+def after_panels(sample: dict, cfg, label: str, colour_space: str = ""):
   joints = sample["joints"]
   panels = [_panel(sample["image"], "augmented crop", joints)]
-  if cfg.colour_space:
-    alternate = np.asarray(preprocess.alternate_colour_space(sample["image"], cfg.colour_space))
+  if colour_space:
+    alternate = np.asarray(preprocess.alternate_colour_space(sample["image"], colour_space))
     low, high = alternate.min(axis=(0, 1)), alternate.max(axis=(0, 1))
     stretched = (255 * (alternate - low) / np.maximum(high - low, 1e-6)).astype(np.uint8)
-    panels.append(_panel(stretched, f"{cfg.colour_space} input (stretched)"))
+    panels.append(_panel(stretched, f"{colour_space} input (stretched)"))
   s = min(cfg.output_strides)
   panels.append(_panel(heat(sample[f"weights_{s}"]), f"loss weights 1/{s}"))
   for stride in cfg.output_strides:
@@ -133,7 +133,11 @@ def after_panels(sample: dict, cfg, label: str):
   return panels
 
 
-def write_pictures(cfg, out: str, samples: int, label: str = "teacher") -> list[str]:
+def write_pictures(
+  cfg, out: str, samples: int, label: str = "teacher", colour_space: str = ""
+) -> list[str]:
+  """PNGs of the first `samples` training samples of the data config `cfg`, with
+  the student's second input in `colour_space` ("lab", "hsv"; "" for none)."""
   os.makedirs(out, exist_ok=True)
   source = pipeline.make_source(cfg, cfg.train_split, require_people=True)
   paths = []
@@ -143,7 +147,7 @@ def write_pictures(cfg, out: str, samples: int, label: str = "teacher") -> list[
     seed = tf.constant([cfg.seed, n], tf.int64)
     sample = pipeline.train_sample({k: tf.constant(v) for k, v in raw.items()}, seed, cfg)
     sample = {k: v.numpy() for k, v in sample.items()}
-    top, bottom = _row(before_panels(raw, teacher, label)), _row(after_panels(sample, cfg, label))
+    top, bottom = _row(before_panels(raw, teacher, label)), _row(after_panels(sample, cfg, label, colour_space))
     canvas = Image.new("RGB", (max(top.width, bottom.width), 2 * PANEL + 8), (255, 255, 255))
     canvas.paste(top, (0, 0))
     canvas.paste(bottom, (0, PANEL + 8))
@@ -156,13 +160,15 @@ def write_pictures(cfg, out: str, samples: int, label: str = "teacher") -> list[
 def main(argv):
   del argv
   cfg = _CONFIG.value.data
+  student = _CONFIG.value.model.get("student")
+  colour_space = student.colour_space if student and student.colour_channels else ""
   label = "teacher"
   if _STAND_IN.value and not cfg.teacher_store:
     cfg.teacher_store = ground_truth_teacher.write_stand_in_store(
       cfg.root, (cfg.train_split,), os.path.join(_OUT.value, "teacher")
     )
     label = "stand-in teacher"
-  for path in write_pictures(cfg, _OUT.value, _SAMPLES.value, label):
+  for path in write_pictures(cfg, _OUT.value, _SAMPLES.value, label, colour_space):
     print(path)
 
 

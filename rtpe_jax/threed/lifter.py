@@ -3,7 +3,7 @@ the manner of Martinez et al. (ICCV 2017), trained on an endless stream of
 generated people (`rtpe_jax.threed.skeleton3d`) seen by random cameras: no
 images, no rendering.
 
-  python train.py --config configs/lifting.py --workdir out/lifting
+  python train.py --config configs/lifting.py --workdir out/lifting   (rtpe_jax.threed.lifter_training)
   python -m rtpe_jax.threed.lifter --model out/lifting/export --poses poses.npz
 
 The input is camera-independent: each joint's viewing ray ((u - cx) / fx,
@@ -17,19 +17,13 @@ relative to the mid-hip. Importable without TensorFlow.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import functools
-import os
-import time
 from typing import Any, NamedTuple
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-import orbax.checkpoint as ocp
-from absl import logging
 
 from rtpe_jax import keypoints
 from rtpe_jax.models import weights
@@ -37,7 +31,6 @@ from rtpe_jax.threed import metrics3d, skeleton3d, synthetic3d
 
 JOINTS = keypoints.NUM_JOINTS
 FEATURES = JOINTS * 3 + 2  # relative rays (17 x 2), visibility (17), the root's ray (2)
-VALIDATION_SEED = 0  # the validation people's stream, apart from the training seed's
 
 
 class Lifter(nn.Module):
@@ -146,7 +139,8 @@ def _abstract_variables(module: Lifter):
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _apply(module: Lifter, variables, x):
+def apply(module: Lifter, variables, x):
+  """The lifter's (N, 17, 3) mm for features x (N, FEATURES), jit-compiled per module."""
   return module.apply(variables, x)
 
 
@@ -158,7 +152,7 @@ def lift(model: Model, keypoints_2d: np.ndarray, intrinsics: np.ndarray) -> np.n
   if not len(keypoints_2d):
     return np.zeros((0, JOINTS, 3))
   x = features(rays(keypoints_2d, intrinsics), keypoints_2d[..., 2] > 0)
-  return np.asarray(_apply(model.module, model.variables, jnp.asarray(x)), np.float64)
+  return np.asarray(apply(model.module, model.variables, jnp.asarray(x)), np.float64)
 
 
 def errors(lifted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
@@ -167,145 +161,6 @@ def errors(lifted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     "MPJPE": float(metrics3d.joint_errors(lifted, truth, "root").mean()),
     "PA-MPJPE": float(metrics3d.joint_errors(lifted, truth, "procrustes").mean()),
   }
-
-
-# ---------------------------------------------------------------- training
-
-
-def check_config(config) -> None:
-  """One ConfigError naming every bad value of a lifting config."""
-  from rtpe_jax.train.config_checks import ConfigError
-
-  problems = []
-  for key in ("total_steps", "batch_size", "log_every", "checkpoint_every", "val_people"):
-    value = config[key]
-    if not isinstance(value, int) or value < 1:
-      problems.append(f"config.{key}: {value!r}: must be an integer >= 1")
-  for key in ("width", "blocks"):
-    if not isinstance(config.model[key], int) or config.model[key] < 1:
-      problems.append(f"config.model.{key}: {config.model[key]!r}: must be an integer >= 1")
-  for key, value in (
-    ("model.dropout", config.model.dropout),
-    ("data.drop", config.data.drop),
-    ("data.uniform", config.data.uniform),
-  ):
-    if not 0.0 <= value < 1.0:
-      problems.append(f"config.{key}: {value!r}: must lie in [0, 1)")
-  if not 0.0 < config.optimizer.peak <= 1.0:
-    problems.append(f"config.optimizer.peak: {config.optimizer.peak}: must lie in (0, 1]")
-  if not 0.0 <= config.optimizer.floor <= config.optimizer.peak:
-    problems.append("config.optimizer.floor: must lie in [0, optimizer.peak]")
-  if config.data.noise_px < 0:
-    problems.append(f"config.data.noise_px: {config.data.noise_px}: must be >= 0")
-  if problems:
-    raise ConfigError(problems)
-
-
-def _batch(config, step: int):
-  """The training batch of `step`: the same for the same (seed, step), so a
-  resumed run sees what an uninterrupted one would."""
-  rng = np.random.default_rng([config.seed, 1, step])
-  data = config.data
-  x, y, _ = sample_people(
-    rng, config.batch_size, data.noise_px, data.drop, data.focal_px, data.uniform
-  )
-  return x, (y / 1000.0).astype(np.float32)
-
-
-def validation_set(config):
-  """(features, root-relative truth mm): `val_people` people from exact 2D, the
-  same whatever the training seed (runs of several seeds are compared on them)."""
-  rng = np.random.default_rng([VALIDATION_SEED, 2])
-  x, y, _ = sample_people(rng, config.val_people)
-  return x, y
-
-
-def _train_step(module: Lifter, tx):
-  def loss_fn(params, x, y, key):
-    pred = module.apply({"params": params}, x, train=True, rngs={"dropout": key}) / 1000.0
-    return jnp.linalg.norm(pred - y, axis=-1).mean()  # the MPJPE, in metres
-
-  def step(state, x, y):
-    key = jax.random.fold_in(jax.random.wrap_key_data(state["key"]), state["step"])
-    loss, grads = jax.value_and_grad(loss_fn)(state["params"], x, y, key)
-    updates, opt_state = tx.update(grads, state["opt_state"], state["params"])
-    params = optax.apply_updates(state["params"], updates)
-    new = {**state, "params": params, "opt_state": opt_state, "step": state["step"] + 1}
-    return new, loss
-
-  return jax.jit(step, donate_argnums=0)
-
-
-def train_and_evaluate(config, workdir: str) -> dict:
-  """Trains the lifter, resumable from WORKDIR/checkpoints; evaluates it from
-  exact 2D on the validation people; writes WORKDIR/export. Returns the table."""
-  from clu import metric_writers
-
-  check_config(config)
-  workdir = os.path.abspath(workdir)
-  os.makedirs(workdir, exist_ok=True)
-  module = Lifter(config.model.width, config.model.blocks, config.model.dropout)
-  schedule = optax.warmup_cosine_decay_schedule(
-    0.0, config.optimizer.peak, config.optimizer.warmup, config.total_steps, config.optimizer.floor
-  )
-  tx = optax.adamw(schedule, weight_decay=config.optimizer.weight_decay)
-  params = module.init(jax.random.key(config.seed), jnp.zeros((1, FEATURES)))["params"]
-  state = {
-    "params": params,
-    "opt_state": tx.init(params),
-    "step": jnp.asarray(0, jnp.int32),
-    "key": jax.random.key_data(jax.random.key(config.seed + 1)),
-  }
-  checkpoints = ocp.CheckpointManager(
-    os.path.join(workdir, "checkpoints"),
-    options=ocp.CheckpointManagerOptions(max_to_keep=2, create=True),
-  )
-  start = checkpoints.latest_step() or 0
-  if start:
-    state = checkpoints.restore(start, args=ocp.args.StandardRestore(state))
-    logging.info("resumed from step %d", start)
-  writer = metric_writers.create_default_writer(workdir)
-  step_fn = _train_step(module, tx)
-  losses, begun = [], time.perf_counter()
-  try:
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # the next batch while one trains
-      upcoming = pool.submit(_batch, config, start + 1)
-      for step in range(start + 1, config.total_steps + 1):
-        x, y = upcoming.result()
-        if step < config.total_steps:
-          upcoming = pool.submit(_batch, config, step + 1)
-        state, loss = step_fn(state, x, y)
-        losses.append(loss)
-        if step % config.log_every == 0 or step == config.total_steps:
-          mean = float(np.mean(jax.device_get(losses))) * 1000.0
-          if not np.isfinite(mean):
-            raise FloatingPointError(
-              f"lifter: the loss is not finite by step {step}; the last checkpoint in "
-              f"{checkpoints.directory} is from before. Lower config.optimizer.peak."
-            )
-          rate = len(losses) / (time.perf_counter() - begun)
-          writer.write_scalars(
-            step, {"train/mpjpe_mm": mean, "lr": float(schedule(step - 1)), "steps_per_s": rate}
-          )
-          losses, begun = [], time.perf_counter()
-        if step % config.checkpoint_every == 0 or step == config.total_steps:
-          checkpoints.save(step, args=ocp.args.StandardSave(state))
-  finally:
-    checkpoints.wait_until_finished()
-    checkpoints.close()
-    writer.flush()
-  model = Model(module, {"params": jax.device_get(state["params"])})
-  x, truth = validation_set(config)
-  stats = errors(np.asarray(_apply(module, model.variables, jnp.asarray(x)), np.float64), truth)
-  writer.write_scalars(config.total_steps, {f"val/{k}": v for k, v in stats.items()})
-  writer.flush()
-  arch = {"model": "lifter", "config": config.model.to_dict(), "features": FEATURES}
-  weights.export_model(os.path.join(workdir, "export"), model.variables, arch)
-  return stats
-
-
-def format_table(stats: dict) -> str:
-  return f"{'MPJPE':>9} | {'PA-MPJPE':>9}\n{stats['MPJPE']:6.1f} mm | {stats['PA-MPJPE']:6.1f} mm"
 
 
 # ---------------------------------------------------------------- command line

@@ -28,15 +28,16 @@ import flax.traverse_util as traverse_util
 import jax
 import ml_collections
 import numpy as np
-import orbax.checkpoint as ocp
-from clu import metric_writers, periodic_actions
+from clu import periodic_actions
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from rtpe_jax.data import pipeline
 from rtpe_jax.inference import coco_metrics
 from rtpe_jax.models import weights
 from rtpe_jax.models.student import with_teacher_stem
-from rtpe_jax.train import config_checks, optim, train_step, writers
+from rtpe_jax.train import config as config_lib
+from rtpe_jax.train import checkpoints as checkpoints_lib
+from rtpe_jax.train import model_factory, optim, train_step, writers
 from rtpe_jax.train.minival import Evaluator
 
 
@@ -67,7 +68,7 @@ def _copy_matching(target: dict, source: dict) -> int:
 
 def initial_variables(module, config) -> dict:
   """Fresh variables, then the teacher stem and/or an exported model copied in."""
-  variables = jax.device_get(train_step.init_variables(module, config, jax.random.key(config.seed)))
+  variables = jax.device_get(model_factory.init_variables(module, config, jax.random.key(config.seed)))
   if config.init.teacher:
     _, teacher = weights.load_teacher(config.init.teacher)
     variables = with_teacher_stem(variables, teacher, config.init.teacher)
@@ -80,14 +81,6 @@ def initial_variables(module, config) -> dict:
       raise ValueError(f"{config.init.model}: no variable matches the model")
     logging.info("init: %d of %d variables from %s", n, len(flat), config.init.model)
   return traverse_util.unflatten_dict(flat)
-
-
-def _checkpoint_manager(directory: str, keep: int, best: str = "") -> ocp.CheckpointManager:
-  """Keeps the latest `keep` checkpoints, or with `best` (a metric) the best by it."""
-  options = ocp.CheckpointManagerOptions(
-    max_to_keep=keep, create=True, best_fn=(lambda m: m[best]) if best else None, best_mode="max"
-  )
-  return ocp.CheckpointManager(os.path.abspath(directory), options=options)
 
 
 # ---------------------------------------------------------------- the loop
@@ -117,24 +110,19 @@ def train_and_evaluate(
   on_log(step, scalars): called every `log_every` steps with what goes to
   TensorBoard (`train/loss`, `train/heatmap`, `lr/...`), e.g. to draw the loss
   curve in a notebook as it trains."""
-  config_checks.check(config)  # every value and file, before any data or compilation
+  config_lib.check(config)  # every value and file, before any data or compilation
   pipeline.keep_tensorflow_off_accelerators()
   workdir = os.path.abspath(workdir)
   os.makedirs(workdir, exist_ok=True)
   lead = jax.process_index() == 0
-  # Scalars and texts are logged and go to TensorBoard; histograms and pictures only to
-  # TensorBoard (the log would drown in them). Only the first process writes files.
-  image_writer = metric_writers.SummaryWriter(workdir) if lead else None
-  writer = metric_writers.MultiWriter(
-    [metric_writers.LoggingWriter()] + ([image_writer] if image_writer else [])
-  )
+  writer, image_writer = writers.create(workdir, lead)
   mesh = make_mesh(config.devices)
   replicated = NamedSharding(mesh, PartitionSpec())
   data_sharding = NamedSharding(mesh, PartitionSpec("data"))
   if config.data.batch_size % mesh.size:
     raise ValueError(f"batch size {config.data.batch_size} is not divisible by {mesh.size} devices")
 
-  module = train_step.build_model(config)
+  module = model_factory.build_model(config)
   variables = initial_variables(module, config)
   trained, _ = optim.split_frozen(variables["params"], config.optimizer.frozen)
   tx = optim.make_optimizer(config.optimizer, trained, config.total_steps)
@@ -149,19 +137,12 @@ def train_and_evaluate(
   state = jax.device_put(state, replicated)
 
   evaluator = Evaluator(module, config)
-  checkpoints = _checkpoint_manager(os.path.join(workdir, "checkpoints"), config.keep_checkpoints)
-  best = _checkpoint_manager(os.path.join(workdir, "best"), 1, best=evaluator.best_metric)
-  start = checkpoints.latest_step() or 0
+  checkpoints = checkpoints_lib.manager(
+    os.path.join(workdir, "checkpoints"), config.keep_checkpoints
+  )
+  best = checkpoints_lib.manager(os.path.join(workdir, "best"), 1, best=evaluator.best_metric)
+  state, start = checkpoints_lib.resume(checkpoints, state, best)
   if start:
-    try:
-      state = checkpoints.restore(start, args=ocp.args.StandardRestore(state))
-    except ValueError as e:
-      checkpoints.close()
-      best.close()
-      raise ValueError(
-        f"{checkpoints.directory}/{start}: cannot resume, the checkpoint does not match this "
-        f"config and code ({e}). Give a fresh --workdir, or move the old one away."
-      ) from e
     logging.info("resumed from step %d (%s)", start, checkpoints.directory)
   else:
     writer.write_texts(0, {"config": f"<pre>{config}</pre>"})
@@ -170,7 +151,7 @@ def train_and_evaluate(
   with_teacher = bool(config.data.teacher_store) and config.task == "student"
   fields = train_step.batch_fields(config, with_teacher)
   stride = (
-    train_step.STUDENT_STRIDE if config.task == "student" else min(config.data.output_strides)
+    config_lib.STUDENT_STRIDE if config.task == "student" else min(config.data.output_strides)
   )
   per_process = config.data.batch_size // jax.process_count()
   dataset = pipeline.train_dataset(config.data, start=start * per_process)
@@ -178,7 +159,7 @@ def train_and_evaluate(
   step_fn = train_step.make_train_step(module, config, tx)
   gradients = train_step.make_gradients(module, config) if config.histogram_every else None
   predict = train_step.make_predict(module, config) if config.image_every else None
-  arch = train_step.model_arch(config)
+  arch = model_factory.model_arch(config)
 
   report = periodic_actions.ReportProgress(
     num_train_steps=config.total_steps,
@@ -189,7 +170,7 @@ def train_and_evaluate(
   history, stats = [], {}
 
   def save(step):
-    checkpoints.save(step, args=ocp.args.StandardSave(state))
+    checkpoints_lib.save(checkpoints, step, state)
 
   def evaluate(step):
     host = train_step.host_tree(state.variables())
@@ -198,7 +179,7 @@ def train_and_evaluate(
     logging.info("step %d minival\n%s", step, coco_metrics.format_table(result))
     if step not in best.all_steps():
       metric = evaluator.best_metric
-      best.save(step, args=ocp.args.StandardSave(state), metrics={metric: result[metric]})
+      checkpoints_lib.save(best, step, state, metrics={metric: result[metric]})
     return result
 
   try:
@@ -257,17 +238,14 @@ def train_and_evaluate(
     if lead:
       host = train_step.host_tree(state.variables())
       weights.export_model(
-        os.path.join(workdir, "export"), train_step.inference_variables(host, config), arch
+        os.path.join(workdir, "export"), model_factory.inference_variables(host, config), arch
       )
       evaluator.write_overlays(
         host, os.path.join(workdir, "overlays"), config.eval.overlays, config.eval.overlay_min_score
       )
   finally:
     del batches  # an endless tf.data iterator must go before the interpreter exits
-    checkpoints.wait_until_finished()
-    best.wait_until_finished()
-    checkpoints.close()
-    best.close()
+    checkpoints_lib.close(checkpoints, best)
     writer.flush()
   return stats
 

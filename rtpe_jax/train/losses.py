@@ -1,4 +1,6 @@
-"""Losses for distillation and for training a HigherHRNet, as pure functions.
+"""Losses for distillation and for training a HigherHRNet, as pure functions: the
+terms, then each task's loss from them (`student_loss`, `teacher_loss`; the
+weights and settings `lc` are `config.loss`, `rtpe_jax.train.config.loss_config`).
 
 Shapes: maps (B, H, W, J); pixel weights (B, H, W) (0 in ignored regions, from
 the pipeline's `weights_{s}`) or (B, H, W, J); tag targets (B, M, J, 2) int32:
@@ -12,6 +14,8 @@ from typing import Sequence
 
 import jax
 import jax.numpy as jnp
+
+from rtpe_jax.train.config import STUDENT_STRIDE
 
 
 def _pixel_weights(weights, like):
@@ -162,3 +166,100 @@ def higher_hrnet_loss(
       total = total + terms[f"push_{i}"] + terms[f"pull_{i}"]
   terms["total"] = total
   return terms
+
+
+# ---------------------------------------------------------------- each task's loss
+
+
+def _heatmap_per_joint(pred, target, weights, lc):
+  if lc.heatmap_kind == "mse":
+    return per_joint_mse(pred, target, weights)
+  if lc.heatmap_kind == "bce":
+    return per_joint_bce_with_logits(
+      pred, jnp.clip(target, 0.0, 1.0), weights, lc.heatmap_pos_weight
+    )
+  raise ValueError(f"heatmap_kind {lc.heatmap_kind!r}: use mse or bce")
+
+
+def _weighted(target, weights, background):
+  return background_weights(target, weights, background) if background < 1 else weights
+
+
+def student_loss(outputs: dict, batch: dict, lc, stride: int = STUDENT_STRIDE) -> dict:
+  """Terms (B,) of the student's loss and their sum "total". outputs: the student's
+  dict; batch: the pipeline's fields at the student's stride (+ teacher maps)."""
+  weights = batch[f"weights_{stride}"]
+  # (B,) 1 for labelled samples, 0 where the teacher's people stand in for labels
+  labelled = batch["labelled"].astype(jnp.float32) if "labelled" in batch else None
+  terms = {}
+  if lc.segmentation:
+    terms["segmentation"] = lc.segmentation * segmentation_bce(
+      outputs["segmentation"], batch[f"person_mask_{stride}"], weights, lc.segmentation_pos_weight
+    )
+    if labelled is not None:  # no person masks on unlabelled images
+      terms["segmentation"] = terms["segmentation"] * labelled
+  if lc.heatmap:
+    truth = batch[f"heatmaps_{stride}"][:, lc.sigma_index]
+    per_joint = _heatmap_per_joint(
+      outputs["heatmaps"], truth, _weighted(truth, weights, lc.background), lc
+    )
+    if "teacher_heatmaps" in batch and (lc.alpha or labelled is not None):
+      teacher = batch["teacher_heatmaps"]
+      to_teacher = _heatmap_per_joint(
+        outputs["heatmaps"], teacher, _weighted(teacher, weights, lc.background), lc
+      )
+      alpha = lc.alpha
+      if labelled is not None:
+        alpha = jnp.where(labelled > 0, lc.alpha, lc.alpha_unlabelled)[:, None]
+      per_joint = distillation_mix(to_teacher, per_joint, alpha)
+    reduced = (
+      hard_joint_mining(per_joint, lc.ohkm_top) if lc.ohkm_top else jnp.mean(per_joint, -1)
+    )
+    terms["heatmap"] = lc.heatmap * reduced
+    if "heatmaps_2" in outputs:
+      truth, weights_2 = batch["heatmaps_2"][:, lc.sigma_index], batch["weights_2"]
+      per_joint = _heatmap_per_joint(
+        outputs["heatmaps_2"], truth, _weighted(truth, weights_2, lc.background), lc
+      )
+      terms["heatmap_2"] = lc.heatmap * (
+        hard_joint_mining(per_joint, lc.ohkm_top) if lc.ohkm_top else jnp.mean(per_joint, -1)
+      )
+  if outputs["tags"].shape[-1]:
+    if lc.push_pull:
+      push, pull = associative_embedding(outputs["tags"], batch["tags"])
+      terms["push"], terms["pull"] = lc.push_pull * push, lc.push_pull * pull
+    if lc.tag_regression and "teacher_tags" in batch:
+      terms["tag_regression"] = lc.tag_regression * tag_regression(
+        outputs["tags"], batch["teacher_tags"], batch["tags"]
+      )
+  if "depth" in outputs and lc.depth:
+    values, weights = batch[f"depth_{stride}"], batch[f"depth_weights_{stride}"]
+    terms["depth_root"] = lc.depth * masked_l1(
+      outputs["depth"][..., :1], values[..., :1], weights[..., :1]
+    )
+    terms["depth_relative"] = lc.depth * masked_l1(
+      outputs["depth"][..., 1:], values[..., 1:], weights[..., 1:]
+    )
+  if lc.stem:
+    if "teacher_stem" not in outputs:
+      raise ValueError("loss.stem needs a student with its own stem and distill_stem=True")
+    terms["stem"] = lc.stem * feature_distillation(outputs["stem"], outputs["teacher_stem"])
+  if not terms:
+    raise ValueError("every loss weight is 0")
+  terms["total"] = sum(terms.values())
+  return terms
+
+
+def teacher_loss(outputs: list, batch: dict, lc, arch, strides) -> dict:
+  """HigherHRNet's loss: outputs in order of `strides` (4, 2)."""
+  return higher_hrnet_loss(
+    outputs,
+    [batch[f"heatmaps_{s}"][:, lc.sigma_index] for s in strides],
+    [batch[f"weights_{s}"] for s in strides],
+    batch["tags"],
+    arch.num_joints,
+    arch.with_ae,
+    lc.push_pull,
+    lc.heatmap,
+    lc.ohkm_top,
+  )

@@ -17,7 +17,7 @@ from rtpe_jax.data import coco
 from rtpe_jax.data.images import read_image
 from rtpe_jax.inference import coco_metrics, grouping, overlays, predictor, protocol
 from rtpe_jax.threed import metrics3d
-from rtpe_jax.train import train_step
+from rtpe_jax.train import model_factory
 
 
 @protocol.inference_jit(static_argnames=("network",))
@@ -50,7 +50,7 @@ class Evaluator:
     self.network, self.spec = predictor.network_and_spec(module, fold=False)
     self.input_size = config.eval.input_size or cfg.input_size
     self.scales, self.flip = tuple(config.eval.scales), config.eval.flip
-    self.grouping = grouping.GroupingConfig(**train_step.grouping_settings(config))
+    self.grouping = grouping.GroupingConfig(**model_factory.grouping_settings(config))
     self.metrics = tuple(config.eval.metrics)
     # The BCE's positive weight w moves a trained probability from p to
     # w p / (w p + 1 - p): a person pixel (p >= 0.5) is one at >= w / (1 + w).

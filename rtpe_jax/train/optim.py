@@ -5,17 +5,8 @@ the labels listed in `config.frozen` are taken out of the trained tree
 altogether (no gradient, no update, no optimizer state); every other label is
 a parameter group with its own learning-rate schedule (`optax.multi_transform`).
 
-Config (`default_config`):
-  name            "sgd" (momentum, nesterov) or "adam" (b1, b2, eps)
-  weight_decay    decoupled for adam (AdamW), added to the gradient for sgd
-  clip_norm       global gradient-norm clipping (0: off)
-  schedule        kind "cosine_restarts" | "cosine" | "constant"; peak, floor,
-                  period (steps), warmup (steps), and per cycle the factors
-                  peak_decay, floor_decay, period_mult
-  groups          {label: {"lr_scale": f}}: the group's schedule is scaled by f
-  ema             decay of an exponential moving average of the trained
-                  parameters that evaluation and the export read (0: off;
-                  `ema_update`)
+The settings are `config.optimizer` (`rtpe_jax.train.config.optimizer_config`:
+the keys, their defaults and checks).
 """
 
 from __future__ import annotations
@@ -26,7 +17,6 @@ from typing import Callable, Mapping
 import flax.traverse_util as traverse_util
 import jax
 import jax.numpy as jnp
-import ml_collections
 import optax
 
 # Top-level modules of the students, the HigherHRNet and their parameter group.
@@ -39,38 +29,6 @@ GROUPS = {
   "segmentation": "attention",
 }
 DEFAULT_GROUP = "detector"
-
-
-def default_config() -> ml_collections.ConfigDict:
-  return ml_collections.ConfigDict(
-    dict(
-      name="adam",
-      momentum=0.9,
-      nesterov=False,
-      b1=0.9,
-      b2=0.999,
-      eps=1e-8,
-      weight_decay=0.0,
-      clip_norm=0.0,
-      schedule=dict(
-        kind="cosine_restarts",
-        peak=1e-3,
-        floor=1e-5,
-        period=1000,
-        warmup=0,
-        peak_decay=1.0,
-        floor_decay=1.0,
-        period_mult=1.0,
-      ),
-      groups={
-        "stem": {"lr_scale": 1.0},
-        "attention": {"lr_scale": 1.0},
-        "detector": {"lr_scale": 1.0},
-      },
-      frozen=("teacher_stem",),
-      ema=0.0,
-    )
-  )
 
 
 def label_of(path: tuple[str, ...]) -> str:

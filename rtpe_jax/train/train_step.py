@@ -1,13 +1,6 @@
-"""The training step as pure functions: model from the config, losses per task,
-train state, one jit-compiled `train_step(state, batch) -> (state, metrics)`.
-
-Tasks (`config.task`):
-  "student"  the attention student (phases 1-2; phase 3 with its own stem):
-             segmentation BCE, heatmaps against the teacher's stored maps and/or
-             the ground truth (distillation mix, background weighting, hard
-             joint mining), tags by associative embedding and/or regression to
-             the teacher, stem feature distillation.
-  "teacher"  a HigherHRNet from ground truth (its multi-resolution loss).
+"""The training step as pure functions: the train state and one jit-compiled
+`train_step(state, batch) -> (state, metrics)` of a config's task (the loss of
+each task: `rtpe_jax.train.losses`; the module: `rtpe_jax.train.model_factory`).
 
 No TensorFlow here: the step runs on a machine without it. Batches are dicts
 of arrays as the input pipeline makes them (`rtpe_jax.data.pipeline`).
@@ -15,108 +8,25 @@ of arrays as the input pipeline makes them (`rtpe_jax.data.pipeline`).
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import flax.struct
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import optax
 
 from rtpe_jax import preprocess
 from rtpe_jax.data import schema
-from rtpe_jax.models import weights
-from rtpe_jax.models.hrnet import ARCHS, HRNetConfig
-from rtpe_jax.models.student import StudentConfig
 from rtpe_jax.precision import LossScale, all_finite, compute_dtype
 from rtpe_jax.train import losses, optim
+from rtpe_jax.train.config import STUDENT_STRIDE
 
 # The fields of a training sample (`data.schema.sample_fields`) each task's step
 # reads; `s` is an output stride.
 STUDENT_FIELDS = ("image", "weights_{s}", "heatmaps_{s}", "person_mask_{s}", "tags")
 TEACHER_FIELDS = ("image", "weights_{s}", "heatmaps_{s}", "tags")
 TEACHER_MAPS = ("teacher_heatmaps", "teacher_tags")
-STUDENT_STRIDE = 4  # the student's maps are at 1/4 of its input
-
-
-def default_loss_config() -> ml_collections.ConfigDict:
-  """Loss weights (0 switches a term off) and settings."""
-  return ml_collections.ConfigDict(
-    dict(
-      segmentation=1.0,
-      segmentation_pos_weight=7.0,
-      heatmap=1.0,
-      heatmap_kind="mse",  # "mse" or "bce" (logits; the student's heatmap_sigmoid)
-      heatmap_pos_weight=100.0,  # bce only
-      sigma_index=0,  # which of data.sigmas the ground truth uses
-      alpha=0.0,  # distillation mix: alpha * teacher + (1 - alpha) * ground truth (0: none)
-      # the same mix on unlabelled images (data.unlabelled), "ground truth" there being
-      # the teacher's people: 1 learns their heatmaps from the teacher's maps alone
-      alpha_unlabelled=1.0,
-      background=1.0,  # weight of background pixels (target <= 0.01)
-      ohkm_top=0,  # online hard keypoint mining: the top-M joints per sample (0: off)
-      push_pull=1e-3,  # associative embedding on the ground-truth joints
-      tag_regression=0.0,  # tags regressed to the teacher's
-      stem=0.0,  # stem feature distillation (own stem with distill_stem)
-      depth=1.0,  # masked L1 of a 3D student's depth maps (root and relative: `rtpe_jax.depth`)
-    )
-  )
-
-
-def _training_arch(config) -> dict:
-  """An `arch.json`-style description of `config.model` as trained."""
-  m = config.model
-  if config.task == "student":
-    return {
-      "model": "attention_student",
-      "config": StudentConfig.from_dict(m.student.to_dict()).to_dict(),
-    }
-  if config.task == "teacher":
-    arch = ARCHS[m.arch] if isinstance(m.arch, str) else HRNetConfig.from_dict(m.arch.to_dict())
-    return {"model": "higher_hrnet", "config": arch.to_dict()}
-  raise ValueError(f"task {config.task!r}: use 'student' or 'teacher'")
-
-
-def build_model(config, dtype=None):
-  """The module of `config.model` in the compute dtype of `config.precision`
-  (`weights.module_for_arch`, as a model directory is loaded)."""
-  return weights.module_for_arch(_training_arch(config), dtype or compute_dtype(config.precision))
-
-
-def model_arch(config) -> dict:
-  """The `arch.json` of the model's exported inference variables (a student
-  without the teacher stem it may distill from), the protocol's input size, the
-  grouping settings and the flip test it was evaluated with (`predict.load` and
-  the export read them)."""
-  arch = _training_arch(config)
-  if config.task == "student":
-    arch["config"]["distill_stem"] = False
-  arch["grouping"] = grouping_settings(config)
-  arch["input_size"] = int(config.eval.input_size or config.data.input_size)  # the protocol's
-  arch["flip"] = bool(config.eval.flip)
-  return arch
-
-
-def inference_variables(variables: dict, config) -> dict:
-  """The variables `model_arch`'s model holds: without the teacher stem that a
-  student with its own stem ran beside it to distill from (distill_stem)."""
-  student = config.model.student if config.task == "student" else {}
-  if not (student and student.get("stem") == "own" and student.get("distill_stem")):
-    return variables
-  return {
-    k: {n: v for n, v in tree.items() if n != "teacher_stem"} for k, tree in variables.items()
-  }
-
-
-def grouping_settings(config) -> dict:
-  """The grouping thresholds the config evaluates with (config.eval); they travel
-  with the exported model (arch.json "grouping", read by `predict.load`)."""
-  return {
-    "detection_threshold": float(config.eval.detection_threshold),
-    "tag_threshold": float(config.eval.tag_threshold),
-  }
 
 
 def batch_fields(config, with_teacher: bool) -> list[str]:
@@ -136,103 +46,6 @@ def batch_fields(config, with_teacher: bool) -> list[str]:
       d = config.data.depth_stride
       out += [f"depth_{d}", f"depth_weights_{d}"]
   return out
-
-
-# ---------------------------------------------------------------- losses
-
-
-def _heatmap_per_joint(pred, target, weights, lc):
-  if lc.heatmap_kind == "mse":
-    return losses.per_joint_mse(pred, target, weights)
-  if lc.heatmap_kind == "bce":
-    return losses.per_joint_bce_with_logits(
-      pred, jnp.clip(target, 0.0, 1.0), weights, lc.heatmap_pos_weight
-    )
-  raise ValueError(f"heatmap_kind {lc.heatmap_kind!r}: use mse or bce")
-
-
-def _weighted(target, weights, background):
-  return losses.background_weights(target, weights, background) if background < 1 else weights
-
-
-def student_loss(outputs: dict, batch: dict, lc, stride: int = STUDENT_STRIDE) -> dict:
-  """Terms (B,) of the student's loss and their sum "total". outputs: the student's
-  dict; batch: the pipeline's fields at the student's stride (+ teacher maps)."""
-  weights = batch[f"weights_{stride}"]
-  # (B,) 1 for labelled samples, 0 where the teacher's people stand in for labels
-  labelled = batch["labelled"].astype(jnp.float32) if "labelled" in batch else None
-  terms = {}
-  if lc.segmentation:
-    terms["segmentation"] = lc.segmentation * losses.segmentation_bce(
-      outputs["segmentation"], batch[f"person_mask_{stride}"], weights, lc.segmentation_pos_weight
-    )
-    if labelled is not None:  # no person masks on unlabelled images
-      terms["segmentation"] = terms["segmentation"] * labelled
-  if lc.heatmap:
-    truth = batch[f"heatmaps_{stride}"][:, lc.sigma_index]
-    per_joint = _heatmap_per_joint(
-      outputs["heatmaps"], truth, _weighted(truth, weights, lc.background), lc
-    )
-    if "teacher_heatmaps" in batch and (lc.alpha or labelled is not None):
-      teacher = batch["teacher_heatmaps"]
-      to_teacher = _heatmap_per_joint(
-        outputs["heatmaps"], teacher, _weighted(teacher, weights, lc.background), lc
-      )
-      alpha = lc.alpha
-      if labelled is not None:
-        alpha = jnp.where(labelled > 0, lc.alpha, lc.alpha_unlabelled)[:, None]
-      per_joint = losses.distillation_mix(to_teacher, per_joint, alpha)
-    reduced = (
-      losses.hard_joint_mining(per_joint, lc.ohkm_top) if lc.ohkm_top else jnp.mean(per_joint, -1)
-    )
-    terms["heatmap"] = lc.heatmap * reduced
-    if "heatmaps_2" in outputs:
-      truth, weights_2 = batch["heatmaps_2"][:, lc.sigma_index], batch["weights_2"]
-      per_joint = _heatmap_per_joint(
-        outputs["heatmaps_2"], truth, _weighted(truth, weights_2, lc.background), lc
-      )
-      terms["heatmap_2"] = lc.heatmap * (
-        losses.hard_joint_mining(per_joint, lc.ohkm_top) if lc.ohkm_top else jnp.mean(per_joint, -1)
-      )
-  if outputs["tags"].shape[-1]:
-    if lc.push_pull:
-      push, pull = losses.associative_embedding(outputs["tags"], batch["tags"])
-      terms["push"], terms["pull"] = lc.push_pull * push, lc.push_pull * pull
-    if lc.tag_regression and "teacher_tags" in batch:
-      terms["tag_regression"] = lc.tag_regression * losses.tag_regression(
-        outputs["tags"], batch["teacher_tags"], batch["tags"]
-      )
-  if "depth" in outputs and lc.depth:
-    values, weights = batch[f"depth_{stride}"], batch[f"depth_weights_{stride}"]
-    terms["depth_root"] = lc.depth * losses.masked_l1(
-      outputs["depth"][..., :1], values[..., :1], weights[..., :1]
-    )
-    terms["depth_relative"] = lc.depth * losses.masked_l1(
-      outputs["depth"][..., 1:], values[..., 1:], weights[..., 1:]
-    )
-  if lc.stem:
-    if "teacher_stem" not in outputs:
-      raise ValueError("loss.stem needs a student with its own stem and distill_stem=True")
-    terms["stem"] = lc.stem * losses.feature_distillation(outputs["stem"], outputs["teacher_stem"])
-  if not terms:
-    raise ValueError("every loss weight is 0")
-  terms["total"] = sum(terms.values())
-  return terms
-
-
-def teacher_loss(outputs: list, batch: dict, lc, arch: HRNetConfig, strides) -> dict:
-  """HigherHRNet's loss: outputs in order of `strides` (4, 2)."""
-  return losses.higher_hrnet_loss(
-    outputs,
-    [batch[f"heatmaps_{s}"][:, lc.sigma_index] for s in strides],
-    [batch[f"weights_{s}"] for s in strides],
-    batch["tags"],
-    arch.num_joints,
-    arch.with_ae,
-    lc.push_pull,
-    lc.heatmap,
-    lc.ohkm_top,
-  )
 
 
 # ---------------------------------------------------------------- state
@@ -266,14 +79,6 @@ class TrainState(flax.struct.PyTreeNode):
     where there is an average."""
     params = self.ema_params if jax.tree.leaves(self.ema_params) else self.params
     return {"params": optim.merge(params, self.frozen), "batch_stats": self.batch_stats}
-
-
-def init_variables(module, config, rng) -> dict:
-  """Freshly initialised variables of `module` for the configured input size."""
-  size = config.data.input_size
-  channels = getattr(getattr(module, "config", None), "input_channels", 3)
-  x = jnp.zeros((1, size, size, channels), jnp.float32)
-  return jax.jit(functools.partial(module.init, train=False))(rng, x)
 
 
 def create_state(variables: dict, config, tx: optax.GradientTransformation, rng) -> TrainState:
@@ -321,9 +126,11 @@ def forward_and_loss(module, config, variables, batch, train: bool, divisor=1.0,
   else:
     outputs, new_stats = module.apply(variables, x, train=False, **kwargs), variables["batch_stats"]
   if config.task == "student":
-    terms = student_loss(outputs, batch, config.loss, STUDENT_STRIDE)
+    terms = losses.student_loss(outputs, batch, config.loss, STUDENT_STRIDE)
   else:
-    terms = teacher_loss(outputs, batch, config.loss, module.config, config.data.output_strides)
+    terms = losses.teacher_loss(
+      outputs, batch, config.loss, module.config, config.data.output_strides
+    )
   return terms, outputs, new_stats
 
 

@@ -1,12 +1,26 @@
-"""What the trainer writes to TensorBoard besides scalars: panels of a batch
-(input, weights, targets, outputs) and parameter and gradient leaves by name."""
+"""Metric writing, one implementation for every trainer: scalars to the log and
+to TensorBoard (clu metric_writers), and what goes to TensorBoard only, panels
+of a batch (input, weights, targets, outputs) and parameter and gradient leaves
+by name."""
 
 from __future__ import annotations
 
 import flax.traverse_util as traverse_util
 import numpy as np
+from clu import metric_writers
 
 from rtpe_jax.inference import overlays
+
+
+def create(workdir: str, lead: bool = True):
+  """(writer, image_writer): `writer` logs scalars and texts and, on the `lead`
+  process, writes them to TensorBoard events in `workdir`; `image_writer` (None
+  on the others) takes histograms and pictures, which would drown the log."""
+  image_writer = metric_writers.SummaryWriter(workdir) if lead else None
+  writer = metric_writers.MultiWriter(
+    [metric_writers.LoggingWriter()] + ([image_writer] if image_writer else [])
+  )
+  return writer, image_writer
 
 
 def _unit_panel(x: np.ndarray) -> np.ndarray:
