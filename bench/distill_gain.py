@@ -44,7 +44,7 @@ from bench.compare_models import latency_ms
 from configs import distill_synthetic, student_stem_synthetic, teacher_synthetic
 from rtpe_jax.data import coco
 from rtpe_jax.data.images import read_image
-from rtpe_jax.data.synthetic import UNLABELLED
+from rtpe_jax.data.synthetic.scenes import UNLABELLED
 from rtpe_jax.inference import predictor
 from rtpe_jax.models import complexity, weights
 from rtpe_jax.train import loop, minival

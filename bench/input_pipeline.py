@@ -16,12 +16,13 @@ import os
 import tempfile
 
 from bench.common import machine, median_seconds
-from rtpe_jax.data import ground_truth_teacher, pipeline, synthetic
+from rtpe_jax.data import ground_truth_teacher, pipeline
+from rtpe_jax.data.synthetic import writer as synthetic_writer
 from rtpe_jax.train import config as config_lib
 
 
 def prepare(out: str, images: int) -> tuple[str, str]:
-  synthetic.write_split(out, "train2017", images, seed=0, size=480)
+  synthetic_writer.write_split(out, "train2017", images, seed=0, size=480)
   return out, ground_truth_teacher.write_stand_in_store(
     out, ("train2017",), os.path.join(out, "teacher")
   )

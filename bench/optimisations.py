@@ -23,7 +23,7 @@ import numpy as np
 from bench import grouping as grouping_bench
 from bench import run_all
 from bench.common import machine, median_seconds
-from rtpe_jax.data import synthetic
+from rtpe_jax.data.synthetic import video as synthetic_video
 from rtpe_jax.inference import grouping, predictor, protocol
 
 
@@ -106,7 +106,7 @@ def main(argv=None) -> list[dict]:
   )
   on_device, on_host = host_candidates_ms(folded, args.size, args.runs)
   add("NMS + top-k on the device (maps -> candidates on the host)", on_host, on_device, "ms")
-  frames, _ = synthetic.video_frames(num_frames=args.frames, size=args.size * 3 // 4)
+  frames, _ = synthetic_video.video_frames(num_frames=args.frames, size=args.size * 3 // 4)
   add(
     "grouping overlapped with the next frame (whole path, no flip)",
     stream_fps(folded, frames, False),

@@ -165,9 +165,9 @@ def whole_path_rows(name, dtype, size, batches, args, model, frame) -> list[dict
 
 def synthetic_photo(h: int, w: int) -> np.ndarray:
   """A (h, w, 3) uint8 scene of the synthetic dataset (people on a textured background)."""
-  from rtpe_jax.data import synthetic
+  from rtpe_jax.data.synthetic import video as synthetic_video
 
-  frames, _ = synthetic.video_frames(num_frames=1, size=h, people=4)
+  frames, _ = synthetic_video.video_frames(num_frames=1, size=h, people=4)
   return np.ascontiguousarray(frames[0][:, :w])
 
 

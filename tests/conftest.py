@@ -48,11 +48,11 @@ def relative_error(a, b) -> float:
 @pytest.fixture(scope="session")
 def synthetic_root(tmp_path_factory):
   """A small synthetic COCO-format dataset: 24 training and 8 validation images."""
-  from rtpe_jax.data import synthetic
+  from rtpe_jax.data.synthetic import writer as synthetic_writer
 
   out = str(tmp_path_factory.mktemp("synthetic"))
-  synthetic.write_split(out, "train2017", 24, seed=5, workers=1)
-  synthetic.write_split(out, "val2017", 8, seed=5, workers=1)
+  synthetic_writer.write_split(out, "train2017", 24, seed=5, workers=1)
+  synthetic_writer.write_split(out, "val2017", 8, seed=5, workers=1)
   return out
 
 
@@ -190,11 +190,11 @@ def quickstart_student_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def quickstart_root(tmp_path_factory):
   """The quickstart's synthetic split: seed 0, 64 val images (and 16 train images)."""
-  from rtpe_jax.data import synthetic
+  from rtpe_jax.data.synthetic import writer as synthetic_writer
 
   out = str(tmp_path_factory.mktemp("quickstart_data"))
-  synthetic.write_split(out, "train2017", 16, seed=0, workers=1)
-  synthetic.write_split(out, "val2017", 64, seed=0, workers=1)
+  synthetic_writer.write_split(out, "train2017", 16, seed=0, workers=1)
+  synthetic_writer.write_split(out, "val2017", 64, seed=0, workers=1)
   return out
 
 

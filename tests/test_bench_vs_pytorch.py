@@ -1,19 +1,20 @@
-"""bench/vs_pytorch.py without the reference: our side's worker process, the
+"""bench/vs_pytorch without the reference: our side's worker process, the
 interleaving, the people check, the table and the error without --reference."""
 
+import argparse
 import dataclasses
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-
-from bench import vs_pytorch
 from conftest import SMALL_HRNET
+
+from bench.vs_pytorch import by_part, jobs, speed
 
 
 def test_our_grouping_worker_runs_in_its_own_process(tmp_path):
-  vs_pytorch.write_maps(str(tmp_path), [3])
+  speed.write_maps(str(tmp_path), [3])
   job = {
     "side": "ours",
     "what": "grouping",
@@ -21,7 +22,7 @@ def test_our_grouping_worker_runs_in_its_own_process(tmp_path):
     "warmup": 1,
     "maps": str(tmp_path / "maps_3.npz"),
   }
-  result = vs_pytorch.run_job(job)
+  result = jobs.run_job(job)
   people = np.asarray(result["people"])
   assert result["ms"] > 0 and people.shape[1:] == (17, 3) and len(people) >= 3
 
@@ -48,10 +49,10 @@ def test_rounds_alternate_and_the_ratio_is_reference_over_ours():
     }
   ]
   run, calls = _fake_run({"ours": 2.0, "reference": 100.0})
-  rows = vs_pytorch.compare(rows, rounds=3, run=run, log=lambda *_: None)
+  rows = speed.compare(rows, rounds=3, run=run, log=lambda *_: None)
   assert calls == ["ours", "reference", "reference", "ours", "ours", "reference"]
   assert rows[0]["ratio"] == 50.0 and rows[0]["found"] == 1
-  text = vs_pytorch.table(rows, "CPU test", "2026-11-26")
+  text = speed.table(rows, "CPU test", "2026-11-26")
   assert "| grouping, 1 person (1 found by both) | 100.0 | 2.0 | 50.00x |" in text
   assert "CPU test" in text and "2026-11-26" in text
 
@@ -67,11 +68,11 @@ def test_different_people_stop_the_comparison():
   moved = [[[1.5, 2.0, 0.5]] * 17]
   run, _ = _fake_run({"ours": 1.0, "reference": 1.0}, {"reference": moved})
   with pytest.raises(AssertionError, match="different people"):
-    vs_pytorch.compare(rows, rounds=1, run=run, log=lambda *_: None)
+    speed.compare(rows, rounds=1, run=run, log=lambda *_: None)
 
 
 def test_forward_rows_cover_archs_batches_and_our_dtypes():
-  args = vs_pytorch.argparse.Namespace(
+  args = argparse.Namespace(
     only="forward",
     archs=["w32_512", "w48_640"],
     batches=[1, 8],
@@ -83,7 +84,7 @@ def test_forward_rows_cover_archs_batches_and_our_dtypes():
     grouping_runs=5,
     maps_dir="m",
   )
-  rows = vs_pytorch.measurements(args)
+  rows = speed.measurements(args)
   assert len(rows) == 8
   assert {r["ours"]["dtype"] for r in rows} == {"float32", "bfloat16"}
   assert {r["reference"]["dtype"] for r in rows} == {"float32"}
@@ -110,7 +111,7 @@ def test_a_reference_forward_is_measured_once_for_both_our_dtypes():
     for dtype in ("float32", "bfloat16")
   ]
   run, calls = _fake_run({"ours": 10.0, "reference": 20.0})
-  rows = vs_pytorch.compare(rows, rounds=2, run=run, log=lambda *_: None)
+  rows = speed.compare(rows, rounds=2, run=run, log=lambda *_: None)
   assert calls.count("reference") == 2 and calls.count("ours") == 4
   assert [r["ratio"] for r in rows] == [2.0, 2.0]
 
@@ -126,8 +127,8 @@ def test_both_sides_module_names_fall_in_the_same_parts():
     ("final_layers.1", "HigherHRNet._heads/final_layers_1/conv_general_dilated", "heads"),
   ]
   for reference, ours, part in pairs:
-    assert vs_pytorch._part(reference) == vs_pytorch._part(ours) == part
-  assert vs_pytorch._part("normalise/mul") == "other"
+    assert by_part.part_of(reference) == by_part.part_of(ours) == part
+  assert by_part.part_of("normalise/mul") == "other"
 
 
 def test_our_profile_worker_splits_a_forward_into_parts(monkeypatch):
@@ -138,12 +139,12 @@ def test_our_profile_worker_splits_a_forward_into_parts(monkeypatch):
     SMALL_HRNET, stages=SMALL_HRNET.stages + (stage4,), name="tiny", input_size=64
   )
   monkeypatch.setitem(hrnet.ARCHS, "tiny", tiny)
-  result = vs_pytorch.ours_profile({"arch": "tiny", "batch": 1, "runs": 2, "warmup": 1})
+  result = by_part.ours_profile({"arch": "tiny", "batch": 1, "runs": 2, "warmup": 1})
   parts = result["parts"]
-  assert set(parts) <= set(vs_pytorch.PARTS)
+  assert set(parts) <= set(by_part.PARTS)
   assert {"stem", "stage2 branches", "stage4 fuse", "heads"} <= {
     p for p, ms in parts.items() if ms > 0
   }
   assert sum(parts.values()) == pytest.approx(result["total_ms"])
-  text = vs_pytorch.profile_table(result, result, "tiny", 1, "a machine", "a date")
+  text = by_part.profile_table(result, result, "tiny", 1, "a machine", "a date")
   assert "| stage4 fuse |" in text and "1.00x" in text

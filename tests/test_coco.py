@@ -5,13 +5,14 @@ import pytest
 from pycocotools import mask as mask_utils
 
 from rtpe_jax.data import coco as coco_data
-from rtpe_jax.data import synthetic
+from rtpe_jax.data.synthetic import annotations as synthetic_annotations
+from rtpe_jax.data.synthetic import writer as synthetic_writer
 
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
   out = str(tmp_path_factory.mktemp("coco"))
-  synthetic.write_split(out, "train2017", 40, seed=3, workers=2)
+  synthetic_writer.write_split(out, "train2017", 40, seed=3, workers=2)
   return out
 
 
@@ -80,6 +81,6 @@ def test_uncompressed_crowd_rle_decodes_to_the_same_mask():
   mask = np.zeros((7, 5), bool)
   mask[2:5, 1:4] = True
   mask[0, 0] = True
-  rle = synthetic._uncompressed_rle(mask)
+  rle = synthetic_annotations.uncompressed_rle(mask)
   decoded = mask_utils.decode(mask_utils.frPyObjects(rle, 7, 5)).astype(bool)
   np.testing.assert_array_equal(decoded, mask)

@@ -22,7 +22,9 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from rtpe_jax.data import synthetic
+from rtpe_jax import keypoints
+from rtpe_jax.data.synthetic import annotations as synthetic_annotations
+from rtpe_jax.data.synthetic import scenes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pytestmark = pytest.mark.slow
@@ -103,7 +105,7 @@ def test_the_readme_holds_the_rehearsed_commands():
 def _image_of_shape(split: str, size: int, landscape: bool, start: int):
   """A synthetic picture `size` high, wider than high or narrower, and its people."""
   for index in range(start, start + 200):
-    image, info, annotations = synthetic.make_image(11, split, index, size)
+    image, info, annotations = scenes.make_image(11, split, index, size)
     if (info["width"] > info["height"]) == landscape and info["width"] != info["height"]:
       return image, annotations, index
   raise AssertionError("no picture of that shape")
@@ -148,7 +150,7 @@ def write_coco(root: str) -> dict:
       if n == 2:  # a crowd (uncompressed RLE) and a person without keypoints
         crowd = np.zeros((h, w), np.uint8)
         crowd[: h // 4, : w // 3] = 1
-        rle = synthetic._uncompressed_rle(crowd.astype(bool))
+        rle = synthetic_annotations.uncompressed_rle(crowd.astype(bool))
         base = {"category_id": 1, "bbox": [0, 0, w / 3, h / 4], "area": float(crowd.sum())}
         annotations.append(
           {
@@ -182,7 +184,7 @@ def write_coco(root: str) -> dict:
         {
           "images": images,
           "annotations": annotations,
-          "categories": [synthetic.keypoints.CATEGORY],
+          "categories": [keypoints.CATEGORY],
         },
         f,
       )
@@ -191,7 +193,7 @@ def write_coco(root: str) -> dict:
   os.makedirs(os.path.join(root, "images", "unlabeled2017"))
   wrote["unlabeled2017"] = []
   for n, image_id in enumerate((10, 200, 3000)):
-    image, _, _ = synthetic.make_image(12, "train2017", n, 64 + 32 * n)
+    image, _, _ = scenes.make_image(12, "train2017", n, 64 + 32 * n)
     image.save(os.path.join(root, "images", "unlabeled2017", f"{image_id:012d}.jpg"), quality=90)
     wrote["unlabeled2017"].append({"id": image_id})
   return wrote

@@ -7,7 +7,8 @@ import pytest
 from conftest import mirrored_as_in_training, perfect_maps, perfect_network
 
 from rtpe_jax import coordinates, depth
-from rtpe_jax.data import coco, synthetic
+from rtpe_jax.data import coco
+from rtpe_jax.data.synthetic import writer as synthetic_writer
 from rtpe_jax.inference import predictor, protocol
 from rtpe_jax.threed import metrics3d, synthetic3d
 from rtpe_jax.train.minival import truth_3d
@@ -56,7 +57,7 @@ def test_back_projection_inverts_the_camera():
 @pytest.fixture(scope="module")
 def val3d(tmp_path_factory):
   out = str(tmp_path_factory.mktemp("synthetic3d"))
-  synthetic.write_split(out, "val2017", 16, seed=0, workers=1, make=synthetic3d.make_image)
+  synthetic_writer.write_split(out, "val2017", 16, seed=0, workers=1, make=synthetic3d.make_image)
   return out
 
 

@@ -14,7 +14,9 @@ import pytest
 import infer_teacher
 from bench import compare_models, distill_gain
 from configs import distill_synthetic, quickstart, teacher_synthetic
-from rtpe_jax.data import coco, synthetic, teacher_store
+from rtpe_jax.data import coco, teacher_store
+from rtpe_jax.data.synthetic import scenes
+from rtpe_jax.data.synthetic import writer as synthetic_writer
 from rtpe_jax.inference import coco_metrics
 from rtpe_jax.models import weights
 from rtpe_jax.train import loop
@@ -49,15 +51,15 @@ def test_teacher_store_student_chain(synthetic_root, tmp_path):
   store = teacher_store.TeacherStore(os.path.join(predictions, "teacher"))
   assert len(store) == 24
   # An unlabelled pool beside the labelled images, and the teacher's maps and people on it.
-  synthetic.write_split(
-    synthetic_root, synthetic.UNLABELLED, 6, seed=9, workers=1, annotation_name=synthetic.WITHHELD
+  synthetic_writer.write_split(
+    synthetic_root, scenes.UNLABELLED, 6, seed=9, workers=1, annotation_name=scenes.WITHHELD
   )
   infer_teacher.main(
     [
       "--teacher",
       teacher_model,
       "--images",
-      os.path.join(synthetic_root, "images", synthetic.UNLABELLED),
+      os.path.join(synthetic_root, "images", scenes.UNLABELLED),
       "--out",
       os.path.join(teacher_dir, "unlabelled"),
       "--input-size",
@@ -143,7 +145,7 @@ def test_each_run_reads_its_teachers_files(tmp_path):
   c = distill_gain.variant_config("unlabelled", 2, 256, args)
   assert (c.seed, c.data.seed, c.data.root, c.data.train_count) == (2, 2, "D", 256)
   assert c.data.teacher_store == os.path.join("T", "predictions", "teacher")
-  assert c.data.unlabelled.images == os.path.join("D", "images", synthetic.UNLABELLED)
+  assert c.data.unlabelled.images == os.path.join("D", "images", scenes.UNLABELLED)
   assert (c.data.unlabelled.predictions, c.data.unlabelled.count) == ("T/unlabelled", 1024)
   assert distill_gain.variant_config("unlabelled", 0, 0, args).data.unlabelled.count == 0
   gt = distill_gain.variant_config("gt", 0, 0, args)

@@ -9,8 +9,9 @@ import jax
 import numpy as np
 import pytest
 
-from rtpe_jax import export
-from rtpe_jax.data import synthetic
+from rtpe_jax.data.synthetic import scenes
+from rtpe_jax.export import cli, formats, graph, parity
+from rtpe_jax.export import settings as export_settings
 from rtpe_jax.inference import predictor
 from rtpe_jax.models import weights
 
@@ -32,8 +33,8 @@ def scored_student_dir(quickstart_student_dir, tmp_path_factory):
 @pytest.fixture(scope="module")
 def exported(scored_student_dir, tmp_path_factory):
   out = str(tmp_path_factory.mktemp("export"))
-  settings = export.settings_for(scored_student_dir)
-  found = export.export_student(scored_student_dir, out, settings)
+  settings = export_settings.settings_for(scored_student_dir)
+  found = formats.export_student(scored_student_dir, out, settings)
   return settings, out, found
 
 
@@ -46,20 +47,22 @@ def test_settings_come_from_the_model_directory(scored_student_dir, exported):
   with pytest.raises(ValueError, match="fits none of the export's canvases"):
     settings.canvas_for((64, 192))
   assert settings.grouping.detection_threshold == 0.2
-  assert export.read_settings(out) == settings
-  other = export.settings_for(scored_student_dir, input_size=128, flip=False, canvases=[(192, 256)])
+  assert export_settings.read_settings(out) == settings
+  other = export_settings.settings_for(
+    scored_student_dir, input_size=128, flip=False, canvases=[(192, 256)]
+  )
   assert (other.input_size, other.flip, other.canvases) == (128, False, ((192, 256),))
   with pytest.raises(ValueError, match="multiples of 64"):
-    export.settings_for(scored_student_dir, canvases=[(100, 128)])
+    export_settings.settings_for(scored_student_dir, canvases=[(100, 128)])
 
 
 def test_every_format_matches_jax_within_its_tolerance(exported):
   """Measured on the test picture: float32 graphs to about 1e-6 of the maps'
   range, float16 weights to about 1e-3."""
   _, out, found = exported
-  assert set(found) == set(export.FORMATS)
+  assert set(found) == set(formats.FORMATS)
   for name, difference in found.items():
-    assert difference <= export.TOLERANCE[name], (name, difference)
+    assert difference <= parity.TOLERANCE[name], (name, difference)
     assert os.path.exists(os.path.join(out, name))
   assert found["saved_model"] <= 1e-5 and found["student_float32.tflite"] <= 1e-5
   with open(os.path.join(out, "export.json")) as f:
@@ -88,18 +91,18 @@ def test_the_exported_people_are_the_jax_functions(scored_student_dir, exported)
   the JAX function on the same canvas; on a canvas the protocol's own size, the
   people `predict` finds with the published protocol."""
   settings, out, _ = exported
-  f, variables = export.inference_function(scored_student_dir, settings)
+  f, variables = graph.inference_function(scored_student_dir, settings)
   forward = jax.jit(f)
   jax_run = lambda canvas, valid: jax.device_get(
-    export.jax_candidates(forward(variables, canvas, valid), settings.top_k)
+    graph.jax_candidates(forward(variables, canvas, valid), settings.top_k)
   )
-  image = np.asarray(synthetic.make_image(0, "val2017", 1, size=64)[0])  # 80 x 64
-  canvas, valid, _ = export.canvas_input(image, settings)
+  image = np.asarray(scenes.make_image(0, "val2017", 1, size=64)[0])  # 80 x 64
+  canvas, valid, _ = export_settings.canvas_input(image, settings)
   assert canvas.shape[1:3] == (64, 128) and tuple(valid[0]) == (64, 128)
-  run = export.load_runner(os.path.join(out, "student_float32.tflite"))
+  run = formats.load_runner(os.path.join(out, "student_float32.tflite"))
   _same_candidates(run(canvas, valid), jax_run(canvas, valid), 1e-5)
-  keypoints, scores = export.exported_people(run, image, settings)
-  want, want_scores = export.exported_people(jax_run, image, settings)
+  keypoints, scores = formats.exported_people(run, image, settings)
+  want, want_scores = formats.exported_people(jax_run, image, settings)
   assert len(scores) == len(want_scores) > 0
   np.testing.assert_allclose(scores, want_scores, atol=1e-4)
   np.testing.assert_allclose(keypoints[..., :2], want[..., :2], atol=0.01)
@@ -114,13 +117,13 @@ def test_command_line_fails_beyond_the_tolerance(scored_student_dir, tmp_path, m
   """The README's command writes every format and exits 0; with a tolerance the
   float16 weights cannot meet it, it names the format and exits 1."""
   out = tmp_path / "export"
-  assert export.main(["--model", scored_student_dir, "--out", str(out)]) == 0
+  assert cli.main(["--model", scored_student_dir, "--out", str(out)]) == 0
   printed = capsys.readouterr().out
-  for name in export.FORMATS:
+  for name in formats.FORMATS:
     assert (out / name).exists() and name in printed, name
   assert (
     "input size 64, flip True, canvases 64x64 64x128 128x64, detection threshold 0.2" in printed
   )
-  monkeypatch.setitem(export.TOLERANCE, "student_float16.tflite", 1e-9)
-  assert export.main(["--model", scored_student_dir, "--out", str(tmp_path / "again")]) == 1
+  monkeypatch.setitem(parity.TOLERANCE, "student_float16.tflite", 1e-9)
+  assert cli.main(["--model", scored_student_dir, "--out", str(tmp_path / "again")]) == 1
   assert "beyond the tolerance: student_float16.tflite" in capsys.readouterr().err

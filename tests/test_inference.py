@@ -78,13 +78,13 @@ def test_the_protocol_gives_the_reference_people_on_the_same_maps():
   --fixture`). Ours must be the same people in the same order, within 0.01 px
   (the results' rounding is 0.0005): the published weights' AP comes from them.
   Before the map convention's half pixel the difference was 0.5 (1 - 1 / k)."""
-  from bench import vs_pytorch
+  from bench.vs_pytorch import protocol as vs_protocol
 
   want = np.load(os.path.join(DATA, "protocol_reference.npz"))
-  ours = vs_pytorch.ours_protocol({})["cases"]
+  ours = vs_protocol.ours_protocol({})["cases"]
   assert len(ours) == len(want["cases"]) == 4
   for case, got in enumerate(ours):
-    sums = [float(np.sum(m, dtype=np.float64)) for m in vs_pytorch.protocol_maps(case).values()]
+    sums = [float(np.sum(m, dtype=np.float64)) for m in vs_protocol.protocol_maps(case).values()]
     np.testing.assert_allclose(sums, want[f"case{case}_maps_sum"], rtol=1e-9)
     people = np.asarray(got["people"]).reshape(-1, 17, 3)
     assert people.shape == want[f"case{case}_people"].shape and len(people) >= 5

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import predict as predict_cli
-from rtpe_jax.data import synthetic
+from rtpe_jax.data.synthetic import scenes
+from rtpe_jax.data.synthetic import video as synthetic_video
 from rtpe_jax.inference import predictor, protocol
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
@@ -28,7 +29,7 @@ def model(quickstart_student_dir):
 
 
 def _scene(index, size=128):
-  image, _, _ = synthetic.make_image(7, "val2017", index, size)
+  image, _, _ = scenes.make_image(7, "val2017", index, size)
   return np.asarray(image)
 
 
@@ -73,7 +74,7 @@ def test_one_compile_per_bucket_and_nothing_found_in_the_padding(quickstart_stud
 
 
 def test_overlapped_stream_gives_the_sequential_results(model):
-  frames, _ = synthetic.video_frames(num_frames=4, size=128)
+  frames, _ = synthetic_video.video_frames(num_frames=4, size=128)
   overlapped = list(predictor.predict_stream(model, frames, overlap=True))
   sequential = list(predictor.predict_stream(model, frames, overlap=False))
   assert len(overlapped) == 4
@@ -94,11 +95,20 @@ def test_cli_on_coco_photos_and_a_synthetic_video(quickstart_student_dir, tmp_pa
   assert {r["image_id"] for r in results} <= {1000, 2685}
   assert (out / "000000001000.png").exists() and (out / "000000002685.png").exists()
 
-  video = synthetic.write_video(str(tmp_path / "clip.avi"), num_frames=6, size=128)
+  video = synthetic_video.write_video(str(tmp_path / "clip.avi"), num_frames=6, size=128)
   out = tmp_path / "video"
   assert (
     predict_cli.main(
-      ["--model", quickstart_student_dir, "--video", video, "--out", str(out), "--dtype", "bfloat16"]
+      [
+        "--model",
+        quickstart_student_dir,
+        "--video",
+        video,
+        "--out",
+        str(out),
+        "--dtype",
+        "bfloat16",
+      ]
     )
     == 0
   )
@@ -115,7 +125,9 @@ def test_bad_inputs_are_named(quickstart_student_dir, tmp_path):
     predictor.load(str(tmp_path))
 
 
-def test_protocol_size_and_grouping_settings_travel_with_the_model(quickstart_student_dir, tmp_path):
+def test_protocol_size_and_grouping_settings_travel_with_the_model(
+  quickstart_student_dir, tmp_path
+):
   """The thresholds a config evaluates with are written to the exported arch.json
   (`model_factory.model_arch`) and read back by `predictor.load` as the model's default."""
   import shutil

@@ -11,14 +11,17 @@ from PIL import Image
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from rtpe_jax.data import coco, synthetic
+from rtpe_jax.data import coco
+from rtpe_jax.data.synthetic import cli as synthetic_cli
+from rtpe_jax.data.synthetic import video as synthetic_video
+from rtpe_jax.data.synthetic import writer as synthetic_writer
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
   out = str(tmp_path_factory.mktemp("synthetic"))
-  synthetic.write_split(out, "train2017", 40, seed=3, workers=2)
-  synthetic.write_split(out, "val2017", 8, seed=3, workers=2)
+  synthetic_writer.write_split(out, "train2017", 40, seed=3, workers=2)
+  synthetic_writer.write_split(out, "val2017", 8, seed=3, workers=2)
   return out
 
 
@@ -100,21 +103,21 @@ def test_ground_truth_scores_ap_one_against_itself(dataset):
 
 
 def test_deterministic_whatever_the_number_of_workers(dataset, tmp_path):
-  synthetic.write_split(str(tmp_path), "val2017", 8, seed=3, workers=1)
+  synthetic_writer.write_split(str(tmp_path), "val2017", 8, seed=3, workers=1)
   for sub in ("annotations/person_keypoints_val2017.json", "images/val2017/000001000004.jpg"):
     with open(os.path.join(dataset, sub), "rb") as a, open(tmp_path / sub, "rb") as b:
       assert a.read() == b.read(), sub
 
 
 def test_command_line(tmp_path):
-  synthetic.main(["--out", str(tmp_path), "--train", "2", "--val", "1", "--workers", "1"])
+  synthetic_cli.main(["--out", str(tmp_path), "--train", "2", "--val", "1", "--workers", "1"])
   with open(tmp_path / "annotations" / "person_keypoints_val2017.json") as f:
     assert len(json.load(f)["images"]) == 1
   assert len(os.listdir(tmp_path / "images" / "train2017")) == 2
   # An unlabelled pool added later: the labelled splits stay; its labels lie where
   # no loader looks (coco.load_coco(root, "unlabelled2017") finds nothing).
   before = sorted(os.listdir(tmp_path / "annotations"))
-  synthetic.main(["--out", str(tmp_path), "--train", "0", "--val", "0", "--unlabelled", "3"])
+  synthetic_cli.main(["--out", str(tmp_path), "--train", "0", "--val", "0", "--unlabelled", "3"])
   names = sorted(os.listdir(tmp_path / "images" / "unlabelled2017"))
   assert names == [f"{2_000_000 + i:012d}.jpg" for i in (1, 2, 3)]
   assert sorted(os.listdir(tmp_path / "annotations")) == sorted(
@@ -129,7 +132,7 @@ def test_video_alone_holds_moving_figures(tmp_path):
   import cv2
 
   path = str(tmp_path / "clip.avi")
-  synthetic.main(["--video", path, "--size", "96"])
+  synthetic_cli.main(["--video", path, "--size", "96"])
   capture = cv2.VideoCapture(path)
   frames = []
   while True:
@@ -140,5 +143,5 @@ def test_video_alone_holds_moving_figures(tmp_path):
   assert len(frames) == 24 and frames[0].shape == (96, 128, 3)
   assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).mean() > 1  # people moved
   assert not (tmp_path / "annotations").exists()
-  _, joints = synthetic.video_frames(num_frames=3, size=96)
+  _, joints = synthetic_video.video_frames(num_frames=3, size=96)
   assert joints.shape == (3, 3, 17, 2) and not np.allclose(joints[0], joints[2])

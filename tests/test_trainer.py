@@ -187,12 +187,12 @@ def test_quickstart_smoke(synthetic_root, tmp_path):
 def test_quickstart3d_smoke_and_predict_py_in_3d(tmp_path):
   """The README's 3D commands at runlocal size: the generator, train.py with the
   2D and 3D tables, the overlays with the top view, predict.py's keypoints_3d."""
-  from rtpe_jax.data import synthetic
+  from rtpe_jax.data.synthetic import writer as synthetic_writer
   from rtpe_jax.threed import synthetic3d
 
   root, workdir = str(tmp_path / "synthetic3d"), str(tmp_path / "quickstart3d")
   for split, count in (("train2017", 8), ("val2017", 2)):
-    synthetic.write_split(root, split, count, 0, workers=1, make=synthetic3d.make_image)
+    synthetic_writer.write_split(root, split, count, 0, workers=1, make=synthetic3d.make_image)
   command = [sys.executable, "train.py", "--config", "configs/quickstart3d.py:runlocal"]
   command += ["--workdir", workdir, f"--config.data.root={root}"]
   out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
@@ -300,11 +300,13 @@ def test_the_chain_learns_images_by_heart_and_the_export_scores_the_same(tmp_pat
   exported as it was scored (`rtpe_jax.export`: settings from its directory, a
   padded canvas) scores the same on them: every format within 0.01 of the JAX
   path's AP, which is the trainer's."""
-  from rtpe_jax import export
-  from rtpe_jax.data import coco, synthetic
+  from rtpe_jax.data import coco
+  from rtpe_jax.data.synthetic import writer as synthetic_writer
+  from rtpe_jax.export import formats, parity, scoring
+  from rtpe_jax.export import settings as export_settings
 
   root = str(tmp_path / "data")
-  synthetic.write_split(root, "train2017", 40, seed=0, workers=1)
+  synthetic_writer.write_split(root, "train2017", 40, seed=0, workers=1)
   index = coco.load_coco(root, "train2017")
   ids = [
     i
@@ -321,12 +323,12 @@ def test_the_chain_learns_images_by_heart_and_the_export_scores_the_same(tmp_pat
   model_dir, out = os.path.join(workdir, "export"), str(tmp_path / "exported")
   # The images' protocol sizes (256 x 256, 256 x 320) are default canvases (so the
   # exported path runs the scored protocol exactly); only those two are exported here.
-  assert {(256, 256), (256, 320)} <= set(export.settings_for(model_dir).canvases)
-  settings = export.settings_for(model_dir, canvases=[(256, 256), (256, 320)])
+  assert {(256, 256), (256, 320)} <= set(export_settings.settings_for(model_dir).canvases)
+  settings = export_settings.settings_for(model_dir, canvases=[(256, 256), (256, 320)])
   assert (settings.input_size, settings.flip) == (256, False)
-  differences = export.export_student(model_dir, out, settings)
-  assert all(differences[name] <= export.TOLERANCE[name] for name in export.FORMATS), differences
-  scored = export.evaluate_formats(model_dir, out, root, "train2017", ids)
+  differences = formats.export_student(model_dir, out, settings)
+  assert all(differences[name] <= parity.TOLERANCE[name] for name in formats.FORMATS), differences
+  scored = scoring.evaluate_formats(model_dir, out, root, "train2017", ids)
   assert abs(scored["jax"]["AP"] - stats["AP"]) <= 0.005, (scored["jax"], stats)
-  for name in export.FORMATS:
+  for name in formats.FORMATS:
     assert abs(scored[name]["AP"] - scored["jax"]["AP"]) <= 0.01, (name, scored)

@@ -4,7 +4,7 @@ import numpy as np
 from PIL import Image
 
 from rtpe_jax import keypoints
-from rtpe_jax.data.synthetic import make_image
+from rtpe_jax.data.synthetic.scenes import make_image
 from rtpe_jax.inference import overlays
 
 

@@ -15,7 +15,7 @@ import rtpe_jax.models, rtpe_jax.models.student, rtpe_jax.train.losses, rtpe_jax
 import rtpe_jax.inference.grouping, rtpe_jax.inference.protocol, rtpe_jax.inference.coco_metrics, rtpe_jax.inference.overlays
 import rtpe_jax.inference.teacher_run, rtpe_jax.data.teacher_store
 import rtpe_jax.train.train_step, rtpe_jax.train.optim, rtpe_jax.precision
-import rtpe_jax.inference.predictor, rtpe_jax.models.folding, rtpe_jax.export
+import rtpe_jax.inference.predictor, rtpe_jax.models.folding, rtpe_jax.export.formats, rtpe_jax.export.cli
 import rtpe_jax.threed.metrics3d, rtpe_jax.threed.lifter, rtpe_jax.threed.skeleton3d, rtpe_jax.threed.synthetic3d
 import infer_teacher, predict
 import rtpe_jax.train.config, configs.quickstart, configs.teacher_synthetic, configs.distill_coco_w48

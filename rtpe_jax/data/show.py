@@ -147,7 +147,10 @@ def write_pictures(
     seed = tf.constant([cfg.seed, n], tf.int64)
     sample = pipeline.train_sample({k: tf.constant(v) for k, v in raw.items()}, seed, cfg)
     sample = {k: v.numpy() for k, v in sample.items()}
-    top, bottom = _row(before_panels(raw, teacher, label)), _row(after_panels(sample, cfg, label, colour_space))
+    top, bottom = (
+      _row(before_panels(raw, teacher, label)),
+      _row(after_panels(sample, cfg, label, colour_space)),
+    )
     canvas = Image.new("RGB", (max(top.width, bottom.width), 2 * PANEL + 8), (255, 255, 255))
     canvas.paste(top, (0, 0))
     canvas.paste(bottom, (0, PANEL + 8))

@@ -25,7 +25,9 @@ import argparse
 import numpy as np
 from PIL import ImageDraw
 
-from rtpe_jax.data import synthetic
+from rtpe_jax.data.synthetic import annotations as synthetic_annotations
+from rtpe_jax.data.synthetic import drawing, scenes
+from rtpe_jax.data.synthetic import writer as synthetic_writer
 from rtpe_jax.threed import skeleton3d
 from rtpe_jax.threed.metrics3d import root
 
@@ -105,12 +107,12 @@ def _people(rng, K, height_mm, pitch_deg, w):
 
 def make_image(seed: int, split: str, index: int, size: int = 256):
   """One synthetic 3D scene: (PIL image, image info, annotations without ids)."""
-  rng = np.random.default_rng([seed, 10 + synthetic.SPLITS[split], index])
+  rng = np.random.default_rng([seed, 10 + scenes.SPLITS[split], index])
   h = size
   w = int(size * rng.choice([1.0, 1.25, 4 / 3]))
   K = intrinsics(w, h, rng.uniform(*HORIZONTAL_FOV_DEG))
   height_mm, pitch_deg = rng.uniform(*CAMERA_HEIGHT_MM), rng.uniform(*CAMERA_PITCH_DEG)
-  image = synthetic._background(rng, w, h)
+  image = drawing.background(rng, w, h)
   draw = ImageDraw.Draw(image)
   _floor(draw, rng, K, height_mm, pitch_deg, w, h)
 
@@ -121,14 +123,14 @@ def make_image(seed: int, split: str, index: int, size: int = 256):
     position = project(camera_joints, K) + 0.5  # what PIL draws in
     pixels_tall = K[1, 1] * body_height / root(camera_joints)[2]
     figure_rng = np.random.default_rng(rng.integers(2**32))
-    outlines.append(synthetic.draw_figure(draw, position, pixels_tall, figure_rng))
+    outlines.append(drawing.draw_figure(draw, position, pixels_tall, figure_rng))
     positions.append(position)
-  masks = [synthetic._polygon_mask(polygons, w, h) for polygons in outlines]
+  masks = [synthetic_annotations.polygon_mask(polygons, w, h) for polygons in outlines]
 
   annotations = []
   for p, (camera_joints, _) in enumerate(people):
-    labels = synthetic.keypoint_labels(positions[p], masks[p + 1 :], w, h)
-    ann = synthetic._annotation(
+    labels = synthetic_annotations.keypoint_labels(positions[p], masks[p + 1 :], w, h)
+    ann = synthetic_annotations.annotation(
       masks[p], outlines[p], labels if labels[:, 2].any() else None, iscrowd=False
     )
     if ann:
@@ -136,8 +138,8 @@ def make_image(seed: int, split: str, index: int, size: int = 256):
       ann["root_3d"] = np.round(root(camera_joints), 1).tolist()
       annotations.append(ann)
   info = {
-    "id": synthetic.image_id(split, index),
-    "file_name": f"{synthetic.image_id(split, index):012d}.jpg",
+    "id": scenes.image_id(split, index),
+    "file_name": f"{scenes.image_id(split, index):012d}.jpg",
     "width": w,
     "height": h,
     "intrinsics": np.round(K, 4).tolist(),
@@ -157,7 +159,7 @@ def main(argv=None) -> None:
   parser.add_argument("--workers", type=int, help="processes (default: all cores)")
   args = parser.parse_args(argv)
   for split, count in (("train2017", args.train), ("val2017", args.val)):
-    path = synthetic.write_split(
+    path = synthetic_writer.write_split(
       args.out,
       split,
       count,

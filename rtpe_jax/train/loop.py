@@ -68,7 +68,9 @@ def _copy_matching(target: dict, source: dict) -> int:
 
 def initial_variables(module, config) -> dict:
   """Fresh variables, then the teacher stem and/or an exported model copied in."""
-  variables = jax.device_get(model_factory.init_variables(module, config, jax.random.key(config.seed)))
+  variables = jax.device_get(
+    model_factory.init_variables(module, config, jax.random.key(config.seed))
+  )
   if config.init.teacher:
     _, teacher = weights.load_teacher(config.init.teacher)
     variables = with_teacher_stem(variables, teacher, config.init.teacher)

@@ -212,9 +212,7 @@ def student_loss(outputs: dict, batch: dict, lc, stride: int = STUDENT_STRIDE) -
       if labelled is not None:
         alpha = jnp.where(labelled > 0, lc.alpha, lc.alpha_unlabelled)[:, None]
       per_joint = distillation_mix(to_teacher, per_joint, alpha)
-    reduced = (
-      hard_joint_mining(per_joint, lc.ohkm_top) if lc.ohkm_top else jnp.mean(per_joint, -1)
-    )
+    reduced = hard_joint_mining(per_joint, lc.ohkm_top) if lc.ohkm_top else jnp.mean(per_joint, -1)
     terms["heatmap"] = lc.heatmap * reduced
     if "heatmaps_2" in outputs:
       truth, weights_2 = batch["heatmaps_2"][:, lc.sigma_index], batch["weights_2"]

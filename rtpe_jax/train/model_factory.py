@@ -72,7 +72,6 @@ def grouping_settings(config) -> dict:
   }
 
 
-
 def init_variables(module, config, rng) -> dict:
   """Freshly initialised variables of `module` for the configured input size."""
   size = config.data.input_size
