@@ -24,7 +24,7 @@ import logging
 import jax.numpy as jnp
 
 from rtpe_jax.data import coco
-from rtpe_jax.inference import coco_metrics, predictor, teacher_run
+from rtpe_jax.inference import coco_metrics, predictor, teacher_run, teacher_work
 from rtpe_jax.models import load_teacher
 
 
@@ -63,15 +63,15 @@ def main(argv=None):
     parser.error("--eval needs --coco or, with --images, --annotations")
   if args.annotations and not args.images:
     parser.error("--annotations goes with --images (--coco has its own)")
-  shard = teacher_run.parse_shard(args.shard)
+  shard = teacher_work.parse_shard(args.shard)
 
   module, variables = load_teacher(args.teacher, getattr(jnp, args.dtype))
   model = predictor.from_module(module, variables, fold=False, input_size=args.input_size)
   ids = coco.read_id_list(args.ids) if args.ids else None
   if args.coco:
-    items, ground_truth = teacher_run.coco_work(args.coco, args.split, ids)
+    items, ground_truth = teacher_work.coco_work(args.coco, args.split, ids, f"{args.ids} (--ids)")
   else:
-    items = teacher_run.folder_work(args.images)
+    items = teacher_work.folder_work(args.images)
     ground_truth = coco.load_coco_file(args.annotations) if args.annotations else None
   counts = teacher_run.run(
     model,
@@ -91,7 +91,7 @@ def main(argv=None):
     i, n = shard
     known = set(ground_truth.getImgIds())  # a folder may hold images its file does not list
     shard_ids = [it.image_id for it in items[i::n] if it.image_id in known]
-    stats = teacher_run.evaluate_results(ground_truth, args.out, shard_ids)
+    stats = teacher_work.evaluate_results(ground_truth, args.out, shard_ids)
     print(coco_metrics.format_table(stats))
 
 

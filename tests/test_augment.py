@@ -199,10 +199,10 @@ def perfect_teacher_store(quickstart_root, tmp_path_factory):
   from conftest import perfect_network, perfect_outputs
 
   from rtpe_jax import coordinates
-  from rtpe_jax.inference import predictor, protocol, teacher_run
+  from rtpe_jax.inference import predictor, protocol, teacher_run, teacher_work
 
   out = str(tmp_path_factory.mktemp("perfect_teacher"))
-  items, ground_truth = teacher_run.coco_work(quickstart_root, "train2017")
+  items, ground_truth = teacher_work.coco_work(quickstart_root, "train2017")
   spec = protocol.OutputSpec()  # HigherHRNet's: heatmaps + tags at 1/4, heatmaps at 1/2
   for item in items:
     ann = coco.image_annotations(ground_truth, quickstart_root, "train2017", item.image_id)

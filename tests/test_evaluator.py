@@ -44,3 +44,23 @@ def test_segmentation_of_a_perfect_map_and_of_a_misplaced_one(synthetic_root):
   assert perfect["segmentation_iou"] >= 0.95, perfect
   moved = evaluator({"map": _perfect_map(ann, 256, shift=1)})
   assert moved["segmentation_iou"] <= perfect["segmentation_iou"] - 0.2, (moved, perfect)
+
+
+def test_an_id_list_the_annotations_lack_is_named_with_its_file_and_key(synthetic_root):
+  """The COCO minival list against the synthetic val split: none of its 500 ids is
+  there, and the error names the list, the key that set it and the annotations."""
+  import pytest
+
+  from configs import distill_coco_w48
+
+  config = tiny_train_config(synthetic_root)
+  config.data.eval_ids = distill_coco_w48.MINIVAL
+  module = student.AttentionStudent(config=student.StudentConfig(**config.model.student))
+  with pytest.raises(ValueError) as err:
+    Evaluator(module, config)
+  annotations = coco.annotation_file(synthetic_root, "val2017")
+  first = sorted(coco.read_id_list(distill_coco_w48.MINIVAL))[:5]
+  assert str(err.value) == (
+    f"{distill_coco_w48.MINIVAL} (config.data.eval_ids): 500 listed image ids are not in the "
+    f"annotations {annotations}, e.g. {first}"
+  )

@@ -138,3 +138,16 @@ def test_corrupt_teacher_entry_is_named_or_skipped(cfg, tmp_path):
     int(s["image_id"]) for s in _samples(pipeline.train_dataset(cfg, batch=False), one_epoch - 1)
   ]
   assert sorted(ids) == sorted(source.image_ids[1:])
+
+
+def test_train_ids_the_annotations_lack_are_named_with_their_file_and_key(synthetic_root, tmp_path):
+  listed = tmp_path / "ids.txt"
+  listed.write_text("1\n2\n999999\n000000888888.jpg\n")  # two of the 24 train images, two not
+  cfg = config_lib.data_config()
+  cfg.root, cfg.train_ids = synthetic_root, str(listed)
+  with pytest.raises(ValueError) as err:
+    pipeline.train_source(cfg)
+  assert str(err.value) == (
+    f"{listed} (config.data.train_ids): 2 listed image ids are not in the annotations "
+    f"{synthetic_root}/annotations/person_keypoints_train2017.json, e.g. [888888, 999999]"
+  )

@@ -92,15 +92,22 @@ def _has_annotated_person(coco: COCO, image_id: int) -> bool:
 
 
 def select_image_ids(
-  coco: COCO, require_people: bool = False, whitelist: list[int] | None = None
+  coco: COCO,
+  require_people: bool = False,
+  whitelist: list[int] | None = None,
+  listed_in: str = "",
+  annotations: str = "",
 ) -> list[int]:
-  """Sorted image ids, optionally only those with a person with keypoints, or listed."""
+  """Sorted image ids, optionally only those with a person with keypoints, or listed
+  in `whitelist`: ids it lists that `coco` lacks are a ValueError naming the list
+  (`listed_in`: its file and what set it) and the annotation file (`annotations`)."""
   ids = sorted(coco.getImgIds())
   if whitelist is not None:
     unknown = sorted(set(whitelist) - set(ids))
     if unknown:
       raise ValueError(
-        f"{len(unknown)} listed image ids are not in the annotations, e.g. {unknown[:5]}"
+        f"{listed_in + ': ' if listed_in else ''}{len(unknown)} listed image ids are not in "
+        f"the annotations{' ' + annotations if annotations else ''}, e.g. {unknown[:5]}"
       )
     allowed = set(whitelist)
     ids = [i for i in ids if i in allowed]

@@ -25,10 +25,13 @@ class CocoSource:
     store: str = "",
     skip_missing_teacher: bool = False,
     depth: bool = False,
+    listed_in: str = "",
   ):
     self.root, self.split, self.depth = root, split, depth
     self.coco = coco.load_coco(root, split)
-    self.image_ids = coco.select_image_ids(self.coco, require_people, image_ids)
+    self.image_ids = coco.select_image_ids(
+      self.coco, require_people, image_ids, listed_in, coco.annotation_file(root, split)
+    )
     if not self.image_ids:
       raise ValueError(
         f"{coco.annotation_file(root, split)}: no images to read (require_people={require_people})"

@@ -184,7 +184,10 @@ def _process(process_index: int | None, process_count: int | None) -> tuple[int,
   )
 
 
-def make_source(cfg, split: str, require_people: bool, image_ids=None) -> CocoSource:
+def make_source(
+  cfg, split: str, require_people: bool, image_ids=None, listed_in: str = ""
+) -> CocoSource:
+  """`split`'s source; `listed_in` says where `image_ids` came from (for its errors)."""
   return CocoSource(
     cfg.root,
     split,
@@ -193,6 +196,7 @@ def make_source(cfg, split: str, require_people: bool, image_ids=None) -> CocoSo
     cfg.teacher_store,
     cfg.skip_missing_teacher,
     bool(cfg.get("depth")),
+    listed_in,
   )
 
 
@@ -200,7 +204,10 @@ def train_source(cfg) -> CocoSource:
   """The training split's source: images with people, those of `train_ids` if set,
   the first `train_count` of them if set."""
   ids = coco.read_id_list(cfg.train_ids) if cfg.get("train_ids") else None
-  source = make_source(cfg, cfg.train_split, require_people=True, image_ids=ids)
+  listed_in = f"{cfg.train_ids} (config.data.train_ids)" if ids is not None else ""
+  source = make_source(
+    cfg, cfg.train_split, require_people=True, image_ids=ids, listed_in=listed_in
+  )
   return source.first(cfg.train_count) if cfg.get("train_count") else source
 
 

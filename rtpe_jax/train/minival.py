@@ -37,9 +37,15 @@ class Evaluator:
     split = config.eval.split or cfg.eval_split
     ids_file = config.eval.ids or cfg.eval_ids
     ids = coco.read_id_list(ids_file) if ids_file else None
+    key = "eval.ids" if config.eval.ids else "data.eval_ids"
     self.root, self.split = cfg.root, split
     self.ground_truth = coco.load_coco(cfg.root, split)
-    self.image_ids = coco.select_image_ids(self.ground_truth, whitelist=ids)
+    self.image_ids = coco.select_image_ids(
+      self.ground_truth,
+      whitelist=ids,
+      listed_in=f"{ids_file} (config.{key})",
+      annotations=coco.annotation_file(cfg.root, split),
+    )
     if config.eval.max_images:
       self.image_ids = self.image_ids[: config.eval.max_images]
     self.images = [
