@@ -52,7 +52,7 @@ POOL_FACTOR = 4  # unlabelled images per labelled one
 VARIANTS = ("distill", "gt", "unlabelled", "stem", "on_teacher_stem", "phase1")
 
 
-def teacher_stem_width(arch: str) -> int:
+def teacher_stem_width(arch: str = "synthetic_w32") -> int:
   """Channels of the teacher stem's features at 1/4 (its first bottleneck's output)."""
   return 4 * ARCHS[arch].layer1_planes
 

@@ -119,8 +119,15 @@ def test_command_line_fails_beyond_the_tolerance(scored_student_dir, tmp_path, m
   out = tmp_path / "export"
   assert cli.main(["--model", scored_student_dir, "--out", str(out)]) == 0
   printed = capsys.readouterr().out
-  for name in formats.FORMATS:
-    assert (out / name).exists() and name in printed, name
+  with open(out / "export.json") as f:
+    differences = json.load(f)["differences"]
+  for name in formats.FORMATS:  # each written format was run and is within its tolerance
+    assert differences[name] <= parity.TOLERANCE[name] and name in printed, name
+    assert f"{out / name}: max |maps - JAX| = {differences[name]:.2e}" in printed
+    maps = formats.load_runner(str(out / name))(
+      np.zeros((1, 64, 128, 3), np.uint8), np.array([[64, 128]], np.int32)
+    )
+    assert maps["heatmaps"].shape == (1, 64, 128, 17) and maps["values"].shape == (1, 17, 30)
   assert (
     "input size 64, flip True, canvases 64x64 64x128 128x64, detection threshold 0.2" in printed
   )

@@ -114,7 +114,16 @@ def test_cli_on_coco_photos_and_a_synthetic_video(quickstart_student_dir, tmp_pa
   )
   printed = capsys.readouterr().out
   assert "6 frames 170x128" in printed and "frames/s" in printed and "compile" in printed
-  assert os.path.getsize(out / "overlay.avi") > 0
+  import cv2
+
+  video_out = cv2.VideoCapture(str(out / "overlay.avi"))  # every frame, at the clip's size
+  frames = []
+  while True:
+    ok, frame = video_out.read()
+    if not ok:
+      break
+    frames.append(frame)
+  assert len(frames) == 6 and {f.shape for f in frames} == {(128, 170, 3)}
   assert {r["image_id"] for r in json.load(open(out / "keypoints.json"))} <= set(range(6))
 
 

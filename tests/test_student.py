@@ -28,8 +28,15 @@ def test_outputs_for_every_variant(stem, tags, colour):
     detector_steps=2,
   )
   module = student.AttentionStudent(config=cfg)
-  variables, x = _init(module)
+  variables, _ = _init(module)
+  x = jax.random.uniform(jax.random.key(3), (2, 64, 64, cfg.input_channels))
   out = module.apply(variables, x, attention_divisor=20.0)
+  # each image's maps are its own: the same alone as in the batch, and two images differ
+  alone = module.apply(variables, x[1:], attention_divisor=20.0)
+  for key in out:
+    np.testing.assert_allclose(out[key][1:], alone[key], rtol=1e-5, atol=1e-6)
+    if out[key].size:  # no tag maps with tags 0
+      assert float(jnp.abs(out[key][0] - out[key][1]).max()) > 1e-4, key
   assert out["heatmaps"].shape == (2, 16, 16, 17)
   assert out["tags"].shape == (2, 16, 16, tags)
   assert out["segmentation"].shape == (2, 16, 16, 1)
