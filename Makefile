@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # glibc's malloc asks for transparent huge pages for its large blocks: XLA's
 # buffers on a CPU then take fewer TLB misses (the quickstart's train step 25 %
 # faster on a 2-core dev VM whose huge pages are madvise-only, a whole run about
-# 9 %: docs/learning.md); ignored where the C library does not know it.
+# 9 %: docs/journal.md); ignored where the C library does not know it.
 export GLIBC_TUNABLES ?= glibc.malloc.hugetlb=1
 
 .PHONY: install test test-fast lint format demo distill clean

@@ -1,7 +1,7 @@
 """People in images or a video, with a trained student or a HigherHRNet.
 
   python predict.py --model out/quickstart/export --image photo.jpg --out out/predict
-  python predict.py --model models/pose_higher_hrnet_w32_512 --dir tests/data
+  python predict.py --model models/pose_higher_hrnet_w32_512 --dir tests/fixtures
   python predict.py --model out/quickstart/export --video clip.avi --out out/video
 
 Writes, under --out, an overlay PNG per image (or overlay.avi for a video) and

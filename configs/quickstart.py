@@ -50,7 +50,7 @@ def student() -> dict:
     fine_heatmaps=True,  # a second heatmap head at 1/2
     fine_channels=16,
     # tags + a * x + b * y: two similar people can get different tags, which a
-    # translation-equivariant network cannot otherwise give them (docs/learning.md)
+    # translation-equivariant network cannot otherwise give them (docs/journal.md)
     tag_coordinates=True,
     depth=False,
   )
@@ -177,7 +177,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     overlay_min_score=0.2,
     # Candidates below 0.3 start no people: a short run's heatmaps are noisy, and weak
     # peaks made spurious people that took joints from real ones (chosen on training
-    # images: docs/learning.md).
+    # images: docs/journal.md).
     detection_threshold=0.3,
     tag_threshold=1.0,
     metrics=("keypoints",),

@@ -143,7 +143,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     overlay_min_score=0.2,
     # Candidates below 0.3 start no people: a short run's heatmaps are noisy, and weak
     # peaks made spurious people that took joints from real ones (chosen on training
-    # images: docs/learning.md).
+    # images: docs/journal.md).
     detection_threshold=0.3,
     tag_threshold=1.0,
     metrics=("keypoints", "3d"),  # the 2D AP table and the 3D table

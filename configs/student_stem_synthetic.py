@@ -12,7 +12,7 @@ The phase-2 variables (teacher stem included, the target) are copied in; only
 features (B, H/4, W/4, 128); float32, so that the result runs on a CPU. The
 experiment's steps and schedule (1000 steps).
 Cost: 2.6 minutes a seed at 700 steps on a 2-core AVX-512 EPYC (only the stem
-trains; not re-measured at 1000); results: docs/training.md.
+trains; not re-measured at 1000); results: docs/journal.md.
 
 Arguments (`rtpe_jax.train.config.parse_arg`):
   runlocal  a seconds-long smoke run (the tests)

@@ -38,7 +38,7 @@ so that HigherHRNet's people are the reference's to the last digit
 they are stored (`from_map(s, flip_averaged=True)`).
 
 Tested in tests/test_coordinates.py and by the chain tests of
-tests/test_inference.py and tests/test_augment.py (a perfect network through
+tests/inference/test_protocol.py and tests/data/test_augment.py (a perfect network through
 the whole protocol, the augmentation and the teacher store).
 """
 

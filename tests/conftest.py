@@ -1,4 +1,5 @@
-"""Shared fixtures: the tiny HigherHRNet reference (tests/data/hhrnet_tiny.*)."""
+"""Shared fixtures: the tiny HigherHRNet reference (tests/fixtures/hhrnet_tiny.*), small
+synthetic datasets and stores, perfect networks."""
 
 import json
 import os
@@ -8,7 +9,7 @@ import pytest
 
 from configs import quickstart
 
-DATA = os.path.join(os.path.dirname(__file__), "data")
+DATA = os.path.join(os.path.dirname(__file__), "fixtures")  # the reference fixtures
 TINY_PTH = os.path.join(DATA, "hhrnet_tiny.pth")
 
 

@@ -30,7 +30,7 @@ for a few image shapes and input sizes), the reference's
 `get_multi_stage_outputs`, `aggregate_results`, `HeatmapParser.parse` and
 `get_final_preds` against `rtpe_jax.inference.predictor` and `protocol.coco_results`: the
 people must agree to 0.01 px (no times). `--fixture F` writes the reference's
-people there (tests/data/protocol_reference.npz, which tests/test_inference.py
+people there (tests/fixtures/protocol_reference.npz, which tests/inference/test_protocol.py
 checks our protocol against without the reference).
 
 `--profile ARCH`: where each side spends a float32 forward, by part of the

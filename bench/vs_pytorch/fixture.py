@@ -1,5 +1,5 @@
 """The reference's people on the protocol's maps, written for the tests
-(tests/data/protocol_reference.npz), which check ours against them without the
+(tests/fixtures/protocol_reference.npz), which check ours against them without the
 reference."""
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import sys
 from bench.vs_pytorch import jobs
 
 # The protocol's cases: (image height, width, input size, flip), the two COCO
-# photos' shapes (tests/data) and a portrait one; resize factors 0.30 to 0.92.
+# photos' shapes (tests/fixtures) and a portrait one; resize factors 0.30 to 0.92.
 PROTOCOL_CASES = (
   (480, 640, 256, True),
   (480, 640, 256, False),

@@ -9,7 +9,7 @@ Only the candidates leave the device; matching them by tag (Hungarian
 algorithm) is a small host problem. The assignment solver matters when several
 assignments cost the same (rounded tag distances make that common): the
 `munkres` package (the default) makes the same choices as the reference and
-reproduces its people exactly (tests/test_grouping.py); scipy's
+reproduces its people exactly (tests/inference/test_grouping.py); scipy's
 `linear_sum_assignment` ("scipy") is faster and finds an assignment of the same
 cost, not always the same one.
 
@@ -98,7 +98,7 @@ def _assign(cost: np.ndarray, solver: str) -> tuple[np.ndarray, np.ndarray]:
   if solver == "munkres":
     # munkres's array entry point: its native solver without the per-cell checks
     # of `Munkres().compute` (0.25 ms -> 3 us for 25 x 25), and the same pairs on
-    # ties (tests/test_grouping.py compares the two).
+    # ties (tests/inference/test_grouping.py compares the two).
     return munkres.linear_sum_assignment(cost)
   if solver == "scipy":
     return linear_sum_assignment(cost)

@@ -39,7 +39,7 @@ def conv_bn_pairs(
   """{BatchNorm path: (convolution path, epsilon, kernel output axis)} for every
   BatchNorm of `module.apply(variables, *args, train=False)` whose input is a
   Conv's or ConvTranspose's output. Folding assumes that output feeds nothing
-  else, as in every model here (tests/test_folding.py compares the outputs)."""
+  else, as in every model here (tests/models/test_folding.py compares the outputs)."""
   conv_outputs: dict[int, tuple[str, int]] = {}
   keep_alive, pairs = [], {}
 

@@ -13,6 +13,7 @@ import os
 import shutil
 from typing import Any
 
+import flax.traverse_util
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -76,9 +77,21 @@ def restore_variables(model_dir: str, module, target: Any = None) -> dict:
     raise FileNotFoundError(f"{model_dir}: no {VARIABLES_DIR}/ checkpoint")
   with ocp.StandardCheckpointer() as checkpointer:
     try:
-      return checkpointer.restore(path, target)
+      restored = checkpointer.restore(path, target)
     except (ValueError, KeyError) as err:
       raise ValueError(f"{model_dir}: variables do not match {ARCH_FILE}: {err}") from err
+  # orbax restores the stored shapes whatever the target's: compare them here
+  want = flax.traverse_util.flatten_dict(target)
+  have = flax.traverse_util.flatten_dict(restored)
+  for key in sorted(set(want) | set(have)):
+    w, h = want.get(key), have.get(key)
+    if w is None or h is None or tuple(w.shape) != tuple(np.shape(h)):
+      raise ValueError(
+        f"{model_dir}: variables do not match {ARCH_FILE}: {'/'.join(key)} is "
+        f"{None if h is None else tuple(np.shape(h))} there, {None if w is None else tuple(w.shape)} "
+        "in the model it describes"
+      )
+  return restored
 
 
 def module_for_arch(arch: dict, dtype: Any = jnp.float32):

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
+from conftest import DATA
 from rtpe_jax.inference import grouping
 
-FIXTURE = os.path.join(os.path.dirname(__file__), "data", "grouping_7.npz")
+FIXTURE = os.path.join(DATA, "grouping_7.npz")
 
 
 def _case(c):

@@ -1,4 +1,4 @@
-"""HigherHRNet module: variants, shapes, dtypes, batch statistics, the stem."""
+"""HigherHRNet (rtpe_jax/models/hrnet.py): variants, shapes, dtypes, batch statistics, the stem."""
 
 import dataclasses
 

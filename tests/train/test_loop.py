@@ -16,7 +16,7 @@ from rtpe_jax.data import pipeline
 from rtpe_jax.models import weights
 from rtpe_jax.train import loop
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 pytestmark = pytest.mark.slow
 
 

@@ -1,4 +1,5 @@
-"""infer_teacher.py: store, results and AP table; survives a corrupt image and a restart."""
+"""The teacher over a split (`teacher_run.run`, through infer_teacher.py): store, results
+and AP table; survives a corrupt image and a restart."""
 
 import json
 import os

@@ -42,7 +42,7 @@ def test_command_line_as_the_readme_shows_it(synthetic_root, tmp_path):
   import subprocess
   import sys
 
-  repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
   out = tmp_path / "show"
   result = subprocess.run(
     [

@@ -1,4 +1,6 @@
-"""The test protocol end to end: a stand-in network with known maps, and the tiny teacher."""
+"""The test protocol end to end: a stand-in network with known maps, the tiny teacher, and
+the public code's people on the same maps (bench/vs_pytorch/protocol.py makes the maps,
+bench/vs_pytorch/fixture.py wrote the reference's people)."""
 
 import os
 
@@ -71,7 +73,7 @@ def test_people_land_on_the_known_positions(hw, scales, flip):
 
 
 def test_the_protocol_gives_the_reference_people_on_the_same_maps():
-  """tests/data/protocol_reference.npz: the public HigherHRNet code's people
+  """tests/fixtures/protocol_reference.npz: the public HigherHRNet code's people
   (`get_final_preds` after its parser, COCO's pixel indices) on HigherHRNet-shaped
   maps of two COCO photos' shapes and a portrait one, resized by 0.30 to 0.92,
   with and without the flip test (`python -m bench.vs_pytorch --only protocol

@@ -18,7 +18,7 @@ from rtpe_jax.models.conversion import ConversionError, convert_checkpoint
 # Compute-dtype tolerances on max|a - b| / max|b| against the float32 reference
 # (measured: bfloat16 0.019 / 0.023, float16 0.0026 / 0.0033 for the two outputs).
 TOLERANCE = {jnp.float32: 1e-4, jnp.bfloat16: 5e-2, jnp.float16: 1e-2}
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def fixture_config(arch_json) -> HRNetConfig:

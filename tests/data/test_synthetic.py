@@ -1,4 +1,5 @@
-"""The synthetic COCO-format dataset: format, content, determinism, self-evaluation AP 1."""
+"""The synthetic COCO-format dataset (rtpe_jax/data/synthetic: figures, drawing,
+annotations, scenes, writer, video, cli): format, content, determinism, self-evaluation AP 1."""
 
 import contextlib
 import io

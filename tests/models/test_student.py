@@ -65,7 +65,7 @@ def test_fresh_head_starts_near_zero():
 def test_default_student_is_a_tenth_of_the_w48_teacher():
   module = student.AttentionStudent()
   row = complexity.summarize(module, (640, 640), with_xla_total=False)
-  w48_gmac = complexity.REFERENCE["w48_640"][1]  # measured in tests/test_summary.py
+  w48_gmac = complexity.REFERENCE["w48_640"][1]  # measured in tests/models/test_complexity.py
   assert row["gmac_conv"] <= w48_gmac / 10
   assert row["params"] < 1_000_000
 
