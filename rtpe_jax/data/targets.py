@@ -24,11 +24,10 @@ import tensorflow as tf
 from rtpe_jax.data.schema import MAX_PEOPLE
 
 
-def _output_coordinates(joints: np.ndarray, output_hw: tuple[int, int], stride: float):
+def _output_coordinates(joints, output_hw: tuple[int, int], stride: float):
   """(P, 17, 2) map positions of the joints' peaks and (P, 17) mask: visible and
-  inside the map."""
+  inside the map (NumPy arrays or TensorFlow tensors alike)."""
   h, w = output_hw
-  joints = np.asarray(joints, np.float32)
   xy = (joints[..., :2] - 0.5) / stride
   inside = (
     (joints[..., 2] > 0)
@@ -51,7 +50,7 @@ def gaussian_heatmaps(
   h, w = output_hw
   num_joints = joints.shape[1]
   out = np.zeros((len(sigmas), h, w, num_joints), np.float32)
-  xy, inside = _output_coordinates(joints, output_hw, stride)
+  xy, inside = _output_coordinates(np.asarray(joints, np.float32), output_hw, stride)
   centres = xy - 0.5
   for s, sigma in enumerate(sigmas):
     radius = int(np.ceil(3 * sigma))
@@ -77,7 +76,7 @@ def tag_targets(
   """
   w = output_hw[1]
   out = np.zeros((max_people, joints.shape[1], 2), np.int32)
-  xy, valid = _output_coordinates(joints[:max_people], output_hw, stride)
+  xy, valid = _output_coordinates(np.asarray(joints[:max_people], np.float32), output_hw, stride)
   col, row = xy[..., 0].astype(np.int64), xy[..., 1].astype(np.int64)
   n = len(xy)
   out[:n, :, 0] = np.where(valid, row * w + col, 0)
@@ -90,19 +89,6 @@ def loss_weights(ignore_mask: np.ndarray) -> np.ndarray:
   return (~np.asarray(ignore_mask, bool)).astype(np.float32)
 
 
-def _inside_tf(joints, output_hw, stride):
-  h, w = output_hw
-  xy = (joints[..., :2] - 0.5) / stride
-  inside = (
-    (joints[..., 2] > 0)
-    & (xy[..., 0] >= 0)
-    & (xy[..., 0] < w)
-    & (xy[..., 1] >= 0)
-    & (xy[..., 1] < h)
-  )
-  return xy, inside
-
-
 def gaussian_heatmap_tf(
   joints, output_hw: tuple[int, int], stride: float, sigma: float
 ) -> tf.Tensor:
@@ -110,7 +96,7 @@ def gaussian_heatmap_tf(
   (2r + 2)^2 window per visible joint, r = ceil(3 sigma)."""
   h, w = output_hw
   num_joints = joints.shape[-2]
-  xy, inside = _inside_tf(tf.cast(joints, tf.float32), output_hw, stride)
+  xy, inside = _output_coordinates(tf.cast(joints, tf.float32), output_hw, stride)
   which = tf.where(inside)  # (N, 2): person, joint
   centres = tf.gather_nd(xy, which) - 0.5  # (N, 2)
   radius = int(math.ceil(3 * sigma))
@@ -134,7 +120,7 @@ def tag_targets_tf(
 ) -> tf.Tensor:
   """As `tag_targets`: (max_people, 17, 2) int32 from joints (P, 17, 3), any P."""
   joints = tf.cast(joints[:max_people], tf.float32)
-  xy, valid = _inside_tf(joints, output_hw, stride)
+  xy, valid = _output_coordinates(joints, output_hw, stride)
   flat = tf.cast(xy[..., 1], tf.int32) * output_hw[1] + tf.cast(xy[..., 0], tf.int32)
   out = tf.stack([tf.where(valid, flat, 0), tf.cast(valid, tf.int32)], -1)
   return tf.pad(out, [[0, max_people - tf.shape(out)[0]], [0, 0], [0, 0]])
