@@ -25,7 +25,7 @@ import jax.numpy as jnp
 
 from rtpe_jax.data import coco
 from rtpe_jax.inference import coco_metrics, predictor, teacher_run, teacher_work
-from rtpe_jax.models import load_teacher
+from rtpe_jax.models import load_teacher, weights
 
 
 def main(argv=None):
@@ -66,7 +66,10 @@ def main(argv=None):
   shard = teacher_work.parse_shard(args.shard)
 
   module, variables = load_teacher(args.teacher, getattr(jnp, args.dtype))
-  model = predictor.from_module(module, variables, fold=False, input_size=args.input_size)
+  unbiased = weights.read_arch(args.teacher).get("unbiased_flip", False)
+  model = predictor.from_module(
+    module, variables, fold=False, input_size=args.input_size, unbiased_flip=unbiased
+  )
   ids = coco.read_id_list(args.ids) if args.ids else None
   if args.coco:
     items, ground_truth = teacher_work.coco_work(args.coco, args.split, ids, f"{args.ids} (--ids)")

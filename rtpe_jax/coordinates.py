@@ -33,8 +33,9 @@ mirror puts the mirror's peak, mirrored back, at (x + 0.5) / s: the flip test's
 average of the two sits at x / s, half an input pixel right of the convention,
 and the protocol reports x + 0.5 (in input pixels; + 0.5 / k in an image the
 protocol resized by k). That is the published protocol's own bias; it is kept
-so that HigherHRNet's people are the reference's to the last digit
-(docs/teacher.md measures it). Maps averaged over the flip test say so where
+for converted published weights, so that HigherHRNet's people are the
+reference's to the last digit, and taken off for models trained here
+(`inference.protocol.flip_shift`; docs/teacher.md measures both). Maps averaged over the flip test say so where
 they are stored (`from_map(s, flip_averaged=True)`).
 
 Tested in tests/test_coordinates.py and by the chain tests of

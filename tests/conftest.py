@@ -223,7 +223,7 @@ def protocol_people(network, variables, spec, image, cfg):
   the predictor without buckets."""
   from rtpe_jax.inference import predictor
 
-  model = predictor.Model(network, variables, spec, cfg.input_size)
+  model = predictor.Model(network, variables, spec, cfg.input_size, unbiased_flip=cfg.unbiased_flip)
   return predictor.predict_image(
     model, image, cfg.flip, buckets=(), cfg=cfg.grouping, scales=cfg.scales
   )

@@ -88,7 +88,7 @@ def exported_people(run, image: np.ndarray, settings: ExportSettings):
   people, scores = grouping.group_candidates(
     candidates, out["heatmaps"], out["tags"], settings.grouping, 0
   )
-  return protocol.people_in_image(people, center, scale, size), scores
+  return protocol.people_in_image(people, center, scale, size, settings.x_shift), scores
 
 
 def export_student(model_dir: str, out_dir: str, settings: ExportSettings) -> dict[str, float]:

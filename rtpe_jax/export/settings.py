@@ -1,5 +1,6 @@
 """What an export is made with: the canvases (one signature each), the protocol's
-input size, the flip test and the grouping, from the model directory's arch.json
+input size, the flip test (and whether it is unbiased) and the grouping, from the
+model directory's arch.json
 (OUT/export.json keeps them); an image placed on its canvas."""
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ class ExportSettings:
   flip: bool
   grouping: grouping.GroupingConfig
   top_k: int = 30
+  unbiased_flip: bool = False  # `protocol.flip_shift`
+
+  @property
+  def x_shift(self) -> float:
+    """The shift of the grouped peaks (`protocol.flip_shift`)."""
+    return protocol.flip_shift(self.flip, self.unbiased_flip)
 
   def to_dict(self) -> dict:
     return {
@@ -31,6 +38,7 @@ class ExportSettings:
       "flip": self.flip,
       "grouping": dataclasses.asdict(self.grouping),
       "top_k": self.top_k,
+      "unbiased_flip": self.unbiased_flip,
     }
 
   @classmethod
@@ -43,6 +51,7 @@ class ExportSettings:
         **{k: tuple(v) if isinstance(v, list) else v for k, v in d["grouping"].items()}
       ),
       d["top_k"],
+      d.get("unbiased_flip", False),  # an export written before the setting existed
     )
 
   def canvas_for(self, protocol_hw: tuple[int, int]) -> tuple[int, int]:
@@ -89,7 +98,12 @@ def settings_for(
     if any(v % 64 for v in c) or min(c) < size:
       raise ValueError(f"canvas {c[0]}x{c[1]}: multiples of 64, at least the input size {size}")
   return ExportSettings(
-    canvases, size, bool(flip), grouping.GroupingConfig(**arch.get("grouping", {})), top_k
+    canvases,
+    size,
+    bool(flip),
+    grouping.GroupingConfig(**arch.get("grouping", {})),
+    top_k,
+    bool(arch.get("unbiased_flip", False)),
   )
 
 

@@ -49,8 +49,9 @@ class Model:
   """A loaded network ready for the protocol: `network(variables, images)` as
   `rtpe_jax.inference.protocol` takes it, its `OutputSpec`, the protocol's input size, the
   grouping settings it is meant to be read with (the default of every function
-  below that takes `cfg`) and whether it is read with the flip test; a model
-  directory carries all three in its arch.json ("input_size", "grouping", "flip")."""
+  below that takes `cfg`), whether it is read with the flip test and whether that
+  test is unbiased (`protocol.flip_shift`); a model directory carries all four in
+  its arch.json ("input_size", "grouping", "flip", "unbiased_flip")."""
 
   network: Callable
   variables: Any
@@ -59,6 +60,7 @@ class Model:
   name: str = ""
   grouping: grouping.GroupingConfig = grouping.GroupingConfig()
   flip: bool = True  # the flip test, the default of every function below that takes `flip`
+  unbiased_flip: bool = False  # False: the reference's protocol (published weights)
 
 
 def network_and_spec(module, fold: bool):
@@ -86,16 +88,27 @@ def from_module(
   name: str = "",
   grouping_cfg: grouping.GroupingConfig = grouping.GroupingConfig(),
   flip: bool = True,
+  unbiased_flip: bool = False,
 ) -> Model:
   """A student or HigherHRNet module and its variables, ready for prediction
   (batch norm folded with `fold`); input_size: the protocol's (default: the
-  model's own, else 512); grouping_cfg: the grouping settings it is read with."""
+  model's own, else 512); grouping_cfg: the grouping settings it is read with;
+  unbiased_flip: True for a model trained here, False for published weights."""
   if fold:
     channels = weights.input_channels(module)
     variables = folding.fold_batch_norm(module, variables, jnp.zeros((1, 64, 64, channels)))
   network, spec = network_and_spec(module, fold)
   size = input_size or getattr(module.config, "input_size", 512)
-  return Model(network, variables, spec, size, name=name, grouping=grouping_cfg, flip=flip)
+  return Model(
+    network,
+    variables,
+    spec,
+    size,
+    name=name,
+    grouping=grouping_cfg,
+    flip=flip,
+    unbiased_flip=unbiased_flip,
+  )
 
 
 def load(
@@ -104,12 +117,22 @@ def load(
   """A trained student or a (converted or trained) HigherHRNet from its model
   directory, with the protocol input size, grouping settings and flip test its
   arch.json names (a trainer's export writes them; defaults: the network's own
-  size, else 512, HigherHRNet's grouping, the flip test)."""
+  size, else 512, HigherHRNet's grouping, the flip test, the reference's
+  protocol)."""
   module, variables = weights.load_model(model_dir, compute_dtype(dtype))
   arch = weights.read_arch(model_dir)
   settings = grouping.GroupingConfig(**arch.get("grouping", {}))
   size = input_size or arch.get("input_size")
-  return from_module(module, variables, fold, size, model_dir, settings, arch.get("flip", True))
+  return from_module(
+    module,
+    variables,
+    fold,
+    size,
+    model_dir,
+    settings,
+    arch.get("flip", True),
+    arch.get("unbiased_flip", False),
+  )
 
 
 def canvas_size(
@@ -171,6 +194,7 @@ class Frame:
   size: tuple[int, int]
   grouping: grouping.GroupingConfig = grouping.GroupingConfig()
   depth: jax.Array | None = None  # (B, H/4, W/4, 18) of a model with depth maps
+  x_shift: float = 0.0  # `protocol.flip_shift` of the maps
 
 
 def run_network(
@@ -215,7 +239,8 @@ def run_batch(
     canvas,
     valid,
   )
-  return Frame(heatmaps, tags, candidates, center, scale, size, cfg, depth_maps)
+  x_shift = protocol.flip_shift(flip, model.unbiased_flip)
+  return Frame(heatmaps, tags, candidates, center, scale, size, cfg, depth_maps, x_shift)
 
 
 def _grouped(frame: Frame, cfg: grouping.GroupingConfig | None, index: int):
@@ -228,7 +253,8 @@ def group_frame(frame: Frame, cfg: grouping.GroupingConfig | None = None, index:
   """Host side of image `index` of a frame: keypoints (P, J, 3) in the image and
   scores (P,). cfg None: the settings the frame was made with."""
   people, scores = _grouped(frame, cfg, index)
-  return protocol.people_in_image(people, frame.center, frame.scale, frame.size), scores
+  keypoints = protocol.people_in_image(people, frame.center, frame.scale, frame.size, frame.x_shift)
+  return keypoints, scores
 
 
 def group_frame_3d(
@@ -241,9 +267,11 @@ def group_frame_3d(
   if frame.depth is None:
     raise ValueError("this model has no depth maps (a student with model.student.depth)")
   people, scores = _grouped(frame, cfg, index)
-  keypoints = protocol.people_in_image(people, frame.center, frame.scale, frame.size)
-  # Grouped joints sit at stride-1 map positions u of the input: input position u + 0.5.
-  on_input = coordinates.apply(coordinates.from_map(1), people[..., :2])
+  keypoints = protocol.people_in_image(people, frame.center, frame.scale, frame.size, frame.x_shift)
+  # Grouped joints sit at stride-1 map positions u of the input: input position u + 0.5
+  # (less the flip test's bias where it is taken off).
+  shifted = people[..., :2] + np.array([frame.x_shift, 0.0], np.float32)
+  on_input = coordinates.apply(coordinates.from_map(1), shifted)
   input_scale = protocol.resize_affine(frame.center, frame.scale, frame.size)[0, 0]
   depth_maps = np.asarray(frame.depth[index])
   keypoints_3d = depth.read_people(depth_maps, on_input, keypoints, intrinsics, input_scale)
@@ -267,11 +295,14 @@ def predict_image(
   cfg = cfg or model.grouping
   flip = model.flip if flip is None else flip
   if tuple(scales) != (1.0,):
-    protocol_cfg = protocol.ProtocolConfig(model.input_size, tuple(scales), flip, grouping=cfg)
+    protocol_cfg = protocol.ProtocolConfig(
+      model.input_size, tuple(scales), flip, grouping=cfg, unbiased_flip=model.unbiased_flip
+    )
     heatmaps, tags, mapping = protocol.multi_person_maps(
       model.network, model.variables, model.spec, image, protocol_cfg
     )
-    return protocol.group_and_map(heatmaps, tags, *mapping, cfg)[0]
+    shift = protocol.flip_shift(flip, model.unbiased_flip, scales)
+    return protocol.group_and_map(heatmaps, tags, *mapping, cfg, shift)[0]
   return group_frame(run_network(model, image, flip, buckets, cfg), cfg)
 
 

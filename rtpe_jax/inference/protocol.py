@@ -18,7 +18,10 @@ at stride-1 map position u is the joint at input position u + 0.5
 the reference's arithmetic to the last digit (its inverse OpenCV matrix applied
 to the grouping's output), so HigherHRNet's published weights give the
 published people; with the flip test it carries the reference's half-pixel
-bias in x (`rtpe_jax.coordinates`). Results leave in COCO's convention
+bias in x (`rtpe_jax.coordinates`). `unbiased_flip` takes that bias off
+(`flip_shift`): every model trained here is read so; converted published
+weights keep the reference's protocol (arch.json "unbiased_flip", written by
+where the weights come from). Results leave in COCO's convention
 (`coco_results`: pixel indices).
 
 `network(variables, images)` takes (B, H, W, 3) RGB uint8, makes the model's
@@ -76,6 +79,19 @@ class ProtocolConfig:
   flip: bool = True
   tags_from_all_scales: bool = False
   grouping: grouping.GroupingConfig = grouping.GroupingConfig()
+  unbiased_flip: bool = False  # False: the reference's protocol, bias and all
+
+
+def flip_shift(flip: bool, unbiased: bool, scales: Sequence[float] = (1.0,)) -> float:
+  """x shift (stride-1 map pixels of the scale-1.0 input) that takes the flip test's
+  bias off the grouped peaks: the average of a run and its mirror peaks half an
+  input pixel right of the map convention (`rtpe_jax.coordinates`), 0.5 / s of the
+  scale-1.0 input at scale s. 0 without the flip test or with the reference's
+  protocol. Exact at one scale; several scales' maps are averaged before the
+  peaks are found, so there it is the mean of their shifts."""
+  if not (flip and unbiased):
+    return 0.0
+  return -0.5 * float(np.mean([1.0 / s for s in scales]))
 
 
 def scale_size(h: int, w: int, input_size: int, scale: float, min_scale: float):
@@ -128,11 +144,13 @@ def to_image(xy: np.ndarray, center, scale, size) -> np.ndarray:
   return coordinates.apply(matrix, xy)
 
 
-def people_in_image(people: np.ndarray, center, scale, size) -> np.ndarray:
+def people_in_image(people: np.ndarray, center, scale, size, x_shift: float = 0.0) -> np.ndarray:
   """Grouped people (P, J, >= 3) at the protocol size -> keypoints (P, J, 3): x, y
-  positions in the original image and the joint's value."""
+  positions in the original image and the joint's value; x_shift (`flip_shift`)
+  moves the peaks first."""
   keypoints = np.array(people[..., :3], np.float32)
-  keypoints[..., :2] = to_image(keypoints[..., :2], center, scale, size)
+  xy = keypoints[..., :2] + np.array([x_shift, 0.0], np.float32)
+  keypoints[..., :2] = to_image(xy, center, scale, size)
   return keypoints
 
 
@@ -242,11 +260,14 @@ def multi_person_maps(
   return heatmaps, jnp.concatenate(tags, -1), (center, scale, base_size)
 
 
-def group_and_map(heatmaps, tags, center, scale, size, cfg: grouping.GroupingConfig):
+def group_and_map(
+  heatmaps, tags, center, scale, size, cfg: grouping.GroupingConfig, x_shift: float = 0.0
+):
   """Final maps (B, h, w, J), (B, h, w, Jt, D) of images sharing one scale-1.0
-  affine -> per image keypoints (P, J, 3) in the image and scores (P,)."""
+  affine -> per image keypoints (P, J, 3) in the image and scores (P,); x_shift:
+  `flip_shift` of the protocol that made the maps."""
   return [
-    (people_in_image(people, center, scale, size), scores)
+    (people_in_image(people, center, scale, size, x_shift), scores)
     for people, scores in grouping.group(heatmaps, tags, cfg)
   ]
 

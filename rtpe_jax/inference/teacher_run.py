@@ -149,8 +149,9 @@ def _run_batch(model, batch, files: RunFiles, grouping_cfg, scales) -> int:
         ),
       )
     if single_scale_results:
+      shift = protocol.flip_shift(True, model.unbiased_flip)
       ((keypoints, scores),) = protocol.group_and_map(
-        heatmaps[b : b + 1], tags[b : b + 1], c, s, size, grouping_cfg
+        heatmaps[b : b + 1], tags[b : b + 1], c, s, size, grouping_cfg, shift
       )
     elif files.evaluate:
       keypoints, scores = predictor.predict_image(

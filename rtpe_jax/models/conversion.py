@@ -293,6 +293,7 @@ def convert_checkpoint(
   meta = {
     "model": "higher_hrnet",
     "config": cfg.to_dict(),
+    "unbiased_flip": False,  # published weights: the reference's flip test, bias and all
     "source": {
       "file": os.path.basename(src),
       "sha256": sha256,

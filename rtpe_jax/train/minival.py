@@ -69,8 +69,14 @@ class Evaluator:
       self.segmentation_network = segmentation_output(module)
 
   def model(self, variables) -> predictor.Model:
+    # Trained here: the flip test without the reference's bias (`protocol.flip_shift`).
     return predictor.Model(
-      self.network, variables, self.spec, self.input_size, grouping=self.grouping
+      self.network,
+      variables,
+      self.spec,
+      self.input_size,
+      grouping=self.grouping,
+      unbiased_flip=True,
     )
 
   def results(self, variables) -> list[dict]:

@@ -41,14 +41,15 @@ def build_model(config, dtype=None):
 def model_arch(config) -> dict:
   """The `arch.json` of the model's exported inference variables (a student
   without the teacher stem it may distill from), the protocol's input size, the
-  grouping settings and the flip test it was evaluated with (`predict.load` and
-  the export read them)."""
+  grouping settings and the flip test it was evaluated with, unbiased
+  (`protocol.flip_shift`; `predict.load` and the export read them)."""
   arch = _training_arch(config)
   if config.task == "student":
     arch["config"]["distill_stem"] = False
   arch["grouping"] = grouping_settings(config)
   arch["input_size"] = int(config.eval.input_size or config.data.input_size)  # the protocol's
   arch["flip"] = bool(config.eval.flip)
+  arch["unbiased_flip"] = True  # trained here: the flip test without the reference's bias
   return arch
 
 
