@@ -35,8 +35,8 @@ and the protocol reports x + 0.5 (in input pixels; + 0.5 / k in an image the
 protocol resized by k). That is the published protocol's own bias; it is kept
 for converted published weights, so that HigherHRNet's people are the
 reference's to the last digit, and taken off for models trained here
-(`inference.protocol.flip_shift`; docs/teacher.md measures both). Maps averaged over the flip test say so where
-they are stored (`from_map(s, flip_averaged=True)`).
+(`inference.protocol.flip_shift`; docs/teacher.md measures both). Maps averaged
+over the flip test say so where they are stored (`from_map(s, flip_averaged=True)`).
 
 Tested in tests/test_coordinates.py and by the chain tests of
 tests/inference/test_protocol.py and tests/data/test_augment.py (a perfect network through

@@ -1,7 +1,7 @@
 """What an export is made with: the canvases (one signature each), the protocol's
 input size, the flip test (and whether it is unbiased) and the grouping, from the
-model directory's arch.json
-(OUT/export.json keeps them); an image placed on its canvas."""
+model directory's arch.json (OUT/export.json keeps them); an image placed on its
+canvas."""
 
 from __future__ import annotations
 

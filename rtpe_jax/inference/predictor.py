@@ -267,11 +267,11 @@ def group_frame_3d(
   if frame.depth is None:
     raise ValueError("this model has no depth maps (a student with model.student.depth)")
   people, scores = _grouped(frame, cfg, index)
-  keypoints = protocol.people_in_image(people, frame.center, frame.scale, frame.size, frame.x_shift)
-  # Grouped joints sit at stride-1 map positions u of the input: input position u + 0.5
-  # (less the flip test's bias where it is taken off).
-  shifted = people[..., :2] + np.array([frame.x_shift, 0.0], np.float32)
-  on_input = coordinates.apply(coordinates.from_map(1), shifted)
+  people = np.array(people, np.float32)
+  people[..., 0] += frame.x_shift  # the flip test's bias off, where it is taken off
+  keypoints = protocol.people_in_image(people, frame.center, frame.scale, frame.size)
+  # Grouped joints sit at stride-1 map positions u of the input: input position u + 0.5.
+  on_input = coordinates.apply(coordinates.from_map(1), people[..., :2])
   input_scale = protocol.resize_affine(frame.center, frame.scale, frame.size)[0, 0]
   depth_maps = np.asarray(frame.depth[index])
   keypoints_3d = depth.read_people(depth_maps, on_input, keypoints, intrinsics, input_scale)
@@ -301,8 +301,7 @@ def predict_image(
     heatmaps, tags, mapping = protocol.multi_person_maps(
       model.network, model.variables, model.spec, image, protocol_cfg
     )
-    shift = protocol.flip_shift(flip, model.unbiased_flip, scales)
-    return protocol.group_and_map(heatmaps, tags, *mapping, cfg, shift)[0]
+    return protocol.group_and_map(heatmaps, tags, *mapping, cfg, protocol_cfg.x_shift)[0]
   return group_frame(run_network(model, image, flip, buckets, cfg), cfg)
 
 

@@ -81,6 +81,11 @@ class ProtocolConfig:
   grouping: grouping.GroupingConfig = grouping.GroupingConfig()
   unbiased_flip: bool = False  # False: the reference's protocol, bias and all
 
+  @property
+  def x_shift(self) -> float:
+    """`flip_shift` of this protocol."""
+    return flip_shift(self.flip, self.unbiased_flip, self.scales)
+
 
 def flip_shift(flip: bool, unbiased: bool, scales: Sequence[float] = (1.0,)) -> float:
   """x shift (stride-1 map pixels of the scale-1.0 input) that takes the flip test's
