@@ -37,3 +37,27 @@ def machine() -> str:
   except (OSError, StopIteration):
     pass
   return f"CPU {name}, {os.cpu_count()} cores"
+
+
+SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
+
+
+def cpu() -> dict:
+  """The CPU in words: {"model", "cores", "flags"} (the vector extensions XLA and
+  XNNPACK choose their kernels by; `flags` empty where /proc/cpuinfo is missing)."""
+  model, flags = platform.machine(), set()
+  try:
+    with open("/proc/cpuinfo") as f:
+      for line in f:
+        key, _, value = line.partition(":")
+        if key.strip() == "model name":
+          model = value.strip()
+        elif key.strip() == "flags":
+          flags = set(value.split())
+  except OSError:
+    pass
+  return {
+    "model": model,
+    "cores": os.cpu_count(),
+    "flags": " ".join(f for f in SIMD_FLAGS if f in flags),
+  }

@@ -138,6 +138,8 @@ def get_config(arg: str = "phase2") -> ml_collections.ConfigDict:
       fine_channels=16,
       tag_coordinates=False,
       depth=False,
+      block="cam",
+      segmentation_attention=True,
     )
   )
   config.loss = dict(

@@ -53,6 +53,8 @@ def student() -> dict:
     # translation-equivariant network cannot otherwise give them (docs/journal.md)
     tag_coordinates=True,
     depth=False,
+    block="cam",
+    segmentation_attention=True,
   )
 
 

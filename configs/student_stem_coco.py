@@ -101,6 +101,8 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
       fine_channels=16,
       tag_coordinates=False,
       depth=False,
+      block="cam",
+      segmentation_attention=True,
     )
   )
   config.loss = dict(

@@ -120,11 +120,13 @@ def test_the_readme_quickstart_runs_as_written(tmp_path):
 # tested together, or a module exercised through the one that reads it).
 TESTED_IN = {
   "rtpe_jax/export/scoring.py": "tests/train/test_loop.py",  # the four images, every format scored
+  "rtpe_jax/data/synthetic/benchmark.py": "tests/data/test_benchmark.py",
   "rtpe_jax/data/synthetic/": "tests/data/test_synthetic.py",
   "rtpe_jax/export/": "tests/export/test_export.py",
   "bench/vs_pytorch/protocol.py": "tests/inference/test_protocol.py",
   "bench/vs_pytorch/fixture.py": "tests/inference/test_protocol.py",
   "bench/vs_pytorch/": "tests/bench/test_bench_vs_pytorch.py",
+  "bench/students/": "tests/bench/test_bench_students.py",
   "rtpe_jax/data/coco_source.py": "tests/data/test_pipeline.py",
   "rtpe_jax/data/build_tfds.py": "tests/data/test_tfds_coco.py",
   "bench/common.py": "tests/bench/test_bench_grouping.py",

@@ -4,6 +4,7 @@ segmentation's IoU, precision and recall."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 
@@ -27,9 +28,9 @@ STAT_NAMES = (
 )
 
 
-def evaluate(ground_truth: COCO, results: list[dict] | str, image_ids=None) -> dict[str, float]:
-  """The ten standard keypoint numbers of `results` (a list of COCO result dicts or
-  a json file), restricted to `image_ids` (default: every image of the ground truth)."""
+def _results(ground_truth: COCO, results: list[dict] | str, image_ids) -> tuple[list, list]:
+  """The image ids (sorted) and the results on them; results for images the ground
+  truth lacks are an error."""
   if isinstance(results, str):
     with open(results) as f:
       results = json.load(f)
@@ -39,17 +40,86 @@ def evaluate(ground_truth: COCO, results: list[dict] | str, image_ids=None) -> d
     raise ValueError(
       f"results for {len(unknown)} images not in the ground truth, e.g. {sorted(unknown)[:5]}"
     )
-  kept = [r for r in results if r["image_id"] in set(image_ids)]
-  if not kept:
-    return {name: 0.0 for name in STAT_NAMES}
+  wanted = set(image_ids)
+  return image_ids, [r for r in results if r["image_id"] in wanted]
+
+
+def _evaluated(ground_truth: COCO, kept: list[dict], image_ids, area_ranges=None) -> COCOeval:
+  """COCOeval after `evaluate()` (OKS and matches per image), quietly; with
+  `area_ranges` ({label: (low, high)}) in place of COCO's all/medium/large."""
   with contextlib.redirect_stdout(io.StringIO()):
-    predictions = ground_truth.loadRes(kept)
+    predictions = ground_truth.loadRes(copy.deepcopy(kept))
     evaluator = COCOeval(ground_truth, predictions, "keypoints")
     evaluator.params.imgIds = image_ids
+    if area_ranges:
+      evaluator.params.areaRng = [list(r) for r in area_ranges.values()]
+      evaluator.params.areaRngLbl = list(area_ranges)
     evaluator.evaluate()
+  return evaluator
+
+
+def evaluate(ground_truth: COCO, results: list[dict] | str, image_ids=None) -> dict[str, float]:
+  """The ten standard keypoint numbers of `results` (a list of COCO result dicts or
+  a json file), restricted to `image_ids` (default: every image of the ground truth)."""
+  image_ids, kept = _results(ground_truth, results, image_ids)
+  if not kept:
+    return {name: 0.0 for name in STAT_NAMES}
+  evaluator = _evaluated(ground_truth, kept, image_ids)
+  with contextlib.redirect_stdout(io.StringIO()):
     evaluator.accumulate()
     evaluator.summarize()
   return {name: float(v) for name, v in zip(STAT_NAMES, evaluator.stats)}
+
+
+# COCO's area ranges (px^2, the person's segmentation area) with "small", which its
+# keypoint summary leaves out, and figure heights (px, the box's height).
+AREA_RANGES = {"AP (S)": (0, 32**2), "AP (M)": (32**2, 96**2), "AP (L)": (96**2, 1e10)}
+HEIGHT_BINS = {"AP h<64": (0, 64), "AP h64-128": (64, 128), "AP h>128": (128, 1e5)}
+SIZE_NAMES = ("AP", "AP .5", "AP .75", "AR", *AREA_RANGES, *HEIGHT_BINS)
+
+
+def _mean_ap(evaluator: COCOeval, a: int) -> float:
+  """AP over OKS thresholds and recall points of area range `a` (-1: no person)."""
+  precision = evaluator.eval["precision"][:, :, :, a, -1]
+  kept = precision[precision > -1]
+  return float(kept.mean()) if kept.size else -1.0
+
+
+def evaluate_by_size(ground_truth: COCO, results: list[dict] | str, image_ids=None) -> dict:
+  """AP, AP .5, AP .75 and AR of `results` as `evaluate` gives them, AP by COCO's
+  area ranges with small included (`AREA_RANGES`) and AP by figure height
+  (`HEIGHT_BINS`): the OKS of every match stays COCO's (scaled by the area); only
+  which people count changes. A person's height is its box's; an unmatched
+  prediction counts in the bin of its keypoints' vertical extent (COCO: the area
+  of their box). -1 where a range holds no person."""
+  image_ids, kept = _results(ground_truth, results, image_ids)
+  if not kept:
+    return {name: 0.0 for name in SIZE_NAMES}
+  stats = evaluate(ground_truth, kept, image_ids)
+  out = {name: stats[name] for name in ("AP", "AP .5", "AP .75", "AR")}
+  ranges = {"all": (0, 1e10), **AREA_RANGES}
+  evaluator = _evaluated(ground_truth, kept, image_ids, ranges)
+  with contextlib.redirect_stdout(io.StringIO()):
+    evaluator.accumulate()
+  out.update({name: _mean_ap(evaluator, a + 1) for a, name in enumerate(AREA_RANGES)})
+  # Heights: the matches are made per range from the OKS already computed, with each
+  # person's "area" read as its height squared (copies: the indexes stay as they are).
+  squared = {name: (low**2, high**2) for name, (low, high) in HEIGHT_BINS.items()}
+  p = evaluator.params
+  p.areaRng, p.areaRngLbl = [list(r) for r in squared.values()], list(squared)
+  for key in list(evaluator._gts):
+    evaluator._gts[key] = [dict(g, area=g["bbox"][3] ** 2) for g in evaluator._gts[key]]
+  for key in list(evaluator._dts):
+    evaluator._dts[key] = [dict(d, area=d["bbox"][3] ** 2) for d in evaluator._dts[key]]
+  max_det = p.maxDets[-1]
+  evaluator.evalImgs = [
+    evaluator.evaluateImg(i, c, r, max_det) for c in p.catIds for r in p.areaRng for i in p.imgIds
+  ]
+  evaluator._paramsEval = copy.deepcopy(p)
+  with contextlib.redirect_stdout(io.StringIO()):
+    evaluator.accumulate()
+  out.update({name: _mean_ap(evaluator, a) for a, name in enumerate(HEIGHT_BINS)})
+  return out
 
 
 SEGMENTATION_NAMES = ("segmentation_iou", "segmentation_precision", "segmentation_recall")

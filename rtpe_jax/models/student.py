@@ -66,6 +66,12 @@ class StudentConfig:
   # phase 4: 18 depth maps at 1/4 beside the heatmaps, the root's depth and each
   # joint's relative to it (`rtpe_jax.depth`), from the detector's features
   depth: bool = False
+  # The benchmark's ablations (bench/students/candidates.py): "cam" or "residual"
+  # (`ResidualBlock`, the CAM's multiply-adds) wherever a CAM stands; without the
+  # segmentation branch the features go to the detector unweighted and the
+  # "segmentation" output is zeros.
+  block: str = "cam"
+  segmentation_attention: bool = True
 
   @property
   def input_channels(self) -> int:
@@ -132,21 +138,46 @@ class ContextAwareModule(_Layers):
     return nn.relu(residual + context * weights)
 
 
+class ResidualBlock(_Layers):
+  """ReLU(x + BN(conv3x3(ReLU(BN(conv3x3(x)))))), C channels in and out, the middle
+  11 C / 18 wide: a CAM's multiply-adds (11 C^2 a pixel) in plain 3x3
+  convolutions. `dilations` is accepted and unused (a CAM's stand-in)."""
+
+  dilations: tuple[int, ...] = ()
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    c = x.shape[-1]
+    h = nn.relu(self.bn(train, "bn1")(self.conv(max(1, 11 * c // 18), 3, name="conv1")(x)))
+    return nn.relu(x + self.bn(train, "bn2")(self.conv(c, 3, name="conv2")(h)))
+
+
+BLOCKS = {"cam": ContextAwareModule, "residual": ResidualBlock}
+
+
+def block(kind: str):
+  """The module class a config's `block` names."""
+  if kind not in BLOCKS:
+    raise ValueError(f"block {kind!r}: use one of {', '.join(BLOCKS)}")
+  return BLOCKS[kind]
+
+
 def _upsample_to(x, hw):
   return jax.image.resize(x, (x.shape[0], *hw, x.shape[-1]), "linear", antialias=False)
 
 
-def multi_resolution_cam(x, levels: int, dilations, dtype, train: bool, prefix: str):
-  """Sum of CAMs on x (B, h, w, C) and on its 2x, 4x, ... average-pooled copies
-  (`levels` resolutions), each upsampled back: (B, h, w, C). Called inside a
-  module's compact method: the CAMs are its submodules `{prefix}{level}`."""
+def multi_resolution_cam(
+  x, levels: int, dilations, dtype, train: bool, prefix: str, kind: str = "cam"
+):
+  """Sum of CAMs (or the `kind` of block) on x (B, h, w, C) and on its 2x, 4x, ...
+  average-pooled copies (`levels` resolutions), each upsampled back: (B, h, w, C).
+  Called inside a module's compact method: the blocks are its submodules
+  `{prefix}{level}`."""
   hw = x.shape[1:3]
   total = 0.0
   for level in range(levels):
     pooled = nn.avg_pool(x, (2**level, 2**level), (2**level, 2**level)) if level else x
-    out = ContextAwareModule(dtype=dtype, dilations=dilations, name=f"{prefix}{level}")(
-      pooled, train
-    )
+    out = block(kind)(dtype=dtype, dilations=dilations, name=f"{prefix}{level}")(pooled, train)
     total = total + (_upsample_to(out, hw) if level else out)
   return total
 
@@ -156,11 +187,12 @@ class SegmentationBranch(_Layers):
 
   channels: int = 32
   dilations: tuple[int, ...] = (1, 2, 3, 4)
+  kind: str = "cam"
 
   @nn.compact
   def __call__(self, x, train: bool = False):
     x = nn.relu(self.bn(train, "reduce_bn")(self.conv(self.channels, 1, name="reduce")(x)))
-    total = multi_resolution_cam(x, 3, self.dilations, self.dtype, train, "cam_")
+    total = multi_resolution_cam(x, 3, self.dilations, self.dtype, train, "cam_", self.kind)
     return nn.Conv(1, (3, 3), padding=((1, 1), (1, 1)), dtype=self.dtype, name="logits")(total)
 
 
@@ -171,12 +203,13 @@ class OwnStem(_Layers):
   channels: tuple[int, ...] = (32, 64)
   features: int = 256
   dilations: tuple[int, ...] = (1, 2, 3, 4)
+  kind: str = "cam"
 
   @nn.compact
   def __call__(self, x, train: bool = False):
     for i, c in enumerate(self.channels):
       x = nn.relu(self.bn(train, f"bn{i + 1}")(self.conv(c, 3, 2, name=f"conv{i + 1}")(x)))
-    x = ContextAwareModule(dtype=self.dtype, dilations=self.dilations, name="cam")(x, train)
+    x = block(self.kind)(dtype=self.dtype, dilations=self.dilations, name="cam")(x, train)
     return nn.relu(self.bn(train, "out_bn")(self.conv(self.features, 1, name="out")(x)))
 
 
@@ -208,6 +241,7 @@ class AttentionStudent(_Layers):
         channels=cfg.own_stem_channels,
         features=cfg.stem_features,
         dilations=cfg.dilations,
+        kind=cfg.block,
         name="own_stem",
       )
     else:
@@ -219,13 +253,17 @@ class AttentionStudent(_Layers):
       teacher = HRNetStem.for_config(ARCHS[cfg.teacher_arch], dtype=self.dtype, name="teacher_stem")
       extra["teacher_stem"] = jax.lax.stop_gradient(teacher(rgb, False)).astype(jnp.float32)
     f = nn.relu(self.bn(train, "mid_bn")(self.conv(cfg.channels, 1, name="mid")(stem_features)))
-    logits = SegmentationBranch(
-      dtype=self.dtype,
-      channels=cfg.segmentation_channels,
-      dilations=cfg.dilations,
-      name="segmentation",
-    )(f, train)
-    f = f * nn.sigmoid(logits / attention_divisor)
+    if cfg.segmentation_attention:
+      logits = SegmentationBranch(
+        dtype=self.dtype,
+        channels=cfg.segmentation_channels,
+        dilations=cfg.dilations,
+        kind=cfg.block,
+        name="segmentation",
+      )(f, train)
+      f = f * nn.sigmoid(logits / attention_divisor)
+    else:
+      logits = jnp.zeros((*f.shape[:3], 1), self.dtype)
     if cfg.colour_channels:
       if x.shape[-1] != 6:
         raise ValueError(f"this student takes RGB + LAB/HSV input (6 channels), got {x.shape}")
@@ -241,12 +279,12 @@ class AttentionStudent(_Layers):
     total, h = 0.0, f
     for step in range(cfg.detector_steps):
       if cfg.detector_levels == 1:
-        out = ContextAwareModule(
-          dtype=self.dtype, dilations=cfg.dilations, name=f"detector_{step}"
-        )(h, train)
+        out = block(cfg.block)(dtype=self.dtype, dilations=cfg.dilations, name=f"detector_{step}")(
+          h, train
+        )
       else:
         out = multi_resolution_cam(
-          h, cfg.detector_levels, cfg.dilations, self.dtype, train, f"detector_{step}_"
+          h, cfg.detector_levels, cfg.dilations, self.dtype, train, f"detector_{step}_", cfg.block
         )
       total = total + out
       h = total

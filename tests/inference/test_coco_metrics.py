@@ -75,3 +75,45 @@ def test_segmentation_counts_and_scores_by_hand():
   assert empty == {name: 0.0 for name in coco_metrics.SEGMENTATION_NAMES}
   table = coco_metrics.format_table({**scores, "AP": 0.5})
   assert table.splitlines()[0].split("|")[0].strip() == "AP" and "seg. iou" in table
+
+
+def _people(ground_truth):
+  anns = ground_truth.loadAnns(ground_truth.getAnnIds())
+  return [a for a in anns if a["num_keypoints"] > 0 and not a["iscrowd"]]
+
+
+def _as_result(a):
+  return {
+    "image_id": a["image_id"],
+    "category_id": 1,
+    "keypoints": list(a["keypoints"]),
+    "score": 1.0,
+  }
+
+
+def test_ap_by_size_of_perfect_predictions_is_one_in_every_range(ground_truth):
+  heights = np.array([a["bbox"][3] for a in _people(ground_truth)])
+  assert heights.min() < 64 and heights.max() > 128  # every height bin holds people
+  stats = coco_metrics.evaluate_by_size(
+    ground_truth, coco_metrics.ground_truth_results(ground_truth)
+  )
+  assert set(stats) == set(coco_metrics.SIZE_NAMES)
+  areas = np.array([a["area"] for a in _people(ground_truth)])
+  for name, (low, high) in coco_metrics.AREA_RANGES.items():
+    held = ((areas >= low) & (areas <= high)).any()
+    assert stats[name] == (pytest.approx(1.0) if held else -1.0), name
+  for name in ("AP", "AR", *coco_metrics.HEIGHT_BINS):
+    assert stats[name] == pytest.approx(1.0), name
+
+
+def test_ap_by_height_counts_only_the_bins_people(ground_truth):
+  """Without the people under 64 px tall: the other bins stay perfect, the first
+  finds nobody; the overall numbers and COCO's medium and large are `evaluate`'s."""
+  kept = [_as_result(a) for a in _people(ground_truth) if a["bbox"][3] >= 64]
+  stats = coco_metrics.evaluate_by_size(ground_truth, kept)
+  assert stats["AP h64-128"] == pytest.approx(1.0) and stats["AP h>128"] == pytest.approx(1.0)
+  assert stats["AP h<64"] == 0.0, stats
+  standard = coco_metrics.evaluate(ground_truth, kept)
+  for name in ("AP", "AP .5", "AP .75", "AR", "AP (M)", "AP (L)"):
+    assert stats[name] == pytest.approx(standard[name], abs=1e-12), name
+  assert stats["AP"] < 0.95

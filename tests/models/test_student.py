@@ -143,3 +143,32 @@ def test_tag_coordinates_add_a_learnt_plane_to_every_tag_map():
   rows, cols = np.mgrid[:16, :16]
   np.testing.assert_allclose(plane[1, ..., 5], (cols - 2 * rows) / 16, atol=1e-5)
   assert np.array_equal(out["heatmaps"], base["heatmaps"])
+
+
+def test_the_benchmarks_ablations_residual_blocks_and_no_segmentation_branch():
+  """`block="residual"` puts a `ResidualBlock` (two 3x3 convolutions, a CAM's
+  multiply-adds) wherever a CAM stood; without the segmentation branch its
+  parameters are gone and its output is zeros."""
+  base = dict(
+    stem="own", own_stem_channels=(8, 16), stem_features=16, channels=18, detector_steps=2
+  )
+  cams = student.AttentionStudent(config=student.StudentConfig(**base))
+  plain = student.AttentionStudent(config=student.StudentConfig(**base, block="residual"))
+  cam_params = _init(cams)[0]["params"]
+  params = _init(plain)[0]["params"]
+  assert set(params) == set(cam_params)  # the same places, other blocks in them
+  assert set(params["detector_0"]) == {"conv1", "conv2", "bn1", "bn2"}
+  assert params["detector_0"]["conv1"]["kernel"].shape == (3, 3, 18, 11)  # 11 C / 18 wide
+  # At C channels a residual block does 18 C (11 C / 18) = 11 C^2 multiply-adds a
+  # pixel, a CAM (1/4-wide branches of 3x3 at 1, 2, 3, 4 dilations) 11 C^2 too.
+  layer = lambda m: complexity.summarize(m, (64, 64), with_xla_total=False)["gmac_conv"]
+  assert layer(plain) == pytest.approx(layer(cams), rel=0.05)
+  alone = student.AttentionStudent(
+    config=student.StudentConfig(**base, segmentation_attention=False)
+  )
+  variables, x = _init(alone)
+  assert "segmentation" not in variables["params"]
+  out = alone.apply(variables, jax.random.uniform(jax.random.key(1), x.shape))
+  assert out["segmentation"].shape == (2, 16, 16, 1) and not out["segmentation"].any()
+  with pytest.raises(ValueError, match="block 'dense'"):
+    _init(student.AttentionStudent(config=student.StudentConfig(**base, block="dense")))

@@ -4,8 +4,9 @@ says what it writes)."""
 from __future__ import annotations
 
 import argparse
+import sys
 
-from rtpe_jax.data.synthetic import scenes, video, writer
+from rtpe_jax.data.synthetic import benchmark, scenes, video, writer
 
 
 def main(argv=None) -> None:
@@ -28,7 +29,23 @@ def main(argv=None) -> None:
   parser.add_argument("--size", type=int, default=256, help="image height in pixels")
   parser.add_argument("--workers", type=int, help="processes (default: all cores)")
   parser.add_argument("--video", help="write a short synthetic video (.avi) here")
+  parser.add_argument(
+    "--benchmark",
+    action="store_true",
+    help="write the students' benchmark (train2017, selection2017, benchmark2017; its "
+    "fixed seeds, counts and parameters: rtpe_jax.data.synthetic.benchmark)",
+  )
   args = parser.parse_args(argv)
+  if args.benchmark:
+    given = [f"--{n}" for n in ("train", "val", "unlabelled", "seed", "size", "video")]
+    given = [g for g in given if g in (argv if argv is not None else sys.argv[1:])]
+    if given:
+      parser.error(f"--benchmark fixes its own splits, seeds and size: drop {' '.join(given)}")
+    if not args.out:
+      parser.error("--benchmark needs --out DIR")
+    for split, path in benchmark.write(args.out, args.workers).items():
+      print(f"{split}: {benchmark.SPLITS[split][1]} images -> {path}")
+    return
   if not (args.out or args.video):
     parser.error("give --out (a dataset), --video (a clip) or both")
   if args.video:

@@ -1,8 +1,12 @@
 """One synthetic image and its COCO annotations, a pure function of (seed, split,
-index): 0 to 6 figures of small, medium and large size, sometimes a crowd
-region, sometimes people without keypoints, as in COCO."""
+index, parameters): figures of small, medium and large size, sometimes a crowd
+region, sometimes people without keypoints, as in COCO; `SceneParams` says how
+many, how tall and how crowded (`DEFAULT`: the quickstart's data;
+`data.synthetic.benchmark.PARAMS`: the students' benchmark)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 from PIL import ImageDraw
@@ -10,40 +14,101 @@ from PIL import ImageDraw
 from rtpe_jax.data.synthetic import annotations as annotations_lib
 from rtpe_jax.data.synthetic import drawing, figures
 
-SPLITS = {"train2017": 0, "val2017": 1, "unlabelled2017": 2}
+SPLITS = {"train2017": 0, "val2017": 1, "unlabelled2017": 2, "selection2017": 3, "benchmark2017": 4}
 UNLABELLED = "unlabelled2017"
 WITHHELD = "withheld_person_keypoints_{split}.json"  # the unlabelled split's labels
 
 
+@dataclasses.dataclass(frozen=True)
+class HeightBin:
+  """Figures `low` to `high` px tall (fractions of the image's height when
+  `of_image_height`), drawn with this probability."""
+
+  name: str
+  probability: float
+  low: float
+  high: float
+  of_image_height: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class SceneParams:
+  """What a scene holds. Ordinary scenes: `people` (min, max) figures of the
+  `heights` mix, those of the bin `unannotated_bin` left without keypoints with
+  probability `unannotated`. With probability `crowd_scene` a scene is a crowd
+  instead: `crowd_people` figures `crowd_heights` px tall, their centres in the
+  band `crowd_band` (fractions of the height) so that they overlap and hide one
+  another. With probability `crowd_region` a crowd region (iscrowd=1) is drawn
+  behind the people."""
+
+  people: tuple[int, int] = (0, 6)
+  heights: tuple[HeightBin, ...] = (
+    HeightBin("small", 0.3, 30.0, 60.0),
+    HeightBin("medium", 0.45, 60.0, 140.0),
+    HeightBin("large", 0.25, 0.55, 1.0, of_image_height=True),
+  )
+  unannotated_bin: str = "small"
+  unannotated: float = 0.25
+  crowd_scene: float = 0.0
+  crowd_people: tuple[int, int] = (10, 14)
+  crowd_heights: tuple[float, float] = (40.0, 130.0)
+  crowd_band: tuple[float, float] = (0.35, 0.85)
+  crowd_region: float = 0.15
+
+
+DEFAULT = SceneParams()
+
+
 def image_id(split: str, index: int) -> int:
-  """Distinct ids across splits: train 1.., val 1_000_001.., unlabelled 2_000_001.."""
+  """Distinct ids across splits: train 1.., val 1_000_001.., unlabelled 2_000_001..,
+  selection 3_000_001.., benchmark 4_000_001.."""
   return SPLITS[split] * 1_000_000 + index + 1
 
 
-def make_image(seed: int, split: str, index: int, size: int = 256):
+def _scale(b: HeightBin, h: int) -> float:
+  return float(h) if b.of_image_height else 1.0
+
+
+def _people(rng, params: SceneParams, w: int, h: int) -> list:
+  """(joints (17, 2), height, its drawing rng, annotate keypoints) of each figure."""
+  people = []
+  if params.crowd_scene and rng.random() < params.crowd_scene:
+    low, high = params.crowd_people
+    top, bottom = params.crowd_band
+    for _ in range(rng.integers(low, high + 1)):
+      height = rng.uniform(*params.crowd_heights)
+      center = np.array([rng.uniform(0.05, 0.95) * w, rng.uniform(top, bottom) * h])
+      joints = figures.make_pose(rng, center, height)
+      people.append((joints, height, np.random.default_rng(rng.integers(2**32)), True))
+    return people
+  names = [b.name for b in params.heights]
+  for _ in range(rng.integers(params.people[0], params.people[1] + 1)):
+    kind = rng.choice(names, p=[b.probability for b in params.heights])
+    # A height is drawn for every bin and the kind's kept: the stream the quickstart's
+    # data was always made from.
+    drawn = {
+      b.name: rng.uniform(b.low * _scale(b, h), b.high * _scale(b, h)) for b in params.heights
+    }
+    height = drawn[kind]
+    center = np.array([rng.uniform(0.05, 0.95) * w, rng.uniform(0.2, 1.0) * h])
+    joints = figures.make_pose(rng, center, height)
+    # Some people are left without keypoints, as COCO annotators did with small ones.
+    with_keypoints = not (kind == params.unannotated_bin and rng.random() < params.unannotated)
+    people.append((joints, height, np.random.default_rng(rng.integers(2**32)), with_keypoints))
+  return people
+
+
+def make_image(seed: int, split: str, index: int, size: int = 256, params: SceneParams = DEFAULT):
   """One synthetic image and its annotations (without annotation ids)."""
   rng = np.random.default_rng([seed, SPLITS[split], index])
   w = int(size * rng.choice([0.75, 1.0, 1.25]))
   h = size
   image = drawing.background(rng, w, h)
   draw = ImageDraw.Draw(image)
-
-  people = []  # (joints (17, 2), height, its drawing rng, annotate keypoints)
-  for _ in range(rng.integers(0, 7)):
-    kind = rng.choice(["small", "medium", "large"], p=[0.3, 0.45, 0.25])
-    height = {
-      "small": rng.uniform(30, 60),
-      "medium": rng.uniform(60, 140),
-      "large": rng.uniform(0.55 * h, h),
-    }[kind]
-    center = np.array([rng.uniform(0.05, 0.95) * w, rng.uniform(0.2, 1.0) * h])
-    joints = figures.make_pose(rng, center, height)
-    # Small people are sometimes left without keypoints, as COCO annotators did.
-    with_keypoints = not (kind == "small" and rng.random() < 0.25)
-    people.append((joints, height, np.random.default_rng(rng.integers(2**32)), with_keypoints))
+  people = _people(rng, params, w, h)
 
   crowd = None
-  if rng.random() < 0.15:
+  if rng.random() < params.crowd_region:
     cx, cy = rng.uniform(0.2, 0.8) * w, rng.uniform(0.3, 0.7) * h
     cw, ch = rng.uniform(0.2, 0.4) * w, rng.uniform(0.12, 0.2) * h
     crowd = []

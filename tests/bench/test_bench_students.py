@@ -1,0 +1,111 @@
+"""bench.students at runlocal size: a run trained and scored into its result file,
+trained once (the second call trains nothing), the table, the timing and the
+plot written into the doc."""
+
+import json
+import os
+import shutil
+
+import pytest
+
+from bench.students import __main__ as students
+from bench.students import candidates, report, runs
+from configs import quickstart
+from rtpe_jax.data.synthetic import benchmark
+from rtpe_jax.inference import coco_metrics, split_eval
+
+pytestmark = pytest.mark.slow  # one runlocal training: about a minute
+
+
+@pytest.fixture(scope="module")
+def bench_root(tmp_path_factory):
+  out = str(tmp_path_factory.mktemp("benchmark"))
+  splits = {
+    split: (seed, 6 if split == benchmark.TRAIN else 3)
+    for split, (seed, _) in benchmark.SPLITS.items()
+  }
+  original = dict(benchmark.SPLITS)
+  benchmark.SPLITS.update(splits)
+  try:
+    benchmark.write(out, workers=1)
+  finally:
+    benchmark.SPLITS.update(original)
+  return out
+
+
+def test_a_run_is_trained_once_scored_and_reported(bench_root, tmp_path, capsys):
+  doc = str(tmp_path / "student.md")
+  shutil.copy(report.DOC, doc)
+  workdir, results = str(tmp_path / "work"), str(tmp_path / "bench" / "results")
+  args = ["--only", "quickstart", "--seeds", "0", "--runlocal", "--data", bench_root]
+  args += ["--workdir", workdir, "--results", results, "--doc", doc]
+  students.main(args + ["--time", "--rounds", "1"])
+  with open(runs.result_path("quickstart-s0", results)) as f:
+    result = json.load(f)
+  # The benchmark split scored through the predictor from the export, as a user would.
+  export = os.path.join(workdir, "quickstart-s0", "export")
+  again = split_eval.evaluate_model(export, bench_root, benchmark.BENCHMARK, max_images=2)
+  assert result["benchmark"] == again and set(again) == set(coco_metrics.SIZE_NAMES)
+  assert result["recipe"]["steps"] == 6 and result["seed"] == 0
+  assert (result["params"], round(result["gmac_256"], 2)) == (100_320, 0.43)
+  assert result["command"].endswith("--only quickstart --seeds 0 --runlocal")
+  assert result["cpu"]["cores"] == os.cpu_count() and result["resumed_from_step"] == 0
+  latency = report.read_latency(os.path.join(os.path.dirname(results), "latency.json"))
+  assert set(latency["ms"]) == {
+    f"quickstart {k} {s}" for k in ("network", "path") for s in (256, 512)
+  }
+  text = open(doc).read()
+  assert "| quickstart | 0 | 100,320 | 0.43 / 1.71 |" in text and "student_front.png" in text
+  assert os.path.getsize(tmp_path / "student_front.png") > 10_000
+  capsys.readouterr()
+
+  # Once written, the run is not trained again; --list says so.
+  mtime = os.path.getmtime(runs.result_path("quickstart-s0", results))
+  students.main(args)
+  assert "training" not in capsys.readouterr().out
+  assert os.path.getmtime(runs.result_path("quickstart-s0", results)) == mtime
+  students.main(args + ["--list"])
+  assert "quickstart-s0" in capsys.readouterr().out.split("done")[0]
+
+
+def test_unknown_candidates_and_broken_result_files_are_named(tmp_path):
+  assert candidates.get("quickstart").student == quickstart.student()
+  with pytest.raises(ValueError, match="unknown candidate 'nope'"):
+    students.main(["--only", "nope", "--report", "--results", str(tmp_path)])
+  (tmp_path / "quickstart-s0.json").write_text("{ not json")
+  with pytest.raises(ValueError, match="quickstart-s0.json: not a readable result file"):
+    runs.read_results(str(tmp_path))
+
+
+def test_interleaved_medians_take_every_call_in_each_round(monkeypatch):
+  """A clock that each call moves by its own amount: the medians are those
+  amounts, and the calls ran round by round."""
+  from bench.students import timing
+
+  now, order = [0.0], []
+  monkeypatch.setattr(timing.time, "perf_counter", lambda: now[0])
+
+  def call(name, seconds):
+    def run():
+      order.append(name)
+      now[0] += seconds.pop(0)
+
+    return run
+
+  calls = {"a": call("a", [9.0, 0.001, 0.003, 0.002]), "b": call("b", [9.0, 0.010, 0.030, 0.050])}
+  ms = timing.interleaved_medians(calls, rounds=3, warmup=1)
+  assert ms == pytest.approx({"a": 2.0, "b": 30.0})
+  assert order == ["a", "b"] + ["a", "b"] * 3  # warm-ups (a's, then b's), then rounds
+
+
+@pytest.mark.parametrize("name", list(candidates.CANDIDATES))
+def test_every_candidate_is_at_the_quickstarts_cost_and_its_config_checks(name):
+  """GMAC at 256 px within 10 % of the quickstart student's; the recipe with the
+  candidate's changes passes the config schema's checks."""
+  from rtpe_jax.train import config as config_lib
+
+  config = runs.run_config(candidates.get(name), 0, "data/benchmark")
+  config_lib.check(config, files=False)
+  base = runs.cost(runs.run_config(candidates.get("quickstart"), 0, "data/benchmark"))
+  cost = runs.cost(config)
+  assert abs(cost["gmac_256"] / base["gmac_256"] - 1) <= candidates.EQUAL_COST, cost
