@@ -2,6 +2,7 @@
 listed, none invented), and its quickstart commands run as written."""
 
 import glob
+import json
 import os
 import re
 import shlex
@@ -111,6 +112,14 @@ def test_the_readme_quickstart_runs_as_written(tmp_path):
       [sys.executable, *words[1:]], cwd=tmp_path, env=env, capture_output=True, text=True
     )
     assert out.returncode == 0, (command, out.stdout[-2000:], out.stderr[-4000:])
+    if program == "train.py":  # what train.py says and leaves in its workdir
+      workdir = tmp_path / "out" / "quickstart"
+      assert "AP .5" in out.stdout and f"{workdir}/export" in out.stdout
+      assert os.listdir(workdir / "overlays")
+      assert sorted(os.listdir(workdir / "checkpoints"))[-1] == "2"
+      assert any(name.startswith("events.out.tfevents") for name in os.listdir(workdir))
+      results = json.load(open(workdir / "minival_results.json"))
+      assert all(r["category_id"] == 1 and len(r["keypoints"]) == 51 for r in results)
   assert (tmp_path / "out" / "quickstart" / "export" / "arch.json").is_file()
   assert (tmp_path / "out" / "predict" / "000001000001.png").is_file()
   assert "AP" in out.stdout and (tmp_path / "out" / "export" / "ap.json").is_file()

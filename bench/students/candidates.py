@@ -41,6 +41,12 @@ CANDIDATES = {
       _quickstart(block="residual", channels=30),
     ),
     Candidate(
+      "inverted_residual",
+      "every CAM replaced by MobileNetV2's inverted residual (x3, 7x7 depthwise, LitePose's "
+      "kernel), 30 channels (0.445 GMAC)",
+      _quickstart(block="inverted", channels=30),
+    ),
+    Candidate(
       "no_segmentation",
       "no segmentation branch: the features go to the detector unweighted, no mask loss "
       "(0.422 GMAC)",

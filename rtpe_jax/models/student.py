@@ -66,8 +66,9 @@ class StudentConfig:
   # phase 4: 18 depth maps at 1/4 beside the heatmaps, the root's depth and each
   # joint's relative to it (`rtpe_jax.depth`), from the detector's features
   depth: bool = False
-  # The benchmark's ablations (bench/students/candidates.py): "cam" or "residual"
-  # (`ResidualBlock`, the CAM's multiply-adds) wherever a CAM stands; without the
+  # The benchmark's ablations (bench/students/candidates.py): "cam", "residual"
+  # (`ResidualBlock`, the CAM's multiply-adds) or "inverted" (`InvertedResidual`,
+  # MobileNetV2's block with a 7x7 depthwise kernel) wherever a CAM stands; without the
   # segmentation branch the features go to the detector unweighted and the
   # "segmentation" output is zeros.
   block: str = "cam"
@@ -152,7 +153,37 @@ class ResidualBlock(_Layers):
     return nn.relu(x + self.bn(train, "bn2")(self.conv(c, 3, name="conv2")(h)))
 
 
-BLOCKS = {"cam": ContextAwareModule, "residual": ResidualBlock}
+class InvertedResidual(_Layers):
+  """x + BN(1x1(ReLU(BN(depthwise 7x7(ReLU(BN(1x1 to 3C)(x))))))), C channels in and
+  out: MobileNetV2's inverted residual with LitePose's large kernel, at C = 32 about
+  a CAM's multiply-adds (6 C^2 + 147 C a pixel against 11 C^2). `dilations` is
+  accepted and unused (a CAM's stand-in)."""
+
+  dilations: tuple[int, ...] = ()
+  expansion: int = 3
+  kernel: int = 7
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    c = x.shape[-1]
+    wide = self.expansion * c
+    h = nn.relu(self.bn(train, "expand_bn")(self.conv(wide, 1, name="expand")(x)))
+    k, p = self.kernel, self.kernel // 2
+    h = nn.Conv(
+      wide,
+      (k, k),
+      padding=((p, p), (p, p)),
+      feature_group_count=wide,
+      use_bias=False,
+      dtype=self.dtype,
+      param_dtype=jnp.float32,
+      name="depthwise",
+    )(h)
+    h = nn.relu(self.bn(train, "depthwise_bn")(h))
+    return x + self.bn(train, "project_bn")(self.conv(c, 1, name="project")(h))
+
+
+BLOCKS = {"cam": ContextAwareModule, "residual": ResidualBlock, "inverted": InvertedResidual}
 
 
 def block(kind: str):

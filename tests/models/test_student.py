@@ -147,8 +147,9 @@ def test_tag_coordinates_add_a_learnt_plane_to_every_tag_map():
 
 def test_the_benchmarks_ablations_residual_blocks_and_no_segmentation_branch():
   """`block="residual"` puts a `ResidualBlock` (two 3x3 convolutions, a CAM's
-  multiply-adds) wherever a CAM stood; without the segmentation branch its
-  parameters are gone and its output is zeros."""
+  multiply-adds) wherever a CAM stood, `block="inverted"` an `InvertedResidual`
+  (its batch norms folded for inference like every other); without the
+  segmentation branch its parameters are gone and its output is zeros."""
   base = dict(
     stem="own", own_stem_channels=(8, 16), stem_features=16, channels=18, detector_steps=2
   )
@@ -170,5 +171,15 @@ def test_the_benchmarks_ablations_residual_blocks_and_no_segmentation_branch():
   assert "segmentation" not in variables["params"]
   out = alone.apply(variables, jax.random.uniform(jax.random.key(1), x.shape))
   assert out["segmentation"].shape == (2, 16, 16, 1) and not out["segmentation"].any()
+  mobile = student.AttentionStudent(config=student.StudentConfig(**base, block="inverted"))
+  variables, x = _init(mobile)
+  assert variables["params"]["detector_0"]["depthwise"]["kernel"].shape == (7, 7, 1, 54)
+  # Batch norm folds into the depthwise convolutions as into the others.
+  images = jax.random.randint(jax.random.key(2), (1, 64, 64, 3), 0, 255).astype(jnp.uint8)
+  folded = predictor.from_module(mobile, variables, fold=True)
+  plain_model = predictor.from_module(mobile, variables, fold=False)
+  a = folded.network(folded.variables, images)[0]
+  b = plain_model.network(plain_model.variables, images)[0]
+  np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
   with pytest.raises(ValueError, match="block 'dense'"):
     _init(student.AttentionStudent(config=student.StudentConfig(**base, block="dense")))

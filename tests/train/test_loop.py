@@ -156,33 +156,6 @@ def test_two_devices_give_the_one_device_loss_curve(synthetic_root, tmp_path):
   assert one[-1] < one[0] * 1.5 and len(set(one)) > 1  # a real curve, not a constant
 
 
-def test_quickstart_smoke(synthetic_root, tmp_path):
-  workdir = str(tmp_path / "quickstart")
-  out = subprocess.run(
-    [
-      sys.executable,
-      "train.py",
-      "--config",
-      "configs/quickstart.py:runlocal",
-      "--workdir",
-      workdir,
-      f"--config.data.root={synthetic_root}",
-    ],
-    cwd=ROOT,
-    capture_output=True,
-    text=True,
-    timeout=900,
-  )
-  assert out.returncode == 0, out.stderr[-3000:]
-  assert "AP .5" in out.stdout and f"{workdir}/export" in out.stdout
-  assert os.path.isfile(os.path.join(workdir, "export", "arch.json"))
-  assert os.listdir(os.path.join(workdir, "overlays"))
-  assert sorted(os.listdir(os.path.join(workdir, "checkpoints")))[-1] == "6"
-  assert any(name.startswith("events.out.tfevents") for name in os.listdir(workdir))
-  results = json.load(open(os.path.join(workdir, "minival_results.json")))
-  assert all(r["category_id"] == 1 and len(r["keypoints"]) == 51 for r in results)
-
-
 @pytest.mark.slow
 def test_quickstart3d_smoke_and_predict_py_in_3d(tmp_path):
   """The README's 3D commands at runlocal size: the generator, train.py with the
