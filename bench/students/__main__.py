@@ -24,7 +24,12 @@ def _parse(argv):
   parser.add_argument(
     "--time",
     action="store_true",
-    help="also time each candidate (its lowest seed's export in --workdir), interleaved",
+    help="no training: time each candidate (its lowest seed's export in --workdir), interleaved",
+  )
+  parser.add_argument(
+    "--anchors",
+    action="store_true",
+    help="with --time: YOLO-pose in ONNX Runtime in the same rounds (bench/students/anchors.py)",
   )
   parser.add_argument("--rounds", type=int, default=25, help="timing rounds (default 25)")
   parser.add_argument("--data", default=runs.DATA, help=f"benchmark data (default {runs.DATA})")
@@ -48,7 +53,7 @@ def main(argv=None) -> None:
     for name, seed, path in planned:
       print(f"{runs.run_name(name, seed):32s} {'done' if os.path.exists(path) else 'missing'}")
     return
-  if not args.report:
+  if not (args.report or args.time):
     missing = [(n, s) for n, s, path in planned if not os.path.exists(path)]
     if missing and not os.path.isdir(os.path.join(args.data, "annotations")):
       from rtpe_jax.data.synthetic import benchmark
@@ -90,12 +95,25 @@ def _time(results: list[dict], names: list[str], args) -> dict:
       )
     dirs[name] = export
   calls = timing.student_calls(dirs)
+  extra = {}
+  if args.anchors:
+    import onnxruntime
+
+    from bench.students import anchors
+
+    calls.update(anchors.calls())
+    extra = {
+      "anchors": list(anchors.MODELS),
+      "runtime": f"ONNX Runtime {onnxruntime.__version__}, {os.cpu_count()} intra-op threads",
+    }
   ms = timing.interleaved_medians(calls, args.rounds, wait=jax.block_until_ready)
   machine = cpu()
+  command = "python -m bench.students --time" + (f" --only {args.only}" if args.only else "")
   latency = {
+    **extra,
     "ms": ms,
     "rounds": args.rounds,
-    "command": "python -m bench.students --time" + (f" --only {args.only}" if args.only else ""),
+    "command": command + (" --anchors" if args.anchors else ""),
     "date": datetime.date.today().isoformat(),
     "machine": f"{machine['model']}, {machine['cores']} cores ({machine['flags']})",
   }

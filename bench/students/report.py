@@ -92,11 +92,31 @@ def table(results: list[dict], latency: dict) -> str:
       f"| {r['run']} | {r['benchmark']['AP']:.3f} | {r['train_s']:.0f}{resumed} | `{r['command']}` "
       f"| {r['date']} | {r['commit']} | {machine} |"
     )
+  if latency.get("anchors"):
+    sizes = (256, 512, 640)
+    lines += [
+      "",
+      "| speed anchor (timed, not trained; ONNX Runtime) | network ms "
+      + " / ".join(map(str, sizes))
+      + " | quickstart network / anchor's, 256 / 512 |",
+      "| --- | --- | --- |",
+    ]
+    for name in latency["anchors"]:
+      ratios = []
+      for size in sizes[:2]:
+        ours = latency["ms"].get(f"quickstart network {size}")
+        theirs = latency["ms"].get(f"{name} network {size}")
+        ratios.append(f"{ours / theirs:.2f}x" if ours and theirs else "")
+      lines.append(
+        f"| {name} | {' / '.join(_ms(latency, name, 'network', s) for s in sizes)} "
+        f"| {' / '.join(ratios)} |"
+      )
   if latency:
+    runtime = f" Anchors: {latency['runtime']}." if latency.get("runtime") else ""
     lines += [
       "",
       f"Latency: `{latency['command']}`, {latency['date']}, {latency['machine']}; medians of "
-      f"{latency['rounds']} interleaved rounds, fp32, batch 1.",
+      f"{latency['rounds']} interleaved rounds, fp32, batch 1.{runtime}",
     ]
   return "\n".join(lines)
 
@@ -118,7 +138,8 @@ def plot(results: list[dict], latency: dict, path: str = PLOT) -> str:
     mean = statistics.mean(ap)
     ax.errorbar(ms, mean, yerr=[[mean - min(ap)], [max(ap) - mean]], fmt="o", capsize=3)
     ax.annotate(row["candidate"], (ms, mean), textcoords="offset points", xytext=(5, 4), fontsize=8)
-  for name, ms in latency.get("anchors", {}).items():
+  for name in latency.get("anchors", []):
+    ms = latency["ms"][f"{name} network 256"]
     ax.axvline(ms, color="grey", linestyle=":", linewidth=1)
     ax.annotate(
       name, (ms, 0.02), rotation=90, fontsize=7, color="grey", xycoords=("data", "axes fraction")

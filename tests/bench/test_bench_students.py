@@ -39,6 +39,7 @@ def test_a_run_is_trained_once_scored_and_reported(bench_root, tmp_path, capsys)
   workdir, results = str(tmp_path / "work"), str(tmp_path / "bench" / "results")
   args = ["--only", "quickstart", "--seeds", "0", "--runlocal", "--data", bench_root]
   args += ["--workdir", workdir, "--results", results, "--doc", doc]
+  students.main(args)  # trains the missing run; --time then only times it
   students.main(args + ["--time", "--rounds", "1"])
   with open(runs.result_path("quickstart-s0", results)) as f:
     result = json.load(f)
@@ -122,3 +123,24 @@ def test_every_candidate_is_at_the_quickstarts_cost_and_its_config_checks():
       candidates.Candidate("x", "", {}, (("loss.nope", 1),)),
       runs.run_config(candidates.get("quickstart"), 0, "d"),
     )
+
+
+def test_the_speed_anchors_get_their_rows_and_ratios(tmp_path):
+  """Anchors timed in the students' rounds: a row each, network ms at 256 / 512 /
+  640, the quickstart's time over theirs; a line in the plot at their 256-px time."""
+  results = [r for r in runs.read_results() if r["run"] == "quickstart-s0"]
+  ms = {"quickstart network 256": 20.0, "quickstart network 512": 60.0}
+  ms.update({"yolo network 256": 10.0, "yolo network 512": 40.0, "yolo network 640": 64.0})
+  latency = {
+    "ms": ms,
+    "anchors": ["yolo"],
+    "runtime": "ONNX Runtime 9.9, 2 intra-op threads",
+    "rounds": 3,
+    "command": "python -m bench.students --time --anchors",
+    "date": "2026-12-07",
+    "machine": "a CPU",
+  }
+  text = report.table(results, latency)
+  assert "| yolo | 10.0 / 40.0 / 64.0 | 2.00x / 1.50x |" in text
+  assert "Anchors: ONNX Runtime 9.9, 2 intra-op threads." in text
+  assert os.path.getsize(report.plot(results, latency, str(tmp_path / "front.png"))) > 10_000
