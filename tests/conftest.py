@@ -4,10 +4,19 @@ synthetic datasets and stores, perfect networks."""
 import json
 import os
 
-import numpy as np
-import pytest
+# One persistent XLA compilation cache for the session's workers and the
+# commands the tests run (inherited through the environment): the same student,
+# step and teacher programs compile once a run instead of once a test. Inside
+# the clone, so a fresh clone starts empty; set before JAX is first imported.
+os.environ.setdefault(
+  "JAX_COMPILATION_CACHE_DIR",
+  os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".pytest_cache", "jax"),
+)
 
-from configs import quickstart
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from configs import quickstart  # noqa: E402
 
 DATA = os.path.join(os.path.dirname(__file__), "fixtures")  # the reference fixtures
 TINY_PTH = os.path.join(DATA, "hhrnet_tiny.pth")

@@ -43,7 +43,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rtpe_jax import coordinates, depth
+from rtpe_jax import coordinates, depth, resize
 from rtpe_jax.inference import grouping
 from rtpe_jax.keypoints import FLIP_INDEX
 
@@ -159,11 +159,6 @@ def people_in_image(people: np.ndarray, center, scale, size, x_shift: float = 0.
   return keypoints
 
 
-def _resize(x: jax.Array, hw) -> jax.Array:
-  """(B, H, W, C) bilinear, half-pixel centres, no antialiasing (align_corners=False)."""
-  return jax.image.resize(x, (x.shape[0], *hw, x.shape[-1]), "linear", antialias=False)
-
-
 def compiler_options() -> dict[str, str]:
   """XLA options of the inference programs. On a CPU, YNNPACK takes the
   elementwise work too (folded batch norm, ReLU, the fuse layers' sums): on the
@@ -221,7 +216,7 @@ def scale_maps(network, spec: OutputSpec, flip: bool, projected_hw, variables, i
     if spec.with_tags[i] and native_tags is None:
       native_tags = out[:b, ..., j if spec.with_heatmaps[i] else 0 :]
     if i != len(outputs) - 1:
-      out = _resize(out, last_hw)
+      out = resize.bilinear(out, last_hw)
     runs = [out[:b]]
     if flip:
       runs.append(out[b:, :, ::-1])
@@ -240,8 +235,8 @@ def scale_maps(network, spec: OutputSpec, flip: bool, projected_hw, variables, i
   native_heatmaps = heatmap_sum / count
   if projected_hw is None:
     return None, None, native_heatmaps, native_tags, depth_maps
-  heatmaps = _resize(native_heatmaps, projected_hw)
-  tags = jnp.stack([_resize(t, projected_hw) for t in tags], -1)
+  heatmaps = resize.bilinear(native_heatmaps, projected_hw)
+  tags = jnp.stack([resize.bilinear(t, projected_hw) for t in tags], -1)
   return heatmaps, tags, native_heatmaps, native_tags, depth_maps
 
 

@@ -36,6 +36,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from rtpe_jax import resize
 from rtpe_jax.depth import CHANNELS as DEPTH_CHANNELS
 from rtpe_jax.models.hrnet import ARCHS, HRNetStem, _Layers, map_position
 
@@ -193,10 +194,6 @@ def block(kind: str):
   return BLOCKS[kind]
 
 
-def _upsample_to(x, hw):
-  return jax.image.resize(x, (x.shape[0], *hw, x.shape[-1]), "linear", antialias=False)
-
-
 def multi_resolution_cam(
   x, levels: int, dilations, dtype, train: bool, prefix: str, kind: str = "cam"
 ):
@@ -209,7 +206,7 @@ def multi_resolution_cam(
   for level in range(levels):
     pooled = nn.avg_pool(x, (2**level, 2**level), (2**level, 2**level)) if level else x
     out = block(kind)(dtype=dtype, dilations=dilations, name=f"{prefix}{level}")(pooled, train)
-    total = total + (_upsample_to(out, hw) if level else out)
+    total = total + (resize.bilinear(out, hw) if level else out)
   return total
 
 
@@ -360,7 +357,7 @@ class AttentionStudent(_Layers):
     conv-BN-ReLU and a 3x3 head."""
     cfg = self.config
     _, h, w, _ = x.shape
-    coarse = _upsample_to(jnp.concatenate([features, heatmaps], -1), (h // 2, w // 2))
+    coarse = resize.bilinear(jnp.concatenate([features, heatmaps], -1), (h // 2, w // 2))
     skip = nn.relu(
       self.bn(train, "fine_input_bn")(self.conv(cfg.fine_channels, 3, 2, name="fine_input")(x))
     )

@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from rtpe_jax import coordinates
+from rtpe_jax import coordinates, resize
 from rtpe_jax.data import coco
 from rtpe_jax.data.images import read_image
 from rtpe_jax.inference import coco_metrics, grouping, overlays, predictor, protocol
@@ -25,7 +25,7 @@ def _person_probability(network, variables, images):
   """images (1, H, W, 3) uint8 -> the person probability (H, W), the segmentation
   map resized to the input (bilinear, half-pixel centres)."""
   probability = network(variables, images)[..., None]
-  return protocol._resize(probability, images.shape[1:3])[0, ..., 0]
+  return resize.bilinear(probability, images.shape[1:3])[0, ..., 0]
 
 
 class Evaluator:

@@ -31,17 +31,17 @@ def _scene(index, size=128):
   return np.asarray(image)
 
 
-def test_unpadded_prediction_is_the_protocol(model, quickstart_student_dir):
+def test_unpadded_prediction_is_the_protocol(model):
   """buckets=(): the canvas is the protocol's input, the people those of the
   whole-map protocol (`protocol.multi_person_maps`, `group_and_map`: every map
-  to the host grouping) on the unfolded model."""
-  from rtpe_jax.models import weights
-
-  module, variables = weights.load_model(quickstart_student_dir)
-  network, spec = predictor.network_and_spec(module, fold=False)
+  to the host grouping) on the same folded network. (Folding's own rounding is
+  tested in tests/models/test_folding.py: through the grouping it can turn a
+  half-pixel choice between two neighbours of nearly equal value.)"""
   image = _scene(0)
   cfg = protocol.ProtocolConfig(input_size=128)
-  heatmaps, tags, mapping = protocol.multi_person_maps(network, variables, spec, image, cfg)
+  heatmaps, tags, mapping = protocol.multi_person_maps(
+    model.network, model.variables, model.spec, image, cfg
+  )
   ((want, want_scores),) = protocol.group_and_map(heatmaps, tags, *mapping, cfg.grouping)
   got, scores = predictor.predict_image(model, image, buckets=())
   assert len(want) > 0
