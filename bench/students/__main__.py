@@ -97,15 +97,10 @@ def _time(results: list[dict], names: list[str], args) -> dict:
   calls = timing.student_calls(dirs)
   extra = {}
   if args.anchors:
-    import onnxruntime
-
     from bench.students import anchors
 
     calls.update(anchors.calls())
-    extra = {
-      "anchors": list(anchors.MODELS),
-      "runtime": f"ONNX Runtime {onnxruntime.__version__}, {os.cpu_count()} intra-op threads",
-    }
+    extra = {"anchors": list(anchors.MODELS), "runtime": anchors.runtime()}
   ms = timing.interleaved_medians(calls, args.rounds, wait=jax.block_until_ready)
   machine = cpu()
   command = "python -m bench.students --time" + (f" --only {args.only}" if args.only else "")

@@ -37,6 +37,13 @@ def export(name: str, size: int, out_dir: str = ONNX_DIR) -> str:
   return path
 
 
+def runtime(threads: int | None = None) -> str:
+  """How `calls` runs the anchors, for the table's latency line."""
+  import onnxruntime as ort
+
+  return f"ONNX Runtime {ort.__version__}, {threads or os.cpu_count()} intra-op threads"
+
+
 def calls(
   models=MODELS, sizes=SIZES, out_dir: str = ONNX_DIR, threads: int | None = None
 ) -> dict[str, Callable[[], object]]:

@@ -84,13 +84,13 @@ def table(results: list[dict], latency: dict) -> str:
       f"| {_ms(latency, name, 'path', 256)} / {_ms(latency, name, 'path', 512)} "
       f"| {row['train_min']:.1f} |"
     )
-  lines += ["", "| run | AP | train s | command | date | commit | CPU |", "| --- " * 7 + "|"]
+  lines += ["", "| run | AP | train s | command | date | CPU |", "| --- " * 6 + "|"]
   for r in sorted(results, key=lambda r: r["run"]):
     machine = f"{r['cpu']['model']}, {r['cpu']['cores']} cores ({r['cpu']['flags']})"
     resumed = f" (resumed at {r['resumed_from_step']})" if r.get("resumed_from_step") else ""
     lines.append(
       f"| {r['run']} | {r['benchmark']['AP']:.3f} | {r['train_s']:.0f}{resumed} | `{r['command']}` "
-      f"| {r['date']} | {r['commit']} | {machine} |"
+      f"| {r['date']} | {machine} |"
     )
   if latency.get("anchors"):
     sizes = (256, 512, 640)
