@@ -49,6 +49,7 @@ def student() -> dict:
     distill_stem=False,
     fine_heatmaps=True,  # a second heatmap head at 1/2
     fine_channels=16,
+    fine_merge="concat",  # upsampled features beside the input's conv, a 3x3 conv at 1/2
     # tags + a * x + b * y: two similar people can get different tags, which a
     # translation-equivariant network cannot otherwise give them (docs/journal.md)
     tag_coordinates=True,
@@ -175,6 +176,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     input_size=256,  # the synthetic images' own height
     flip=True,
     scales=(1.0,),
+    map_stride=1,  # the grouping on maps at the input's resolution (the published protocol)
     overlays=4,
     overlay_min_score=0.2,
     # Candidates below 0.3 start no people: a short run's heatmaps are noisy, and weak

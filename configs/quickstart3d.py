@@ -139,6 +139,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     input_size=256,  # the synthetic images' own height
     flip=True,
     scales=(1.0,),
+    map_stride=1,  # the grouping on maps at the input's resolution (the published protocol)
     overlays=4,
     overlay_min_score=0.2,
     # Candidates below 0.3 start no people: a short run's heatmaps are noisy, and weak

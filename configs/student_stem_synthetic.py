@@ -142,6 +142,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     input_size=256,
     flip=True,
     scales=(1.0,),
+    map_stride=1,  # the grouping on maps at the input's resolution (the published protocol)
     overlays=4,
     overlay_min_score=0.2,
     detection_threshold=0.3,

@@ -227,12 +227,19 @@ def perfect_maps(joints, hw, stride: int, with_tags: bool = True, sigma: float =
   return np.concatenate([heatmaps, tags], -1)
 
 
-def protocol_people(network, variables, spec, image, cfg):
+def protocol_people(network, variables, spec, image, cfg, map_stride: int = 1):
   """People of one image at the published protocol `cfg` (`inference.ProtocolConfig`):
-  the predictor without buckets."""
+  the predictor without buckets (grouping on maps at `map_stride`)."""
   from rtpe_jax.inference import predictor
 
-  model = predictor.Model(network, variables, spec, cfg.input_size, unbiased_flip=cfg.unbiased_flip)
+  model = predictor.Model(
+    network,
+    variables,
+    spec,
+    cfg.input_size,
+    unbiased_flip=cfg.unbiased_flip,
+    map_stride=map_stride,
+  )
   return predictor.predict_image(
     model, image, cfg.flip, buckets=(), cfg=cfg.grouping, scales=cfg.scales
   )

@@ -12,6 +12,7 @@ from configs import (
   lifting,
   quickstart,
   quickstart3d,
+  realtime,
   student_stem_coco,
   student_stem_synthetic,
   teacher_synthetic,
@@ -28,6 +29,7 @@ CONFIGS = {
   "distill_coco_w48": distill_coco_w48,
   "student_stem_coco": student_stem_coco,
   "lifting": lifting,
+  "realtime": realtime,
 }
 
 
@@ -89,6 +91,20 @@ def test_the_variants_of_an_experiment_are_written_with_their_documented_differe
     "optimizer.schedule.period",
     "optimizer.ema",
   }
+  assert differences(quickstart.get_config(), realtime.get_config()) == {
+    "model.student.colour_channels",
+    "model.student.segmentation_attention",
+    "model.student.fine_merge",
+    "loss.segmentation",
+    "eval.map_stride",
+    "data.root",
+    "data.eval_split",  # the benchmark's selection split (its train split is train2017)
+  }
+  # The benchmark's realtime row trains exactly this config (seed 0).
+  from bench.students import candidates, runs
+
+  row = runs.run_config(candidates.get("realtime"), 0, "data/benchmark")
+  assert differences(row, realtime.get_config()) == set()
   phase3 = {
     "attention.divisor",
     "attention.steps",

@@ -6,7 +6,6 @@ import argparse
 import datetime
 import json
 import os
-import sys
 
 from bench.common import cpu
 from bench.students import candidates, report, runs, timing
@@ -21,6 +20,12 @@ def _parse(argv):
   parser.add_argument("--seeds", default="0,1,2", help="seeds, comma-separated (default 0,1,2)")
   parser.add_argument("--list", action="store_true", help="list the runs and what they have")
   parser.add_argument("--report", action="store_true", help="no training: table and plot only")
+  parser.add_argument(
+    "--rescore",
+    action="store_true",
+    help="no training: score the runs that have a result file again, under their candidate's "
+    "present protocol settings (its export in --workdir)",
+  )
   parser.add_argument(
     "--time",
     action="store_true",
@@ -53,7 +58,22 @@ def main(argv=None) -> None:
     for name, seed, path in planned:
       print(f"{runs.run_name(name, seed):32s} {'done' if os.path.exists(path) else 'missing'}")
     return
-  if not (args.report or args.time):
+  if args.rescore:
+    for name, seed, path in planned:
+      if os.path.exists(path):
+        print(f"rescoring {runs.run_name(name, seed)}", flush=True)
+        command = f"python -m bench.students --rescore --only {name} --seeds {seed}"
+        result = runs.rescore(
+          name,
+          seed,
+          args.data,
+          args.workdir,
+          args.results,
+          args.runlocal,
+          command + (" --runlocal" if args.runlocal else ""),
+        )
+        print(f"  AP {result['benchmark']['AP']:.4f} on the benchmark split")
+  elif not (args.report or args.time):
     missing = [(n, s) for n, s, path in planned if not os.path.exists(path)]
     if missing and not os.path.isdir(os.path.join(args.data, "annotations")):
       from rtpe_jax.data.synthetic import benchmark
@@ -81,20 +101,23 @@ def main(argv=None) -> None:
 
 
 def _time(results: list[dict], names: list[str], args) -> dict:
-  """Times each named candidate's export (its lowest seed's), interleaved; writes
-  and returns the latency file's content."""
+  """Times each named candidate's export (its lowest seed's: network and whole
+  path), or without one its network with random weights, interleaved; writes and
+  returns the latency file's content."""
   import jax
 
-  dirs = {}
+  dirs, untrained = {}, {}
   for name in names:
     seeds = sorted(r["seed"] for r in results if r["candidate"] == name)
     export = os.path.join(args.workdir, runs.run_name(name, seeds[0]) if seeds else "", "export")
-    if not seeds or not os.path.isfile(os.path.join(export, "arch.json")):
-      sys.exit(
-        f"bench.students --time: no trained export of {name} in {args.workdir}: train it first"
-      )
-    dirs[name] = export
+    if seeds and os.path.isfile(os.path.join(export, "arch.json")):
+      dirs[name] = export
+    else:
+      untrained[name] = runs.run_config(candidates.get(name), 0, args.data, args.runlocal)
+  if untrained:
+    print(f"no trained export in {args.workdir}, network only: {', '.join(untrained)}")
   calls = timing.student_calls(dirs)
+  calls.update(timing.untrained_network_calls(untrained))
   extra = {}
   if args.anchors:
     from bench.students import anchors

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from configs import quickstart
+from configs import quickstart, realtime
 
 EQUAL_COST = 0.10  # relative GMAC at 256 px
 
@@ -19,6 +19,13 @@ class Candidate:
   description: str
   student: dict  # StudentConfig fields
   config: tuple[tuple[str, object], ...] = ()  # (dotted key, value) changes to the recipe
+  # True: an idea removed at the quickstart's cost (EQUAL_COST); False: a design for the
+  # front, at a cost of its own
+  ablation: bool = True
+
+
+# configs/realtime.py's changes to the quickstart's recipe (the first: no segmentation branch)
+REALTIME_RECIPE = (("loss.segmentation", 0.0), ("eval.map_stride", 2))
 
 
 def _quickstart(**changes) -> dict:
@@ -63,6 +70,28 @@ CANDIDATES = {
       "no second heatmap head at 1/2, 54 channels (0.423 GMAC)",
       _quickstart(fine_heatmaps=False, channels=54),
       (("data.output_strides", (4,)),),
+    ),
+    Candidate(
+      "realtime",
+      "configs/realtime.py: no LAB branch, no segmentation branch, the lighter fine head "
+      "(0.254 GMAC); grouped on maps at stride 2",
+      realtime.student(),
+      REALTIME_RECIPE,
+      ablation=False,
+    ),
+    Candidate(
+      "realtime_segmentation",
+      "the realtime student with the segmentation branch and its mask loss (0.258 GMAC)",
+      {**realtime.student(), "segmentation_attention": True},
+      REALTIME_RECIPE[1:],
+      ablation=False,
+    ),
+    Candidate(
+      "realtime_concat_fine",
+      "the realtime student with the quickstart's fine head (concatenated, 0.403 GMAC)",
+      {**realtime.student(), "fine_merge": "concat"},
+      REALTIME_RECIPE,
+      ablation=False,
     ),
   )
 }

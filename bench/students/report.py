@@ -11,6 +11,7 @@ import statistics
 from bench.students import runs
 
 LATENCY = os.path.join(os.path.dirname(runs.RESULTS), "latency.json")
+RATIO_TO = ("quickstart", "realtime")  # the students the anchors' ratios are given for
 DOC = os.path.join(runs.ROOT, "docs", "student.md")
 PLOT = os.path.join(runs.ROOT, "docs", "student_front.png")
 BEGIN, END = "<!-- bench.students: begin -->", "<!-- bench.students: end -->"
@@ -88,28 +89,38 @@ def table(results: list[dict], latency: dict) -> str:
   for r in sorted(results, key=lambda r: r["run"]):
     machine = f"{r['cpu']['model']}, {r['cpu']['cores']} cores ({r['cpu']['flags']})"
     resumed = f" (resumed at {r['resumed_from_step']})" if r.get("resumed_from_step") else ""
+    command, date = f"`{r['command']}`", r["date"]
+    if r.get("rescored"):  # trained by the first command, scored by the second
+      command += f", rescored: `{r['rescored']['command']}`"
+      date += f", {r['rescored']['date']}"
     lines.append(
-      f"| {r['run']} | {r['benchmark']['AP']:.3f} | {r['train_s']:.0f}{resumed} | `{r['command']}` "
-      f"| {r['date']} | {machine} |"
+      f"| {r['run']} | {r['benchmark']['AP']:.3f} | {r['train_s']:.0f}{resumed} | {command} "
+      f"| {date} | {machine} |"
     )
   if latency.get("anchors"):
     sizes = (256, 512, 640)
+    ours = [n for n in RATIO_TO if f"{n} network 256" in latency["ms"]]
     lines += [
       "",
       "| speed anchor (timed, not trained; ONNX Runtime) | network ms "
       + " / ".join(map(str, sizes))
-      + " | quickstart network / anchor's, 256 / 512 |",
-      "| --- | --- | --- |",
+      + "".join(f" | {n} network / anchor's, 256 / 512" for n in ours)
+      + " |",
+      "| --- " * (2 + len(ours)) + "|",
     ]
     for name in latency["anchors"]:
-      ratios = []
-      for size in sizes[:2]:
-        ours = latency["ms"].get(f"quickstart network {size}")
-        theirs = latency["ms"].get(f"{name} network {size}")
-        ratios.append(f"{ours / theirs:.2f}x" if ours and theirs else "")
+      cells = []
+      for student in ours:
+        ratios = []
+        for size in sizes[:2]:
+          mine = latency["ms"].get(f"{student} network {size}")
+          theirs = latency["ms"].get(f"{name} network {size}")
+          ratios.append(f"{mine / theirs:.2f}x" if mine and theirs else "")
+        cells.append(" / ".join(ratios))
       lines.append(
         f"| {name} | {' / '.join(_ms(latency, name, 'network', s) for s in sizes)} "
-        f"| {' / '.join(ratios)} |"
+        + "".join(f"| {c} " for c in cells)
+        + "|"
       )
   if latency:
     runtime = f" Anchors: {latency['runtime']}." if latency.get("runtime") else ""

@@ -56,3 +56,29 @@ def student_calls(model_dirs: dict[str, str], sizes=(256, 512)) -> dict[str, Cal
         m, s, flip=m.flip
       )
   return calls
+
+
+def untrained_network_calls(configs: dict, sizes=(256, 512)) -> dict[str, Callable]:
+  """ "NAME network S" for each named training config's model with random weights
+  (batch norm folded, float32, a (1, S, S, 3) uint8 image): a network's time does
+  not depend on its weights, so a candidate without a trained export here is timed
+  too (its whole path, which depends on what it finds, is not)."""
+  import jax
+  import jax.numpy as jnp
+  import numpy as np
+
+  from rtpe_jax.inference import predictor
+  from rtpe_jax.models import weights
+  from rtpe_jax.train import model_factory
+
+  calls = {}
+  for name, config in configs.items():
+    module = model_factory.build_model(config)
+    x = jnp.zeros((1, 64, 64, weights.input_channels(module)))
+    variables = jax.jit(lambda x, m=module: m.init(jax.random.key(0), x))(x)
+    model = predictor.from_module(module, variables)
+    network = jax.jit(model.network)
+    for size in sizes:
+      images = np.zeros((1, size, size, 3), np.uint8)
+      calls[f"{name} network {size}"] = lambda n=network, m=model, x=images: n(m.variables, x)
+  return calls

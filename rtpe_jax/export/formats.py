@@ -88,7 +88,10 @@ def exported_people(run, image: np.ndarray, settings: ExportSettings):
   people, scores = grouping.group_candidates(
     candidates, out["heatmaps"], out["tags"], settings.grouping, 0
   )
-  return protocol.people_in_image(people, center, scale, size, settings.x_shift), scores
+  keypoints = protocol.people_in_image(
+    people, center, scale, size, settings.x_shift, settings.map_stride
+  )
+  return keypoints, scores
 
 
 def export_student(model_dir: str, out_dir: str, settings: ExportSettings) -> dict[str, float]:

@@ -1,5 +1,5 @@
 """The exported function: the predictor's network, flip and NMS at the canvas
-resolution (JAX, through jax2tf), with the top-k and the tags' gather as
+resolution over the map stride (JAX, through jax2tf), with the top-k and the tags' gather as
 TensorFlow ops in the same graph (`tf_function`); `jax_candidates` is the same
 step in JAX, what the formats are compared with."""
 
@@ -18,14 +18,14 @@ def inference_function(model_dir: str, settings: ExportSettings) -> tuple[Callab
   """(f(variables, images (B, H, W, 3) uint8, valid_hw (B, 2) int32) -> {heatmaps,
   tags, peaks, and a 3D student's depth maps (B, H/4, W/4, 18)}, variables) of a trained student, its network as the predictor
   runs it (`predictor.load`: batch norm folded): the protocol's maps at the canvas
-  resolution and `peaks`, the NMS-kept heatmap values (0 elsewhere), from which
+  resolution over `settings.map_stride` and `peaks`, the NMS-kept heatmap values (0 elsewhere), from which
   the export takes the top k."""
   model = predictor.load(model_dir, fold=True, input_size=settings.input_size)
   kernel = settings.grouping.nms_kernel
 
   def f(variables, images, valid_hw):
     heatmaps, tags, depth_maps = predictor.canvas_maps(
-      model.network, model.spec, settings.flip, variables, images, valid_hw
+      model.network, model.spec, settings.flip, variables, images, valid_hw, settings.map_stride
     )
     out = {"heatmaps": heatmaps, "tags": tags, "peaks": grouping.nms(heatmaps, kernel)}
     return out | ({"depth": depth_maps} if depth_maps is not None else {})

@@ -25,6 +25,7 @@ class ExportSettings:
   grouping: grouping.GroupingConfig
   top_k: int = 30
   unbiased_flip: bool = False  # `protocol.flip_shift`
+  map_stride: int = 1  # `predictor.Model.map_stride`: the maps' stride of the canvas
 
   @property
   def x_shift(self) -> float:
@@ -39,6 +40,7 @@ class ExportSettings:
       "grouping": dataclasses.asdict(self.grouping),
       "top_k": self.top_k,
       "unbiased_flip": self.unbiased_flip,
+      "map_stride": self.map_stride,
     }
 
   @classmethod
@@ -52,6 +54,7 @@ class ExportSettings:
       ),
       d["top_k"],
       d.get("unbiased_flip", False),  # an export written before the setting existed
+      d.get("map_stride", 1),
     )
 
   def canvas_for(self, protocol_hw: tuple[int, int]) -> tuple[int, int]:
@@ -104,6 +107,7 @@ def settings_for(
     grouping.GroupingConfig(**arch.get("grouping", {})),
     top_k,
     bool(arch.get("unbiased_flip", False)),
+    int(arch.get("map_stride", 1)),
   )
 
 

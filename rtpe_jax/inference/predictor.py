@@ -42,6 +42,7 @@ from rtpe_jax.models import folding, weights
 from rtpe_jax.precision import compute_dtype
 
 MEAN_COLOUR = tuple(int(round(255 * m)) for m in preprocess.MEAN_RGB)
+MAP_STRIDES = (1, 2, 4)  # `Model.map_stride`: divides every canvas (multiples of 64)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,8 +51,15 @@ class Model:
   `rtpe_jax.inference.protocol` takes it, its `OutputSpec`, the protocol's input size, the
   grouping settings it is meant to be read with (the default of every function
   below that takes `cfg`), whether it is read with the flip test and whether that
-  test is unbiased (`protocol.flip_shift`); a model directory carries all four in
-  its arch.json ("input_size", "grouping", "flip", "unbiased_flip")."""
+  test is unbiased (`protocol.flip_shift`) and the stride of the maps it is
+  grouped on; a model directory carries all five in its arch.json ("input_size",
+  "grouping", "flip", "unbiased_flip", "map_stride").
+
+  map_stride 1 is the published protocol: every map projected to the input's
+  resolution before the peaks are found. 2 or 4 group on maps at that stride of the
+  input (a fine head's own resolution, or the tags'): a quarter or a sixteenth of
+  the pixels to resize, search and read, each peak's quarter-pixel step s/4 input
+  pixels (the real-time student's setting, docs/realtime.md)."""
 
   network: Callable
   variables: Any
@@ -61,6 +69,7 @@ class Model:
   grouping: grouping.GroupingConfig = grouping.GroupingConfig()
   flip: bool = True  # the flip test, the default of every function below that takes `flip`
   unbiased_flip: bool = False  # False: the reference's protocol (published weights)
+  map_stride: int = 1  # the grouping's maps at this stride of the input (1: the protocol's)
 
 
 def network_and_spec(module, fold: bool):
@@ -89,11 +98,15 @@ def from_module(
   grouping_cfg: grouping.GroupingConfig = grouping.GroupingConfig(),
   flip: bool = True,
   unbiased_flip: bool = False,
+  map_stride: int = 1,
 ) -> Model:
   """A student or HigherHRNet module and its variables, ready for prediction
   (batch norm folded with `fold`); input_size: the protocol's (default: the
   model's own, else 512); grouping_cfg: the grouping settings it is read with;
-  unbiased_flip: True for a model trained here, False for published weights."""
+  unbiased_flip: True for a model trained here, False for published weights;
+  map_stride: `Model.map_stride`."""
+  if map_stride not in MAP_STRIDES:
+    raise ValueError(f"map_stride {map_stride}: use one of {MAP_STRIDES}")
   if fold:
     channels = weights.input_channels(module)
     variables = folding.fold_batch_norm(module, variables, jnp.zeros((1, 64, 64, channels)))
@@ -108,6 +121,7 @@ def from_module(
     grouping=grouping_cfg,
     flip=flip,
     unbiased_flip=unbiased_flip,
+    map_stride=map_stride,
   )
 
 
@@ -132,6 +146,7 @@ def load(
     settings,
     arch.get("flip", True),
     arch.get("unbiased_flip", False),
+    int(arch.get("map_stride", 1)),
   )
 
 
@@ -161,24 +176,27 @@ def pad_to_canvas(resized: np.ndarray, canvas_wh: tuple[int, int]) -> np.ndarray
   )
 
 
-def canvas_maps(network, spec, flip: bool, variables, canvas, valid_hw):
+def canvas_maps(network, spec, flip: bool, variables, canvas, valid_hw, map_stride: int = 1):
   """canvas (B, H, W, 3) uint8 (protocol-resized images padded to one canvas)
-  and valid_hw (B, 2) int32 (each image's (h, w) in it) -> heatmaps (B, H, W, J)
-  of the protocol at the canvas resolution, zero beyond each image, tags
-  (B, H, W, Jt, D) and the depth maps (B, H/4, W/4, 18) of a model with them
+  and valid_hw (B, 2) int32 (each image's (h, w) in it) -> heatmaps (B, h, w, J)
+  of the protocol at (h, w) = (H, W) / map_stride, zero beyond each image, tags
+  (B, h, w, Jt, D) and the depth maps (B, H/4, W/4, 18) of a model with them
   (`spec.depth`, else None). Traced inside the predictor's program and the export's."""
-  heatmaps, tags, _, _, depth_maps = protocol.scale_maps(
-    network, spec, flip, canvas.shape[1:3], variables, canvas
-  )
-  rows = jnp.arange(canvas.shape[1])[None, :, None] < valid_hw[:, :1, None]
-  cols = jnp.arange(canvas.shape[2])[None, None, :] < valid_hw[:, 1:, None]
+  s = map_stride
+  hw = (canvas.shape[1] // s, canvas.shape[2] // s)
+  heatmaps, tags, _, _, depth_maps = protocol.scale_maps(network, spec, flip, hw, variables, canvas)
+  # A map pixel is inside an image where its first input pixel is.
+  rows = jnp.arange(hw[0])[None, :, None] * s < valid_hw[:, :1, None]
+  cols = jnp.arange(hw[1])[None, None, :] * s < valid_hw[:, 1:, None]
   return jnp.where((rows & cols)[..., None], heatmaps, 0.0), tags, depth_maps
 
 
-@protocol.inference_jit(static_argnames=("network", "spec", "flip", "k", "kernel"))
-def _canvas_maps(network, spec, flip, k, kernel, variables, canvas, valid_hw):
+@protocol.inference_jit(static_argnames=("network", "spec", "flip", "k", "kernel", "map_stride"))
+def _canvas_maps(network, spec, flip, k, kernel, variables, canvas, valid_hw, map_stride=1):
   """`canvas_maps` and the top-k candidates of its maps."""
-  heatmaps, tags, depth_maps = canvas_maps(network, spec, flip, variables, canvas, valid_hw)
+  heatmaps, tags, depth_maps = canvas_maps(
+    network, spec, flip, variables, canvas, valid_hw, map_stride
+  )
   return heatmaps, tags, depth_maps, grouping.top_candidates(heatmaps, tags, k, kernel)
 
 
@@ -195,6 +213,7 @@ class Frame:
   grouping: grouping.GroupingConfig = grouping.GroupingConfig()
   depth: jax.Array | None = None  # (B, H/4, W/4, 18) of a model with depth maps
   x_shift: float = 0.0  # `protocol.flip_shift` of the maps
+  map_stride: int = 1  # the maps' stride of the input (`Model.map_stride`)
 
 
 def run_network(
@@ -238,9 +257,12 @@ def run_batch(
     model.variables,
     canvas,
     valid,
+    model.map_stride,
   )
   x_shift = protocol.flip_shift(flip, model.unbiased_flip)
-  return Frame(heatmaps, tags, candidates, center, scale, size, cfg, depth_maps, x_shift)
+  return Frame(
+    heatmaps, tags, candidates, center, scale, size, cfg, depth_maps, x_shift, model.map_stride
+  )
 
 
 def _grouped(frame: Frame, cfg: grouping.GroupingConfig | None, index: int):
@@ -253,7 +275,9 @@ def group_frame(frame: Frame, cfg: grouping.GroupingConfig | None = None, index:
   """Host side of image `index` of a frame: keypoints (P, J, 3) in the image and
   scores (P,). cfg None: the settings the frame was made with."""
   people, scores = _grouped(frame, cfg, index)
-  keypoints = protocol.people_in_image(people, frame.center, frame.scale, frame.size, frame.x_shift)
+  keypoints = protocol.people_in_image(
+    people, frame.center, frame.scale, frame.size, frame.x_shift, frame.map_stride
+  )
   return keypoints, scores
 
 
@@ -268,6 +292,7 @@ def group_frame_3d(
     raise ValueError("this model has no depth maps (a student with model.student.depth)")
   people, scores = _grouped(frame, cfg, index)
   people = np.array(people, np.float32)
+  people[..., :2] *= frame.map_stride  # at stride 1 of the input
   people[..., 0] += frame.x_shift  # the flip test's bias off, where it is taken off
   keypoints = protocol.people_in_image(people, frame.center, frame.scale, frame.size)
   # Grouped joints sit at stride-1 map positions u of the input: input position u + 0.5.
@@ -290,8 +315,9 @@ def predict_image(
   image and the joint's value, and scores (P,) (mean joint value).
 
   One scale: the device path of this module (buckets () for exactly the
-  published protocol's input). Several: the published multi-scale protocol
-  (`protocol.multi_person_maps`, scale-1.0 tags), whole maps to the grouping."""
+  published protocol's input), on maps at the model's `map_stride`. Several: the
+  published multi-scale protocol (`protocol.multi_person_maps`, scale-1.0 tags),
+  whole maps at stride 1 to the grouping."""
   cfg = cfg or model.grouping
   flip = model.flip if flip is None else flip
   if tuple(scales) != (1.0,):

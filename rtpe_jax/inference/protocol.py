@@ -149,12 +149,16 @@ def to_image(xy: np.ndarray, center, scale, size) -> np.ndarray:
   return coordinates.apply(matrix, xy)
 
 
-def people_in_image(people: np.ndarray, center, scale, size, x_shift: float = 0.0) -> np.ndarray:
+def people_in_image(
+  people: np.ndarray, center, scale, size, x_shift: float = 0.0, map_stride: int = 1
+) -> np.ndarray:
   """Grouped people (P, J, >= 3) at the protocol size -> keypoints (P, J, 3): x, y
   positions in the original image and the joint's value; x_shift (`flip_shift`)
-  moves the peaks first."""
+  moves the peaks first. map_stride: the people were grouped on maps at that
+  stride of the protocol's input (`predictor.Model.map_stride`): a position v there
+  is s v at stride 1 (both measure from the maps' edge)."""
   keypoints = np.array(people[..., :3], np.float32)
-  xy = keypoints[..., :2] + np.array([x_shift, 0.0], np.float32)
+  xy = keypoints[..., :2] * np.float32(map_stride) + np.array([x_shift, 0.0], np.float32)
   keypoints[..., :2] = to_image(xy, center, scale, size)
   return keypoints
 

@@ -22,7 +22,9 @@ The attention student (docs/student.md, phases 1-2):
   -> with `fine_heatmaps`, a second head at 1/2: the detector's features and
      heatmaps upsampled 2x beside a stride-2 conv of the input, a 3x3
      conv-BN-ReLU, 3x3 to 17 heatmaps (B, H/2, W/2, 17) (HigherHRNet's idea: the
-     protocol averages both outputs' heatmaps).
+     protocol averages both outputs' heatmaps); with `fine_merge` "add" the
+     1/4 part goes through a 1x1 conv to `fine_channels` first and is added to
+     the input's conv instead (the real-time student's).
 Input: (B, H, W, 3) normalised RGB, or (B, H, W, 6) with the alternate colour
 space in the last three channels (`rtpe_jax.preprocess.model_input` makes it from uint8).
 """
@@ -61,6 +63,11 @@ class StudentConfig:
   distill_stem: bool = False  # own stem: also run the frozen teacher stem, output "teacher_stem"
   fine_heatmaps: bool = False  # a second heatmap head at 1/2 of the input (HigherHRNet's idea)
   fine_channels: int = 16
+  # How the fine head joins the 1/4 features to the input's stride-2 conv: "concat"
+  # (both upsampled, beside the conv, into a 3x3 conv-BN-ReLU) or "add" (a 1x1 to
+  # `fine_channels` at 1/4, upsampled and added to the conv: about a quarter of the
+  # fine head's multiply-adds)
+  fine_merge: str = "concat"
   # tags + a * x + b * y (the map cell's position, a and b learnt): a tag can then say
   # where its person is, which a translation-equivariant net alone cannot
   tag_coordinates: bool = False
@@ -352,17 +359,25 @@ class AttentionStudent(_Layers):
     return tags + (map_position(h, w, 4) @ slope).astype(tags.dtype)[None, :, :, None]
 
   def _fine_heatmaps(self, x, features, heatmaps, train):
-    """(B, H/2, W/2, 17): the detector's features and heatmaps upsampled 2x, joined
-    with a stride-2 conv of the input (edges where the joints are), a 3x3
-    conv-BN-ReLU and a 3x3 head."""
+    """(B, H/2, W/2, 17) from the detector's features and heatmaps at 1/4 and a
+    stride-2 conv of the input (edges where the joints are). "concat": both
+    upsampled 2x beside the conv, a 3x3 conv-BN-ReLU, a 3x3 head; "add": a 1x1
+    conv-BN of both to `fine_channels` at 1/4, upsampled 2x, added to the conv
+    (BN, no ReLU), ReLU, the 3x3 head."""
     cfg = self.config
     _, h, w, _ = x.shape
-    coarse = resize.bilinear(jnp.concatenate([features, heatmaps], -1), (h // 2, w // 2))
-    skip = nn.relu(
-      self.bn(train, "fine_input_bn")(self.conv(cfg.fine_channels, 3, 2, name="fine_input")(x))
-    )
-    g = jnp.concatenate([coarse, skip], -1)
-    g = nn.relu(self.bn(train, "fine_bn")(self.conv(cfg.fine_channels, 3, name="fine")(g)))
+    coarse = jnp.concatenate([features, heatmaps], -1)
+    skip = self.conv(cfg.fine_channels, 3, 2, name="fine_input")(x)
+    if cfg.fine_merge == "concat":
+      coarse = resize.bilinear(coarse, (h // 2, w // 2))
+      g = jnp.concatenate([coarse, nn.relu(self.bn(train, "fine_input_bn")(skip))], -1)
+      g = nn.relu(self.bn(train, "fine_bn")(self.conv(cfg.fine_channels, 3, name="fine")(g)))
+    elif cfg.fine_merge == "add":
+      coarse = self.bn(train, "fine_bn")(self.conv(cfg.fine_channels, 1, name="fine")(coarse))
+      g = resize.bilinear(coarse, (h // 2, w // 2)) + self.bn(train, "fine_input_bn")(skip)
+      g = nn.relu(g)
+    else:
+      raise ValueError(f"fine_merge {cfg.fine_merge!r}: use 'concat' or 'add'")
     return nn.Conv(
       cfg.num_joints,
       (3, 3),

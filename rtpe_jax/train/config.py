@@ -291,6 +291,7 @@ def _model_problems(config, p: _Problems):
   p.choice(student.stem, "model.student.stem", ("teacher", "own"))
   p.choice(student.teacher_arch, "model.student.teacher_arch", tuple(ARCHS))
   p.choice(student.colour_space, "model.student.colour_space", ("lab", "hsv"))
+  p.choice(student.fine_merge, "model.student.fine_merge", ("concat", "add"))
   p.need(
     student.tag_channels in (0, 1, student.num_joints),
     "model.student.tag_channels",
@@ -502,6 +503,9 @@ def eval_config() -> ml_collections.ConfigDict:
       input_size=0,  # the test protocol's input size (0 = data.input_size)
       flip=True,
       scales=(1.0,),
+      # The grouping's maps at this stride of the input: 1 the published protocol, 2 or 4
+      # fewer pixels to resize and search (`predictor.Model.map_stride`; one scale only)
+      map_stride=1,
       overlays=4,  # pictures of the people found in the first N images, at the end
       overlay_min_score=0.2,  # people drawn in them from this score (mean joint value) up
       # The grouping's thresholds (`grouping.GroupingConfig`; HigherHRNet's 0.1 and 1.0).
@@ -523,6 +527,11 @@ def _eval_problems(config, p: _Problems):
     bool(scales) and all(s > 0 for s in scales) and 1.0 in scales,
     "eval.scales",
     f"{scales}: positive scales that include 1.0 (the scale the others are projected to)",
+  )
+  p.need(
+    ev.map_stride in (1, 2, 4) and (ev.map_stride == 1 or scales == (1.0,)),
+    "eval.map_stride",
+    f"{ev.map_stride}: use 1, 2 or 4 (2 and 4 at one scale, 1.0)",
   )
   size = ev.input_size or data.input_size
   p.need(

@@ -52,10 +52,11 @@ class Evaluator:
       read_image(coco.image_path(cfg.root, split, info["file_name"]), info["id"])
       for info in self.ground_truth.loadImgs(self.image_ids)
     ]
-    # The published protocol: no buckets, the config's scales and flip test.
+    # The published protocol: no buckets, the config's scales, flip test and map stride.
     self.network, self.spec = predictor.network_and_spec(module, fold=False)
     self.input_size = config.eval.input_size or cfg.input_size
     self.scales, self.flip = tuple(config.eval.scales), config.eval.flip
+    self.map_stride = int(config.eval.map_stride)
     self.grouping = grouping.GroupingConfig(**model_factory.grouping_settings(config))
     self.metrics = tuple(config.eval.metrics)
     # The BCE's positive weight w moves a trained probability from p to
@@ -77,6 +78,7 @@ class Evaluator:
       self.input_size,
       grouping=self.grouping,
       unbiased_flip=True,
+      map_stride=self.map_stride,
     )
 
   def results(self, variables) -> list[dict]:

@@ -49,6 +49,7 @@ def model_arch(config) -> dict:
   arch["grouping"] = grouping_settings(config)
   arch["input_size"] = int(config.eval.input_size or config.data.input_size)  # the protocol's
   arch["flip"] = bool(config.eval.flip)
+  arch["map_stride"] = int(config.eval.map_stride)  # the maps the grouping reads
   arch["unbiased_flip"] = True  # trained here: the flip test without the reference's bias
   return arch
 

@@ -1,7 +1,8 @@
 """bench.students at runlocal size: a run trained and scored into its result file,
-trained once (the second call trains nothing), the table, the timing and the
-plot written into the doc."""
+trained once (the second call trains nothing), rescored, the table, the timing and
+the plot written into the doc."""
 
+import dataclasses
 import json
 import os
 import shutil
@@ -13,6 +14,7 @@ from bench.students import candidates, report, runs
 from configs import quickstart
 from rtpe_jax.data.synthetic import benchmark
 from rtpe_jax.inference import coco_metrics, split_eval
+from rtpe_jax.models import weights
 
 pytestmark = pytest.mark.slow  # one runlocal training: about a minute
 
@@ -33,14 +35,15 @@ def bench_root(tmp_path_factory):
   return out
 
 
-def test_a_run_is_trained_once_scored_and_reported(bench_root, tmp_path, capsys):
+def test_a_run_is_trained_once_scored_and_reported(bench_root, tmp_path, capsys, monkeypatch):
   doc = str(tmp_path / "student.md")
   shutil.copy(report.DOC, doc)
   workdir, results = str(tmp_path / "work"), str(tmp_path / "bench" / "results")
   args = ["--only", "quickstart", "--seeds", "0", "--runlocal", "--data", bench_root]
   args += ["--workdir", workdir, "--results", results, "--doc", doc]
   students.main(args)  # trains the missing run; --time then only times it
-  students.main(args + ["--time", "--rounds", "1"])
+  # --time: the trained run's network and path; no_colour, untrained, its network only.
+  students.main(args + ["--time", "--rounds", "1", "--only", "quickstart,no_colour"])
   with open(runs.result_path("quickstart-s0", results)) as f:
     result = json.load(f)
   # The benchmark split scored through the predictor from the export, as a user would.
@@ -54,7 +57,7 @@ def test_a_run_is_trained_once_scored_and_reported(bench_root, tmp_path, capsys)
   latency = report.read_latency(os.path.join(os.path.dirname(results), "latency.json"))
   assert set(latency["ms"]) == {
     f"quickstart {k} {s}" for k in ("network", "path") for s in (256, 512)
-  }
+  } | {"no_colour network 256", "no_colour network 512"}
   text = open(doc).read()
   assert "| quickstart | 0 | 100,320 | 0.43 / 1.71 |" in text and "student_front.png" in text
   assert os.path.getsize(tmp_path / "student_front.png") > 10_000
@@ -67,6 +70,24 @@ def test_a_run_is_trained_once_scored_and_reported(bench_root, tmp_path, capsys)
   assert os.path.getmtime(runs.result_path("quickstart-s0", results)) == mtime
   students.main(args + ["--list"])
   assert "quickstart-s0" in capsys.readouterr().out.split("done")[0]
+
+  # --rescore: the candidate's protocol changed (map stride 2), the network did not.
+  changed = dataclasses.replace(candidates.get("quickstart"), config=(("eval.map_stride", 2),))
+  monkeypatch.setitem(candidates.CANDIDATES, "quickstart", changed)
+  students.main(args + ["--rescore"])
+  with open(runs.result_path("quickstart-s0", results)) as f:
+    rescored = json.load(f)
+  assert weights.read_arch(export)["map_stride"] == 2 and rescored["recipe"]["map_stride"] == 2
+  again = split_eval.evaluate_model(export, bench_root, benchmark.BENCHMARK, max_images=2)
+  assert rescored["benchmark"] == again and rescored["train_s"] == result["train_s"]
+  assert rescored["rescored"]["command"].endswith(
+    "--rescore --only quickstart --seeds 0 --runlocal"
+  )
+  assert "rescored: `python -m bench.students --rescore --only quickstart" in open(doc).read()
+  other = dataclasses.replace(changed, student={**changed.student, "channels": 8})
+  monkeypatch.setitem(candidates.CANDIDATES, "quickstart", other)
+  with pytest.raises(ValueError, match="not candidate quickstart's any more"):
+    students.main(args + ["--rescore"])
 
 
 def test_unknown_candidates_and_broken_result_files_are_named(tmp_path):
@@ -117,6 +138,8 @@ def test_every_candidate_is_at_the_quickstarts_cost_and_its_config_checks():
   for name, candidate in candidates.CANDIDATES.items():
     config = runs.run_config(candidate, 0, "data/benchmark")
     config_lib.check(config, files=False)
+    if not candidate.ablation:
+      continue
     assert abs(_gmac_256(config) / base - 1) <= candidates.EQUAL_COST, name
   with pytest.raises(KeyError, match="the recipe has no loss.nope"):
     candidates.apply(
@@ -127,7 +150,8 @@ def test_every_candidate_is_at_the_quickstarts_cost_and_its_config_checks():
 
 def test_the_speed_anchors_get_their_rows_and_ratios(tmp_path):
   """Anchors timed in the students' rounds: a row each, network ms at 256 / 512 /
-  640, the quickstart's time over theirs; a line in the plot at their 256-px time."""
+  640, the quickstart's time over theirs (and the real-time student's, where it was
+  timed); a line in the plot at their 256-px time."""
   results = [r for r in runs.read_results() if r["run"] == "quickstart-s0"]
   ms = {"quickstart network 256": 20.0, "quickstart network 512": 60.0}
   ms.update({"yolo network 256": 10.0, "yolo network 512": 40.0, "yolo network 640": 64.0})
@@ -142,5 +166,9 @@ def test_the_speed_anchors_get_their_rows_and_ratios(tmp_path):
   }
   text = report.table(results, latency)
   assert "| yolo | 10.0 / 40.0 / 64.0 | 2.00x / 1.50x |" in text
+  ms.update({"realtime network 256": 5.0, "realtime network 512": 30.0})
+  text = report.table(results, latency)
+  assert "| yolo | 10.0 / 40.0 / 64.0 | 2.00x / 1.50x | 0.50x / 0.75x |" in text
+  assert "| --- | --- | --- | --- |\n| yolo" in text
   assert "Anchors: ONNX Runtime 9.9, 2 intra-op threads." in text
   assert os.path.getsize(report.plot(results, latency, str(tmp_path / "front.png"))) > 10_000

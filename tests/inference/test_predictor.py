@@ -1,5 +1,6 @@
 """predict.py and the predictor: bucketed shapes, the same people as the protocol, overlap, the CLI."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -69,6 +70,27 @@ def test_one_compile_per_bucket_and_nothing_found_in_the_padding(quickstart_stud
     assert np.all(np.asarray(frame.candidates["x"][0])[found] < w)
     assert np.all(np.asarray(frame.candidates["y"][0])[found] < h)
   assert predictor._canvas_maps._cache_size() - before == 2
+
+
+def test_coarser_maps_are_the_canvas_over_the_stride_and_masked_there(quickstart_student_dir):
+  """map_stride 2: maps (and candidates) at half the canvas, zero from the first
+  map pixel whose input pixels lie beyond the image; a stride that does not divide
+  every canvas is refused. (Where the joints land: the perfect network's test in
+  tests/inference/test_protocol.py.)"""
+  model = predictor.load(quickstart_student_dir, input_size=256)
+  coarse = dataclasses.replace(model, map_stride=2)
+  image = np.ascontiguousarray(np.resize(_scene(0, 256), (256, 300, 3)))  # protocol 320 wide
+  frame = predictor.run_network(coarse, image)
+  heatmaps = np.asarray(frame.heatmaps[0])
+  assert heatmaps.shape[:2] == (128, 192) and frame.tags.shape[1:3] == (128, 192)
+  assert frame.size == (320, 256) and not heatmaps[:, 160:].any() and heatmaps[:, :160].any()
+  found = np.asarray(frame.candidates["values"][0]) > 0
+  assert np.all(np.asarray(frame.candidates["x"][0])[found] < 160)
+  keypoints, _ = predictor.group_frame(frame)
+  # The protocol's 320 columns are the image's 300 and 10 of its border on each side.
+  assert len(keypoints) and keypoints[..., 0].max() <= 310 and keypoints[..., 1].max() <= 256
+  with pytest.raises(ValueError, match="map_stride 3: use one of"):
+    predictor.from_module(model.network, model.variables, fold=False, map_stride=3)
 
 
 def test_overlapped_stream_gives_the_sequential_results(model):
