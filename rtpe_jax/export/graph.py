@@ -1,6 +1,6 @@
-"""The exported function: the predictor's network, flip and NMS at the canvas
-resolution over the map stride (JAX, through jax2tf), with the top-k and the tags' gather as
-TensorFlow ops in the same graph (`tf_function`); `jax_candidates` is the same
+"""The exported function: the predictor's network, flip and NMS on maps at the
+canvas over the map stride (JAX, through jax2tf), with the top-k and the tags'
+gather as TensorFlow ops in the same graph (`tf_function`); `jax_candidates` is the same
 step in JAX, what the formats are compared with."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ def inference_function(model_dir: str, settings: ExportSettings) -> tuple[Callab
   """(f(variables, images (B, H, W, 3) uint8, valid_hw (B, 2) int32) -> {heatmaps,
   tags, peaks, and a 3D student's depth maps (B, H/4, W/4, 18)}, variables) of a trained student, its network as the predictor
   runs it (`predictor.load`: batch norm folded): the protocol's maps at the canvas
-  resolution over `settings.map_stride` and `peaks`, the NMS-kept heatmap values (0 elsewhere), from which
-  the export takes the top k."""
+  over `settings.map_stride` and `peaks`, the NMS-kept heatmap values (0
+  elsewhere), from which the export takes the top k."""
   model = predictor.load(model_dir, fold=True, input_size=settings.input_size)
   kernel = settings.grouping.nms_kernel
 
